@@ -1,0 +1,34 @@
+"""The one way apps hand work to Celery.
+
+Apps never import task modules (those live in `workers/`, a layer above); they name the
+task and its arguments, and the message is published only after the surrounding
+transaction commits, so a worker never looks for a row that isn't there yet. A broker
+outage at that moment is logged, not raised: the rows are committed, and the periodic
+sweepers in `workers/` pick up whatever was never enqueued.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import current_app
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue(task_name: str, *args: Any, countdown: float | None = None, **kwargs: Any) -> bool:
+    """Publish now. Returns False (and logs) when the broker could not take the message."""
+    options = {"countdown": countdown} if countdown else {}
+    try:
+        current_app.send_task(task_name, args=args, kwargs=kwargs, **options)
+    except Exception:  # the broker client raises many types; all mean "not enqueued"
+        logger.warning("could not enqueue task; a sweeper will retry it", extra={"task": task_name})
+        return False
+    return True
+
+
+def enqueue_on_commit(task_name: str, *args: Any, **kwargs: Any) -> None:
+    """Publish once the current transaction commits (immediately outside one)."""
+    transaction.on_commit(lambda: enqueue(task_name, *args, **kwargs))

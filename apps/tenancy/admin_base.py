@@ -1,0 +1,101 @@
+"""The admin half of tenant isolation: every tenant-owned ModelAdmin inherits this.
+
+Superusers see everything. Other staff users see only rows of tenants they belong to,
+may change them only where their role is owner or admin, and every foreign-key or
+many-to-many choice offered to them is limited to those tenants too.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from apps.tenancy.context import tenant_ids_for_user, tenant_ids_where_role
+from apps.tenancy.models import MANAGER_ROLES, Tenant
+
+
+def _has_tenant_field(model) -> bool:
+    return any(field.name == "tenant" for field in model._meta.get_fields())
+
+
+class TenantScopedAdmin(admin.ModelAdmin):
+    tenant_field = "tenant"
+
+    def _visible_tenant_ids(self, request) -> list[int]:
+        cache_name = "_tocsin_visible_tenant_ids"
+        if not hasattr(request, cache_name):
+            setattr(request, cache_name, tenant_ids_for_user(request.user))
+        return getattr(request, cache_name)
+
+    def _managed_tenant_ids(self, request) -> list[int]:
+        cache_name = "_tocsin_managed_tenant_ids"
+        if not hasattr(request, cache_name):
+            setattr(request, cache_name, tenant_ids_where_role(request.user, MANAGER_ROLES))
+        return getattr(request, cache_name)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.tenant_field}__in": self._visible_tenant_ids(request)})
+
+    def _limit_choices(self, request, model, queryset):
+        if request.user.is_superuser or queryset is None:
+            return queryset
+        if model is Tenant:
+            return queryset.filter(pk__in=self._managed_tenant_ids(request))
+        if _has_tenant_field(model):
+            return queryset.filter(tenant__in=self._managed_tenant_ids(request))
+        return queryset
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if formfield is not None and hasattr(formfield, "queryset"):
+            formfield.queryset = self._limit_choices(request, db_field.related_model, formfield.queryset)
+        return formfield
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if formfield is not None and hasattr(formfield, "queryset"):
+            formfield.queryset = self._limit_choices(request, db_field.related_model, formfield.queryset)
+        return formfield
+
+    def _object_tenant_id(self, obj):
+        return getattr(obj, f"{self.tenant_field}_id", None) if "__" not in self.tenant_field else None
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser or (request.user.is_staff and bool(self._visible_tenant_ids(request)))
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def _can_manage(self, request, obj) -> bool:
+        if request.user.is_superuser:
+            return True
+        if not request.user.is_staff:
+            return False
+        managed = self._managed_tenant_ids(request)
+        if obj is None:
+            return bool(managed)
+        return self._object_tenant_id(obj) in managed
+
+    def has_add_permission(self, request):
+        return self._can_manage(request, None)
+
+    def has_change_permission(self, request, obj=None):
+        return self._can_manage(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._can_manage(request, obj)
+
+
+class ReadOnlyTenantScopedAdmin(TenantScopedAdmin):
+    """For append-only records (audit entries, scans, timelines): visible, never edited."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.tenancy import selectors, services
+from apps.tenancy.api.mixins import TenantScopedViewMixin
+from apps.tenancy.api.serializers import MeSerializer, SiteSerializer, TenantSerializer
+from apps.tenancy.models import Site, Tenant
+
+
+class MeApi(APIView):
+    """Who am I, and for which tenants with which role."""
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        user = request.user
+        payload = {
+            "username": user.username,
+            "email": user.email,
+            "is_superuser": user.is_superuser,
+            "memberships": selectors.membership_list_for_user(user=user),
+        }
+        return Response(MeSerializer(payload).data)
+
+
+class TenantViewSet(viewsets.ModelViewSet):
+    """Tenants are an operator concern: superusers only."""
+
+    serializer_class = TenantSerializer
+    permission_classes = [permissions.IsAdminUser, permissions.IsAuthenticated]
+    lookup_field = "public_id"
+    queryset = Tenant.objects.all().order_by("name")
+    pagination_class = None
+
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        if not request.user.is_superuser:
+            self.permission_denied(request)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.tenant_create(**serializer.validated_data)
+
+
+class SiteViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                  mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin,
+                  viewsets.GenericViewSet):
+    """Sites of the caller's tenant: admins and owners edit, everyone else reads."""
+
+    serializer_class = SiteSerializer
+    queryset = Site.objects.all()
+    pagination_class = None
+    filterset_fields = ["kind"]
+
+    def perform_create(self, serializer):
+        serializer.instance = services.site_create(tenant=self.tenant, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.site_update(site=serializer.instance, **serializer.validated_data)

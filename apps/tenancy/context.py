@@ -1,0 +1,68 @@
+"""Which tenant a request acts for, and with which role.
+
+People with one membership act for that tenant. People with several (and superusers)
+name the tenant per request in the `X-Tenant` header, by public id or slug. A tenant
+the caller doesn't belong to is answered exactly like one that doesn't exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from apps.common.errors import ApplicationError, NotFoundError
+from apps.tenancy.models import Membership, Role, Tenant
+
+TENANT_HEADER = "X-Tenant"
+
+
+@dataclass(frozen=True)
+class TenantContext:
+    tenant: Tenant
+    role: str
+
+    def has_role(self, roles) -> bool:
+        return self.role in roles
+
+
+class TenantChoiceRequired(ApplicationError):
+    code = "tenant_required"
+
+
+def _find_tenant(reference: str) -> Tenant | None:
+    return Tenant.objects.filter(Q(public_id=reference) | Q(slug=reference), is_active=True).first()
+
+
+def resolve_tenant_context(*, user, requested: str | None) -> TenantContext:
+    if requested:
+        requested = requested.strip()
+        tenant = _find_tenant(requested)
+        if tenant is None:
+            raise NotFoundError("Tenant not found.")
+        if user.is_superuser:
+            return TenantContext(tenant=tenant, role=Role.OWNER)
+        membership = Membership.objects.filter(user=user, tenant=tenant).only("role").first()
+        if membership is None:
+            raise NotFoundError("Tenant not found.")
+        return TenantContext(tenant=tenant, role=membership.role)
+
+    memberships = list(
+        Membership.objects.filter(user=user, tenant__is_active=True).select_related("tenant")[:2]
+    )
+    if len(memberships) == 1:
+        return TenantContext(tenant=memberships[0].tenant, role=memberships[0].role)
+    if not memberships and not user.is_superuser:
+        raise NotFoundError("You are not a member of any tenant.")
+    raise TenantChoiceRequired(
+        f"You belong to several tenants: name one in the {TENANT_HEADER} header (public id or slug)."
+    )
+
+
+def tenant_ids_for_user(user) -> list[int]:
+    """Ids of the tenants a user may see in the admin (superusers: handled by callers)."""
+    return list(Membership.objects.filter(user=user).values_list("tenant_id", flat=True))
+
+
+def tenant_ids_where_role(user, roles) -> list[int]:
+    return list(Membership.objects.filter(user=user, role__in=roles).values_list("tenant_id", flat=True))

@@ -1,0 +1,125 @@
+"""Tenants own sites; people belong to tenants through memberships with a role."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from apps.common.ids import PublicIdField
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"'{value}' is not a known IANA timezone.")
+
+
+class Vertical(models.TextChoices):
+    HOSPITALITY = "hospitality", "Hospitality"
+    RETAIL = "retail", "Retail"
+    ENERGY = "energy", "Energy"
+
+
+class Tenant(models.Model):
+    public_id = PublicIdField(prefix="ten")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    vertical = models.CharField(max_length=20, choices=Vertical.choices)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TenantQuerySet(models.QuerySet):
+    """Every tenant-owned read starts here: `Model.objects.for_tenant(tenant)`."""
+
+    def for_tenant(self, tenant: Tenant) -> TenantQuerySet:
+        return self.filter(tenant=tenant)
+
+    def for_tenants(self, tenants) -> TenantQuerySet:
+        return self.filter(tenant__in=tenants)
+
+
+class TenantOwnedModel(models.Model):
+    """Base for every row a tenant owns: it carries `tenant` and the scoped queryset."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class SiteKind(models.TextChoices):
+    HOTEL = "hotel", "Hotel"
+    STORE = "store", "Store"
+    PLANT = "plant", "Plant"
+
+
+def default_business_hours() -> dict:
+    """Monday..Sunday as ISO weekday numbers → list of [open, close] in local time."""
+    return {str(day): [["00:00", "24:00"]] for day in range(1, 8)}
+
+
+class Site(TenantOwnedModel):
+    public_id = PublicIdField(prefix="site")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sites")
+    name = models.CharField(max_length=200)
+    location_id = models.CharField(
+        max_length=40, help_text="Short code printed on the site's setup QR codes, unique per tenant."
+    )
+    kind = models.CharField(max_length=10, choices=SiteKind.choices)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    address = models.TextField(blank=True)
+    business_hours = models.JSONField(default=default_business_hours, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "location_id"], name="site_location_unique_per_tenant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.location_id})"
+
+    @property
+    def zoneinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    STAFF = "staff", "Staff"
+    VIEWER = "viewer", "Viewer"
+
+
+ALL_ROLES = frozenset(Role.values)
+MANAGER_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+OPERATOR_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.STAFF})
+
+
+class Membership(TenantOwnedModel):
+    public_id = PublicIdField(prefix="mem")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.STAFF)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tenant__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_per_tenant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.tenant} ({self.role})"

@@ -1,0 +1,92 @@
+"""Writes for tenancy: tenants, sites, memberships."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from apps.common.errors import ConflictError
+from apps.tenancy.models import Membership, Role, Site, SiteKind, Tenant, Vertical
+from apps.tenancy.signals import membership_changed
+
+User = get_user_model()
+
+
+def tenant_create(*, name: str, vertical: str, slug: str | None = None) -> Tenant:
+    if vertical not in Vertical.values:
+        raise ConflictError(f"Unknown vertical '{vertical}'.", code="invalid")
+    slug = slug or slugify(name)[:60]
+    try:
+        with transaction.atomic():
+            return Tenant.objects.create(name=name, slug=slug, vertical=vertical)
+    except IntegrityError as exc:
+        raise ConflictError(f"A tenant with slug '{slug}' already exists.") from exc
+
+
+def site_create(
+    *,
+    tenant: Tenant,
+    name: str,
+    location_id: str,
+    kind: str,
+    timezone: str = "UTC",
+    address: str = "",
+    business_hours: dict | None = None,
+) -> Site:
+    if kind not in SiteKind.values:
+        raise ConflictError(f"Unknown site kind '{kind}'.", code="invalid")
+    site = Site(
+        tenant=tenant, name=name, location_id=location_id, kind=kind, timezone=timezone, address=address
+    )
+    if business_hours is not None:
+        site.business_hours = business_hours
+    site.full_clean(exclude=["tenant"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            site.save()
+    except IntegrityError as exc:
+        raise ConflictError(f"Location id '{location_id}' is already used in this tenant.") from exc
+    return site
+
+
+def site_update(*, site: Site, **changes) -> Site:
+    for field, value in changes.items():
+        setattr(site, field, value)
+    site.full_clean(exclude=["tenant"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            site.save()
+    except IntegrityError as exc:
+        raise ConflictError("Location id is already used in this tenant.") from exc
+    return site
+
+
+def user_get_or_create(*, username: str, email: str = "", password: str | None = None):
+    user, created = User.objects.get_or_create(username=username, defaults={"email": email})
+    if created:
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+    return user, created
+
+
+def membership_set(*, tenant: Tenant, user, role: str, actor=None) -> Membership:
+    """Adds the user to the tenant or changes their role; idempotent."""
+    if role not in Role.values:
+        raise ConflictError(f"Unknown role '{role}'.", code="invalid")
+    with transaction.atomic():
+        membership, created = Membership.objects.update_or_create(
+            tenant=tenant, user=user, defaults={"role": role}
+        )
+        if not user.is_staff:
+            # Members reach the admin for their own tenants; scoping keeps them there.
+            User.objects.filter(pk=user.pk).update(is_staff=True)
+        transaction.on_commit(
+            lambda: membership_changed.send(
+                sender=Membership, membership=membership, created=created, actor=actor
+            )
+        )
+    return membership

@@ -1,0 +1,87 @@
+"""`python -m devstack run|test|env`: what `make run` and `make test` do after installing.
+
+run   find or start PostgreSQL and Redis, migrate, install the periodic tasks, seed the
+      demo tenants, then run web, worker, beat and Flower in the foreground (Ctrl-C
+      stops every child).
+test  find or start the same servers, then ruff, import-linter and the pytest suite.
+env   print the resolved DATABASE_URL / REDIS_URL as shell exports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+from devstack import processes
+from devstack.services import ROOT, ServiceError, ensure_postgres, ensure_redis, log
+
+
+def _prepare_environment(*, db_name: str, redis_db: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env["DATABASE_URL"] = ensure_postgres(db_name)
+    env["REDIS_URL"] = ensure_redis(redis_db)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "tocsin.settings")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def _manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def command_run(_args) -> int:
+    env = _prepare_environment(db_name="tocsin", redis_db=0)
+    _manage(env, "migrate", "--noinput", "-v", "0")
+    _manage(env, "collectstatic", "--noinput", "-v", "0")
+    _manage(env, "setup_periodic_tasks")
+    _manage(env, "seed_demo")
+    return processes.run_foreground(env)
+
+
+def command_test(args) -> int:
+    env = _prepare_environment(db_name="tocsin", redis_db=15)
+    env.setdefault("CACHE_KEY_PREFIX", "tocsin-test")
+    steps = [
+        ("ruff", [sys.executable, "-m", "ruff", "check", "."]),
+        ("import-linter", [os.path.join(os.path.dirname(sys.executable), "lint-imports")]),
+        ("pytest", [sys.executable, "-m", "pytest", *args.pytest_args]),
+    ]
+    for name, argv in steps:
+        log(f"running {name}")
+        result = subprocess.run(argv, cwd=ROOT, env=env)
+        if result.returncode != 0:
+            log(f"{name} failed (exit {result.returncode})")
+            return result.returncode
+    return 0
+
+
+def command_env(_args) -> int:
+    env = _prepare_environment(db_name="tocsin", redis_db=0)
+    for key in ("DATABASE_URL", "REDIS_URL"):
+        print(f"export {key}='{env[key]}'")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run").set_defaults(handler=command_run)
+    test = sub.add_parser("test")
+    test.add_argument("pytest_args", nargs="*")
+    test.set_defaults(handler=command_test)
+    sub.add_parser("env").set_defaults(handler=command_env)
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except ServiceError as exc:
+        log(f"error: {exc}")
+        return 2
+    except subprocess.CalledProcessError as exc:
+        log(f"error: {' '.join(map(str, exc.cmd))} exited with {exc.returncode}")
+        return exc.returncode or 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""The foreground process group of `make run`, supervised by honcho."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from honcho.manager import Manager
+
+from devstack.services import ROOT, log
+
+WEB_PORT = int(os.environ.get("TOCSIN_WEB_PORT", "8000"))
+FLOWER_PORT = int(os.environ.get("TOCSIN_FLOWER_PORT", "5555"))
+QUEUES = "critical,notify,default,maintenance,retry"
+
+
+def process_table(env: dict[str, str]) -> dict[str, str]:
+    """name → shell command; later issues add the stream server and the fleet simulator."""
+    bin_dir = os.path.dirname(sys.executable)
+    celery = os.path.join(bin_dir, "celery")
+    return {
+        "web": f"{os.path.join(bin_dir, 'gunicorn')} tocsin.wsgi:application --bind 127.0.0.1:{WEB_PORT} "
+               f"--workers {env.get('WEB_CONCURRENCY', '3')} --threads 2 --worker-class gthread "
+               f"--access-logfile - --log-level info",
+        "worker": f"{celery} -A workers worker -Q {QUEUES} --concurrency 2 --loglevel INFO "
+                  f"--hostname worker@%h",
+        "beat": f"{celery} -A workers beat --loglevel INFO "
+                f"--scheduler django_celery_beat.schedulers:DatabaseScheduler",
+        "flower": f"{celery} -A workers flower --port={FLOWER_PORT} --address=127.0.0.1",
+    }
+
+
+def run_foreground(env: dict[str, str]) -> int:
+    env.setdefault("FLOWER_BASIC_AUTH", "admin:tocsin-flower")
+    log(f"web      http://127.0.0.1:{WEB_PORT}/  (admin: /admin/, API docs: /api/docs/)")
+    log(f"ready    http://127.0.0.1:{WEB_PORT}/readyz   metrics: /metrics")
+    log(f"flower   http://127.0.0.1:{FLOWER_PORT}/  (basic auth {env['FLOWER_BASIC_AUTH'].split(':')[0]})")
+    manager = Manager()
+    for name, command in process_table(env).items():
+        manager.add_process(name, command, cwd=str(ROOT), env=env)
+    manager.loop()
+    return manager.returncode or 0

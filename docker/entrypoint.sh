@@ -1,0 +1,30 @@
+#!/bin/sh
+# Entrypoint of the Tocsin image: `web`, `worker`, `beat`, `flower`, `migrate`, or any command.
+set -eu
+
+role="${1:-web}"
+case "$role" in
+  web)
+    python manage.py migrate --noinput
+    python manage.py setup_periodic_tasks
+    exec gunicorn tocsin.wsgi:application --bind 0.0.0.0:8000 \
+      --workers "${WEB_CONCURRENCY:-3}" --threads 2 --worker-class gthread --access-logfile -
+    ;;
+  worker)
+    exec celery -A workers worker -Q "${CELERY_QUEUES:-critical,notify,default,maintenance,retry}" \
+      --concurrency "${CELERY_CONCURRENCY:-2}" --loglevel INFO
+    ;;
+  beat)
+    exec celery -A workers beat --loglevel INFO \
+      --scheduler django_celery_beat.schedulers:DatabaseScheduler
+    ;;
+  flower)
+    exec celery -A workers flower --port=5555 --address=0.0.0.0
+    ;;
+  migrate)
+    exec python manage.py migrate --noinput
+    ;;
+  *)
+    exec "$@"
+    ;;
+esac

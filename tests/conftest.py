@@ -1,0 +1,95 @@
+"""Shared fixtures: tenants with members, and API clients that act as them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.tenancy.models import Role
+from tests.factories import MembershipFactory, SiteFactory, TenantFactory, UserFactory
+
+
+@dataclass
+class TenantWorld:
+    """One tenant with a site and a user for each role."""
+
+    tenant: object
+    site: object
+    owner: object
+    admin: object
+    staff: object
+    viewer: object
+
+
+def _make_world(**tenant_kwargs) -> TenantWorld:
+    tenant = TenantFactory(**tenant_kwargs)
+    site = SiteFactory(tenant=tenant)
+    users = {}
+    for role in (Role.OWNER, Role.ADMIN, Role.STAFF, Role.VIEWER):
+        users[role] = MembershipFactory(tenant=tenant, role=role).user
+    return TenantWorld(tenant=tenant, site=site, owner=users[Role.OWNER], admin=users[Role.ADMIN],
+                       staff=users[Role.STAFF], viewer=users[Role.VIEWER])
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2's deliberate slowness buys nothing in tests and costs minutes."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def make_world(db):
+    return _make_world
+
+
+@pytest.fixture
+def world_a(db) -> TenantWorld:
+    return _make_world(name="Tenant A", slug="tenant-a")
+
+
+@pytest.fixture
+def world_b(db) -> TenantWorld:
+    return _make_world(name="Tenant B", slug="tenant-b")
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def client_for():
+    """`client_for(user)` → an APIClient authenticated as that user (forced auth)."""
+
+    def _client(user, tenant=None) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user=user)
+        if tenant is not None:
+            client.credentials(HTTP_X_TENANT=tenant.public_id)
+        return client
+
+    return _client
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path):
+    """A real Celery worker on the test database; stopped after the test."""
+    from tests.support.processes import WorkerProcess
+
+    started: list[WorkerProcess] = []
+
+    def _start(**kwargs) -> WorkerProcess:
+        worker = WorkerProcess(tmp_path / f"worker-{len(started)}.log", **kwargs).start()
+        started.append(worker)
+        return worker
+
+    yield _start
+    for worker in started:
+        worker.stop()

@@ -1,0 +1,97 @@
+"""Real processes for end-to-end tests: a Celery worker (and later servers) on the test DB."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+ALL_QUEUES = "critical,notify,default,maintenance,retry"
+
+
+def test_database_url() -> str:
+    """The URL of the database pytest-django created, for child processes."""
+    db = connection.settings_dict
+    host = db["HOST"] or ""
+    options = db.get("OPTIONS", {})
+    if not host and options.get("host"):
+        return f"postgres://{db['USER']}@/{db['NAME']}?host={options['host']}"
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{host}{port}/{db['NAME']}"
+
+
+def child_environment(**overrides: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": test_database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CACHE_KEY_PREFIX": settings.CACHE_KEY_PREFIX,
+        "DJANGO_SETTINGS_MODULE": "tocsin.settings",
+        "PYTHONUNBUFFERED": "1",
+        "LOG_FORMAT": "json",
+    })
+    env.update(overrides)
+    return env
+
+
+class WorkerProcess:
+    """`celery -A workers worker` as a child process, its output collected in a file."""
+
+    def __init__(self, log_path: Path, *, concurrency: int = 2, queues: str = ALL_QUEUES,
+                 env_overrides: dict[str, str] | None = None):
+        self.log_path = log_path
+        self.concurrency = concurrency
+        self.queues = queues
+        self.env_overrides = env_overrides or {}
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30) -> WorkerProcess:
+        celery = os.path.join(os.path.dirname(sys.executable), "celery")
+        self._log_file = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(
+            [celery, "-A", "workers", "worker", "-Q", self.queues, "--concurrency", str(self.concurrency),
+             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--hostname",
+             f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
+            cwd=ROOT, env=child_environment(**self.env_overrides), stdout=self._log_file,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.wait_for_log("ready", timeout=timeout)
+        return self
+
+    def read_log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_for_log(self, needle: str, *, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.read_log()
+            if needle in text:
+                return text
+            if self.process and self.process.poll() is not None:
+                raise RuntimeError(f"worker exited early:\n{text[-4000:]}")
+            time.sleep(0.1)
+        raise TimeoutError(f"'{needle}' not in worker log after {timeout}s:\n{self.read_log()[-4000:]}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if getattr(self, "_log_file", None):
+            self._log_file.close()

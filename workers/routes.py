@@ -1,0 +1,17 @@
+"""Task → queue table. Every task must be listed; a test fails for one that isn't.
+
+Queues: `critical` (alert raising, delivery of critical alerts), `notify` (other
+deliveries), `default`, `maintenance` (cleanup, reports) and `retry`: retried tasks go
+there so a storm of retries cannot starve first attempts.
+"""
+
+from kombu import Queue
+
+QUEUE_NAMES = ("critical", "notify", "default", "maintenance", "retry")
+QUEUES = tuple(Queue(name, routing_key=name) for name in QUEUE_NAMES)
+RETRY_QUEUE = "retry"
+
+TASK_ROUTES: dict[str, dict[str, str]] = {
+    "tocsin.housekeeping.flush_expired_tokens": {"queue": "maintenance"},
+    "tocsin.housekeeping.ping": {"queue": "default"},
+}

@@ -1,0 +1,29 @@
+"""Carry the request id from the publishing process into the task that runs the work."""
+
+from __future__ import annotations
+
+from celery.signals import before_task_publish, task_postrun, task_prerun
+
+from apps.common.request_context import get_request_id, new_request_id, reset_request_id, set_request_id
+
+REQUEST_ID_HEADER = "tocsin_request_id"
+_tokens: dict[str, object] = {}
+
+
+@before_task_publish.connect
+def attach_request_id(headers=None, **_kwargs) -> None:
+    if headers is not None and REQUEST_ID_HEADER not in headers:
+        headers[REQUEST_ID_HEADER] = get_request_id() or new_request_id()
+
+
+@task_prerun.connect
+def adopt_request_id(task_id=None, task=None, **_kwargs) -> None:
+    request_id = getattr(task.request, REQUEST_ID_HEADER, None) if task else None
+    _tokens[task_id] = set_request_id(request_id or task_id)
+
+
+@task_postrun.connect
+def forget_request_id(task_id=None, **_kwargs) -> None:
+    token = _tokens.pop(task_id, None)
+    if token is not None:
+        reset_request_id(token)
