@@ -93,3 +93,24 @@ def celery_worker_process(transactional_db, tmp_path):
     yield _start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+def issue_setup_token():
+    """`issue_setup_token(site, **kwargs)` → the raw token string."""
+    from apps.audit.services import Actor
+    from apps.devices.setup_tokens import setup_token_create
+
+    def _issue(site, **kwargs) -> str:
+        return setup_token_create(site=site, actor=Actor.system("test"), **kwargs).token
+
+    return _issue
+
+
+@pytest.fixture(autouse=True)
+def _isolated_rate_limits(settings):
+    """Each test counts rate limits from zero: the windows live in Redis under a fresh prefix."""
+    import uuid
+
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"],
+                                                      "KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}"}}

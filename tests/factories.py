@@ -6,6 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from apps.tenancy.models import Membership, Role, Site, SiteKind, Tenant, Vertical
+from tests.support.device_keys import DeviceKey
 
 DEFAULT_PASSWORD = "correct-horse-battery"
 
@@ -53,3 +54,18 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     tenant = factory.SubFactory(TenantFactory)
     user = factory.SubFactory(UserFactory)
     role = Role.STAFF
+
+
+class DeviceFactory(factory.django.DjangoModelFactory):
+    """An enrolled, active device with a real (but unused) public key."""
+
+    class Meta:
+        model = "devices.Device"
+
+    site = factory.SubFactory(SiteFactory)
+    tenant = factory.SelfAttribute("site.tenant")
+    hardware_id = factory.Sequence(lambda n: f"hw-{n:06d}")
+    name = factory.Sequence(lambda n: f"Device {n}")
+    kind = "tablet"
+    status = "active"
+    public_key = factory.LazyFunction(lambda: DeviceKey().public_b64)

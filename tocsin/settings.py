@@ -21,7 +21,7 @@ if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
 
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 IS_PRODUCTION = DJANGO_ENV == "production"
-DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"
+DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"  # noqa: S105 (refused in production, see below)
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="" if IS_PRODUCTION else DEV_SECRET_KEY)
 if IS_PRODUCTION and (not SECRET_KEY or SECRET_KEY == DEV_SECRET_KEY):
@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "django_prometheus",
     "apps.common",
     "apps.tenancy",
+    "apps.audit",
+    "apps.devices",
     "apps.demo",
     "workers",
 ]
@@ -132,6 +134,7 @@ PASSWORD_HASHERS = env.list(
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.devices.authentication.ApiKeyAuthentication",
         "rest_framework_simplejwt.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -144,6 +147,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.common.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.devices.throttling.UserRateThrottle",
+        "apps.devices.throttling.ApiKeyRateThrottle",
+        "apps.devices.throttling.AnonRateThrottle",
+    ],
+    # Client IPs for per-IP limits: the number of trusted reverse proxies in front of us.
+    "NUM_PROXIES": env.int("TOCSIN_TRUSTED_PROXIES", default=0),
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
@@ -153,7 +163,8 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
-    "UPDATE_LAST_LOGIN": True,
+    # Our login view sends `user_logged_in`, whose receiver already updates last_login.
+    "UPDATE_LAST_LOGIN": False,
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
     "ALGORITHM": "HS256",
 }
@@ -167,6 +178,10 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI assets are served from our own static files, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "SiteKindEnum": "apps.tenancy.models.SiteKind",
+        "DeviceKindEnum": "apps.devices.models.DeviceKind",
+    },
 }
 
 # --- Internationalisation ----------------------------------------------------------------
@@ -271,3 +286,24 @@ LOGGING = {
 
 TOCSIN_PUBLIC_BASE_URL = env.str("TOCSIN_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 TOCSIN_HEALTH_TIMEOUT_SECONDS = env.float("TOCSIN_HEALTH_TIMEOUT_SECONDS", default=2.0)
+
+# --- Devices -----------------------------------------------------------------------------
+
+DEVICE_TOKEN_LIFETIME_SECONDS = env.int("DEVICE_TOKEN_LIFETIME_SECONDS", default=24 * 3600)
+TOCSIN_CHALLENGE_TTL_SECONDS = env.int("TOCSIN_CHALLENGE_TTL_SECONDS", default=300)
+TOCSIN_RATE_LIMITS = {
+    "enroll": env.str("RATE_LIMIT_ENROLL", default="20/hour"),
+    "device": env.str("RATE_LIMIT_DEVICE", default="600/min"),
+    "user": env.str("RATE_LIMIT_USER", default="300/min"),
+    "anon": env.str("RATE_LIMIT_ANON", default="60/min"),
+}
+# What a device is told at start when no site rule says otherwise (GET /devices/me/).
+TOCSIN_DEVICE_DEFAULTS = {
+    "heartbeat_interval_seconds": env.int("DEVICE_HEARTBEAT_INTERVAL_SECONDS", default=60),
+    "batch_size": env.int("DEVICE_BATCH_SIZE", default=10),
+    "batch_timeout_seconds": env.int("DEVICE_BATCH_TIMEOUT_SECONDS", default=300),
+    "underage_age": 21,
+    "cpu_temp_threshold": 85.0,
+    "battery_warning_percent": 20,
+    "rssi_breach_dbm": -85,
+}

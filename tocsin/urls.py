@@ -5,7 +5,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from apps.common import health
 
 api_v1 = [
+    path("", include("apps.devices.api.urls")),
     path("", include("apps.tenancy.api.urls")),
+    path("", include("apps.audit.api.urls")),
 ]
 
 urlpatterns = [

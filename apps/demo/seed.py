@@ -7,16 +7,20 @@ logins printed are always the ones that work.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from apps.audit.services import Actor
+from apps.devices.models import SetupToken
+from apps.devices.setup_tokens import setup_token_create, setup_token_revoke
 from apps.tenancy import services as tenancy
 from apps.tenancy.models import Role, Site, Tenant
 
 User = get_user_model()
 
-DEMO_PASSWORD = "tocsin-demo"
+DEMO_PASSWORD = "tocsin-demo"  # noqa: S105 (a demo login, printed by make run)
 OPERATOR_USERNAME = "operator"
 
 
@@ -58,11 +62,32 @@ DEMO_TENANTS = (
 )
 
 
+DEMO_TOKEN_LABEL = "demo fleet"  # noqa: S105 (a label, not a secret)
+DEMO_TOKEN_USES = 100
+DEMO_TOKEN_TTL = timedelta(days=30)
+
+
 @dataclass
 class SeededTenant:
     tenant: Tenant
     site: Site
+    setup_token: str = ""
     logins: list[tuple[str, str]] = field(default_factory=list)
+
+    def as_fleet_entry(self) -> dict:
+        """One line of the simulator's setup-token file."""
+        return {"setup_token": self.setup_token, "location_id": self.site.location_id,
+                "site_kind": self.site.kind, "tenant": self.tenant.slug}
+
+
+def _fresh_demo_token(site: Site) -> str:
+    """Raw tokens aren't stored, so each seeding revokes the last demo token and issues a new one."""
+    actor = Actor.system("seed_demo")
+    for old in SetupToken.objects.filter(site=site, label=DEMO_TOKEN_LABEL, revoked_at__isnull=True):
+        setup_token_revoke(setup_token=old, actor=actor)
+    issued = setup_token_create(site=site, actor=actor, max_uses=DEMO_TOKEN_USES, ttl=DEMO_TOKEN_TTL,
+                                label=DEMO_TOKEN_LABEL)
+    return issued.token
 
 
 def _user_with_password(username: str, *, superuser: bool = False):
@@ -88,7 +113,7 @@ def seed_demo() -> list[SeededTenant]:
                 tenant=tenant, name=spec.site.name, location_id=spec.site.location_id,
                 kind=spec.site.kind, timezone=spec.site.timezone, address=spec.site.address,
             )
-        entry = SeededTenant(tenant=tenant, site=site)
+        entry = SeededTenant(tenant=tenant, site=site, setup_token=_fresh_demo_token(site))
         for username, role in ((spec.admin_username, Role.ADMIN), (spec.staff_username, Role.STAFF)):
             user = _user_with_password(username)
             tenancy.membership_set(tenant=tenant, user=user, role=role)

@@ -15,6 +15,9 @@ from apps.common.errors import ApplicationError, NotFoundError
 from apps.tenancy.models import Membership, Role, Tenant
 
 TENANT_HEADER = "X-Tenant"
+# The role an API key acts with: none of the people's roles, so role checks refuse it
+# and only the scopes of the key decide (see TenantScopedViewMixin).
+INTEGRATION_ROLE = "integration"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import zoneinfo
 
 from django.conf import settings
@@ -22,12 +23,21 @@ class Vertical(models.TextChoices):
     ENERGY = "energy", "Energy"
 
 
+def new_scan_hash_key() -> str:
+    return secrets.token_hex(32)
+
+
 class Tenant(models.Model):
     public_id = PublicIdField(prefix="ten")
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
     vertical = models.CharField(max_length=20, choices=Vertical.choices)
     is_active = models.BooleanField(default=True)
+    scan_hash_key = models.CharField(
+        max_length=64, default=new_scan_hash_key, editable=False,
+        help_text="Key of the HMAC that devices apply to document numbers, so scans of the "
+                  "same document can be matched within this tenant and never across tenants.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

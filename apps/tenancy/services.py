@@ -84,9 +84,6 @@ def membership_set(*, tenant: Tenant, user, role: str, actor=None) -> Membership
         if not user.is_staff:
             # Members reach the admin for their own tenants; scoping keeps them there.
             User.objects.filter(pk=user.pk).update(is_staff=True)
-        transaction.on_commit(
-            lambda: membership_changed.send(
-                sender=Membership, membership=membership, created=created, actor=actor
-            )
-        )
+        # Sent inside the transaction: the audit entry commits with the change or not at all.
+        membership_changed.send(sender=Membership, membership=membership, created=created, actor=actor)
     return membership

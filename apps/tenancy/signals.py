@@ -1,4 +1,8 @@
-"""Hook points other apps plug into (the audit log listens here), sent after commit."""
+"""Hook points other apps plug into (the audit log listens here).
+
+Sent inside the transaction that makes the change, so what listens (the audit log) is
+written atomically with it.
+"""
 
 from django.dispatch import Signal
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from apps.devices.models import SetupToken
 from apps.tenancy.models import Membership, Site, Tenant
 
 pytestmark = pytest.mark.django_db
@@ -56,11 +58,18 @@ def test_create_site_rejects_unknown_timezone(world_a):
              "--kind", "hotel", "--timezone", "Mars/Olympus")
 
 
-def test_seed_demo_is_idempotent_and_prints_logins():
-    first = _run("seed_demo")
-    second = _run("seed_demo")
+def test_seed_demo_is_idempotent_and_prints_logins(tmp_path):
+    tokens_file = tmp_path / "tokens.json"
+    first = _run("seed_demo", "--tokens-file", str(tokens_file))
+    first_tokens = json.loads(tokens_file.read_text())
+    second = _run("seed_demo", "--tokens-file", str(tokens_file))
     assert first == second
     assert Tenant.objects.count() == 3
+    second_tokens = json.loads(tokens_file.read_text())
+    assert {t["site_kind"] for t in second_tokens} == {"hotel", "store", "plant"}
+    # Only the newest demo token of each site works; the file always holds working ones.
+    assert {t["setup_token"] for t in first_tokens}.isdisjoint({t["setup_token"] for t in second_tokens})
+    assert SetupToken.objects.filter(revoked_at__isnull=True).count() == 3
     assert "hotel-admin / tocsin-demo" in first
     assert "operator (superuser)" in first
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import exceptions
 
-from apps.tenancy.context import TENANT_HEADER, TenantContext, resolve_tenant_context
+from apps.tenancy.context import INTEGRATION_ROLE, TENANT_HEADER, TenantContext, resolve_tenant_context
 from apps.tenancy.models import ALL_ROLES, MANAGER_ROLES
 
 
@@ -19,18 +19,34 @@ class TenantScopedViewMixin:
     read_roles = ALL_ROLES
     write_roles = MANAGER_ROLES
     action_roles: dict[str, frozenset] = {}
+    # Integrations (API keys) act for their own tenant only, within their scopes: reads
+    # need `read`; a view opts in to writes by naming the scope they need.
+    api_key_read_scope: str | None = "read"
+    api_key_write_scope: str | None = None
     lookup_field = "public_id"
 
     tenant_context: TenantContext
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        principal = request.user
+        if getattr(principal, "is_tenant_principal", False):
+            self.tenant_context = TenantContext(tenant=principal.tenant, role=INTEGRATION_ROLE)
+            request.tenant_context = self.tenant_context
+            if not self._api_key_may(principal, request):
+                raise exceptions.PermissionDenied()
+            return
         self.tenant_context = resolve_tenant_context(
-            user=request.user, requested=request.headers.get(TENANT_HEADER)
+            user=principal, requested=request.headers.get(TENANT_HEADER)
         )
         request.tenant_context = self.tenant_context
         if not self.tenant_context.has_role(self.roles_for_request(request)):
             raise exceptions.PermissionDenied()
+
+    def _api_key_may(self, principal, request) -> bool:
+        safe = request.method in ("GET", "HEAD", "OPTIONS")
+        scope = self.api_key_read_scope if safe else self.api_key_write_scope
+        return scope is not None and principal.has_scope(scope)
 
     def roles_for_request(self, request) -> frozenset:
         action = getattr(self, "action", None)

@@ -1,15 +1,15 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
-from rest_framework_simplejwt.views import TokenBlacklistView, TokenObtainPairView, TokenRefreshView
+from rest_framework_simplejwt.views import TokenBlacklistView, TokenRefreshView
 
-from apps.tenancy.api.views import MeApi, SiteViewSet, TenantViewSet
+from apps.tenancy.api.views import MeApi, SiteViewSet, TenantViewSet, TokenObtainApi
 
 router = SimpleRouter()
 router.register("tenants", TenantViewSet, basename="tenant")
 router.register("sites", SiteViewSet, basename="site")
 
 urlpatterns = [
-    path("auth/token/", TokenObtainPairView.as_view(), name="auth-token"),
+    path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
     path("auth/refresh/", TokenRefreshView.as_view(), name="auth-token-refresh"),
     path("auth/logout/", TokenBlacklistView.as_view(), name="auth-token-logout"),
     path("me/", MeApi.as_view(), name="me"),

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.views import TokenObtainPairView
 
 from apps.tenancy import selectors, services
 from apps.tenancy.api.mixins import TenantScopedViewMixin
@@ -59,3 +62,17 @@ class SiteViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveM
 
     def perform_update(self, serializer):
         serializer.instance = services.site_update(site=serializer.instance, **serializer.validated_data)
+
+
+class TokenObtainApi(TokenObtainPairView):
+    """simplejwt's login, plus Django's `user_logged_in` so JWT logins are audited like
+    session logins (and `last_login` is kept by Django's own receiver)."""
+
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
+        user_logged_in.send(sender=serializer.user.__class__, request=request, user=serializer.user)
+        return Response(serializer.validated_data, status=200)

@@ -1,0 +1,155 @@
+"""Admin for machine identities. Secrets are shown once, on the page after creation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from apps.audit.services import Actor
+from apps.devices import api_keys, qr, services, setup_tokens
+from apps.devices.models import ApiKey, ApiKeyScope, ApiKeyTier, Device, SetupToken
+from apps.tenancy.admin_base import TenantScopedAdmin
+from apps.tenancy.models import Site, Tenant
+
+
+@admin.register(Device)
+class DeviceAdmin(TenantScopedAdmin):
+    list_display = ("__str__", "site", "kind", "status", "last_seen_at", "battery_level", "firmware", "tenant")
+    list_filter = ("status", "kind", "site", "tenant")
+    search_fields = ("name", "hardware_id", "public_id", "model")
+    list_select_related = ("site", "tenant")
+    readonly_fields = ("public_id", "tenant", "hardware_id", "kind", "model", "status", "public_key",
+                       "token_version", "last_seen_at", "battery_level", "battery_charging", "link_rssi",
+                       "link_bssid", "firmware", "reported_state", "enrolled_at", "revoked_at", "revoked_by",
+                       "revoke_reason", "created_at")
+    fields = ("name", "site", "desired_state", *readonly_fields)
+    actions = ["revoke_selected"]
+
+    def has_add_permission(self, request):
+        return False  # devices enrol themselves with a setup token
+
+    def save_model(self, request, obj, form, change):
+        if obj.site.tenant_id != obj.tenant_id:
+            raise forms.ValidationError("A device can only move to a site of its own tenant.")
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Revoke selected devices (their tokens stop working at once)")
+    def revoke_selected(self, request, queryset):
+        revoked = 0
+        for device in queryset.exclude(status="revoked"):
+            if self._can_manage(request, device):
+                services.device_revoke(device=device, actor=Actor.for_user(request.user),
+                                       reason="revoked in admin", revoked_by=request.user)
+                revoked += 1
+        self.message_user(request, f"Revoked {revoked} device(s).", messages.SUCCESS)
+
+
+class SetupTokenForm(forms.ModelForm):
+    ttl_hours = forms.FloatField(min_value=0.05, max_value=720, initial=24, label="Valid for (hours)")
+
+    class Meta:
+        model = SetupToken
+        fields = ("site", "label", "max_uses")
+
+
+class SecretShownOnceAdmin(TenantScopedAdmin):
+    """Creation goes through a service and ends on a page that shows the secret once."""
+
+    creation_form: type[forms.Form]
+
+    def has_change_permission(self, request, obj=None):
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def issue(self, request, cleaned: dict) -> dict:
+        """Create through the service; returns the template context (title, intro, secret...)."""
+        raise NotImplementedError
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            return super().add_view(request, form_url, extra_context)
+        form = self.creation_form(request.POST or None)
+        for name, field in form.fields.items():
+            if hasattr(field, "queryset"):
+                field.queryset = self._limit_choices(request, field.queryset.model, field.queryset)
+        if request.method == "POST" and form.is_valid():
+            opts = self.model._meta
+            context = {**self.admin_site.each_context(request), "opts": opts,
+                       "back_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+                       **self.issue(request, form.cleaned_data)}
+            response = TemplateResponse(request, "admin/devices/secret_created.html", context)
+            response["Cache-Control"] = "no-store"
+            return response
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+                   "title": f"Add {self.model._meta.verbose_name}", **(extra_context or {})}
+        return TemplateResponse(request, "admin/devices/secret_form.html", context)
+
+
+class SetupTokenForm(forms.Form):
+    site = forms.ModelChoiceField(queryset=Site.objects.all())
+    label = forms.CharField(max_length=100, required=False)
+    max_uses = forms.IntegerField(min_value=1, max_value=1000, initial=1)
+    ttl_hours = forms.FloatField(min_value=0.05, max_value=720, initial=24, label="Valid for (hours)")
+
+
+@admin.register(SetupToken)
+class SetupTokenAdmin(SecretShownOnceAdmin):
+    creation_form = SetupTokenForm
+    list_display = ("__str__", "site", "label", "uses", "max_uses", "expires_at", "state", "tenant")
+    list_filter = ("site", "tenant")
+    list_select_related = ("site", "tenant")
+    actions = ["revoke_selected"]
+
+    def issue(self, request, cleaned: dict) -> dict:
+        issued = setup_tokens.setup_token_create(
+            site=cleaned["site"], actor=Actor.for_user(request.user), created_by=request.user,
+            max_uses=cleaned["max_uses"], label=cleaned["label"], ttl=timedelta(hours=cleaned["ttl_hours"]),
+        )
+        site = issued.record.site
+        return {"title": f"Setup token for {site.name} ({site.location_id})", "secret": issued.token,
+                "qr_png": qr.qr_png_data_uri(issued.qr_payload),
+                "intro": f"Scan the code with the device, or copy the token. It expires "
+                         f"{issued.record.expires_at:%Y-%m-%d %H:%M} UTC and can enrol "
+                         f"{issued.record.max_uses} device(s)."}
+
+    @admin.action(description="Revoke selected setup tokens")
+    def revoke_selected(self, request, queryset):
+        for token in queryset.filter(revoked_at__isnull=True):
+            if self._can_manage(request, token):
+                setup_tokens.setup_token_revoke(setup_token=token, actor=Actor.for_user(request.user))
+        self.message_user(request, "Revoked.", messages.SUCCESS)
+
+
+class ApiKeyForm(forms.Form):
+    tenant = forms.ModelChoiceField(queryset=Tenant.objects.all())
+    name = forms.CharField(max_length=100)
+    scopes = forms.MultipleChoiceField(choices=ApiKeyScope.choices, widget=forms.CheckboxSelectMultiple)
+    tier = forms.TypedChoiceField(choices=ApiKeyTier.choices, coerce=int, initial=ApiKeyTier.STANDARD)
+    expires_at = forms.DateTimeField(required=False, help_text="Optional, UTC.")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(SecretShownOnceAdmin):
+    creation_form = ApiKeyForm
+    list_display = ("name", "prefix", "scopes", "tier", "last_used_at", "expires_at", "revoked_at", "tenant")
+    list_filter = ("tenant",)
+    search_fields = ("name", "prefix")
+    actions = ["revoke_selected"]
+
+    def issue(self, request, cleaned: dict) -> dict:
+        issued = api_keys.api_key_create(
+            tenant=cleaned["tenant"], name=cleaned["name"], scopes=cleaned["scopes"], tier=cleaned["tier"],
+            expires_at=cleaned["expires_at"], actor=Actor.for_user(request.user), created_by=request.user,
+        )
+        return {"title": f"API key “{issued.record.name}”", "secret": issued.key,
+                "intro": "Copy the key into the integration now; Tocsin keeps only its hash."}
+
+    @admin.action(description="Revoke selected API keys")
+    def revoke_selected(self, request, queryset):
+        for key in queryset.filter(revoked_at__isnull=True):
+            if self._can_manage(request, key):
+                api_keys.api_key_revoke(api_key=key, actor=Actor.for_user(request.user))
+        self.message_user(request, "Revoked.", messages.SUCCESS)

@@ -1,0 +1,116 @@
+"""The people-facing API for devices, setup tokens and API keys."""
+
+from __future__ import annotations
+
+import django_filters
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from apps.audit.services import Actor
+from apps.devices import api_keys, qr, services, setup_tokens
+from apps.devices.api import serializers as s
+from apps.devices.models import ApiKey, Device, SetupToken
+from apps.tenancy.api.mixins import TenantScopedViewMixin
+from apps.tenancy.models import MANAGER_ROLES, OPERATOR_ROLES
+
+
+class DeviceFilter(django_filters.FilterSet):
+    site = django_filters.CharFilter(field_name="site__public_id")
+    last_seen_before = django_filters.IsoDateTimeFilter(field_name="last_seen_at", lookup_expr="lt")
+    last_seen_after = django_filters.IsoDateTimeFilter(field_name="last_seen_at", lookup_expr="gte")
+    never_seen = django_filters.BooleanFilter(field_name="last_seen_at", lookup_expr="isnull")
+
+    class Meta:
+        model = Device
+        fields = ["kind", "status"]
+
+
+class DeviceViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                    mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """Devices of the tenant. Managers rename and move; operators (incl. staff) may revoke."""
+
+    serializer_class = s.DeviceSerializer
+    queryset = Device.objects.select_related("site")
+    filterset_class = DeviceFilter
+    action_roles = {"revoke": OPERATOR_ROLES}
+
+    def perform_update(self, serializer):
+        serializer.instance = services.device_update(
+            device=serializer.instance, actor=Actor.for_principal(self.request.user),
+            name=serializer.validated_data.get("name"), site=serializer.validated_data.get("site"),
+        )
+
+    @extend_schema(request=s.RevokeInput, responses=s.DeviceSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, public_id=None):
+        device = self.get_object()
+        data = s.RevokeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        device = services.device_revoke(device=device, actor=Actor.for_principal(request.user),
+                                        reason=data.validated_data["reason"],
+                                        revoked_by=request.user if not hasattr(request.user, "api_key") else None)
+        return Response(s.DeviceSerializer(device).data)
+
+
+class SetupTokenViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                        viewsets.GenericViewSet):
+    """Setup tokens: the raw token and its QR code are in the create response only."""
+
+    serializer_class = s.SetupTokenSerializer
+    queryset = SetupToken.objects.select_related("site")
+    read_roles = MANAGER_ROLES
+    filterset_fields = ["site__public_id"]
+
+    @extend_schema(request=s.SetupTokenCreateInput, responses={201: s.SetupTokenSerializer})
+    def create(self, request):
+        data = s.SetupTokenCreateInput(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        issued = setup_tokens.setup_token_create(actor=Actor.for_principal(request.user),
+                                                 created_by=request.user, **data.validated_data)
+        if request.query_params.get("qr") == "png":
+            return HttpResponse(qr.qr_png(issued.qr_payload), content_type="image/png", status=201,
+                                headers={"Cache-Control": "no-store"})
+        body = dict(s.SetupTokenSerializer(issued.record).data)
+        body.update({
+            "token": issued.token,
+            "qr_payload": issued.qr_payload,
+            "qr_svg": qr.qr_svg(issued.qr_payload),
+            "qr_png_base64": qr.qr_png_data_uri(issued.qr_payload).split(",", 1)[1],
+        })
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
+
+    @extend_schema(request=None, responses=s.SetupTokenSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, public_id=None):
+        token = setup_tokens.setup_token_revoke(setup_token=self.get_object(),
+                                                actor=Actor.for_principal(request.user))
+        return Response(s.SetupTokenSerializer(token).data)
+
+
+class ApiKeyViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                    viewsets.GenericViewSet):
+    """API keys of the tenant, managed by owners and admins; the key is shown once."""
+
+    serializer_class = s.ApiKeySerializer
+    queryset = ApiKey.objects.all()
+    read_roles = MANAGER_ROLES
+    api_key_read_scope = None  # keys never manage keys
+
+    @extend_schema(request=s.ApiKeyCreateInput, responses={201: s.ApiKeySerializer})
+    def create(self, request):
+        data = s.ApiKeyCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        issued = api_keys.api_key_create(tenant=self.tenant, actor=Actor.for_principal(request.user),
+                                         created_by=request.user, **data.validated_data)
+        body = dict(s.ApiKeySerializer(issued.record).data)
+        body["key"] = issued.key
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
+
+    @extend_schema(request=None, responses=s.ApiKeySerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, public_id=None):
+        key = api_keys.api_key_revoke(api_key=self.get_object(), actor=Actor.for_principal(request.user))
+        return Response(s.ApiKeySerializer(key).data)

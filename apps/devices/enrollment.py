@@ -1,0 +1,176 @@
+"""Two-phase enrolment and token renewal, both proven with the device's Ed25519 key.
+
+No long-lived shared secret exists: the setup token is short-lived and limited in uses,
+and what a device holds afterwards is its private key (never sent) and a short-lived JWT
+that renewal replaces after a fresh challenge. Every refusal looks the same from outside.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.audit.models import ActorType
+from apps.audit.services import Actor, audit_record
+from apps.common.errors import ApplicationError, ForbiddenError
+from apps.common.ids import generate_public_id
+from apps.devices import keys
+from apps.devices.device_tokens import issue_device_token
+from apps.devices.models import Device, DeviceChallenge, DeviceStatus, Enrollment
+from apps.devices.setup_tokens import setup_token_consume, setup_token_find_usable
+
+logger = logging.getLogger(__name__)
+
+
+class EnrollmentRefused(ForbiddenError):
+    """Deliberately vague: which check failed would help an attacker, not the device."""
+
+    code = "enrollment_refused"
+
+    def __init__(self):
+        super().__init__("Enrollment refused.")
+
+
+class RenewalRefused(ApplicationError):
+    status_code = 401
+    code = "authentication_failed"
+
+    def __init__(self):
+        super().__init__("Authentication required.")
+
+
+class DeviceRevoked(ForbiddenError):
+    code = "device_revoked"
+
+    def __init__(self):
+        super().__init__("This device has been revoked.")
+
+
+@dataclass(frozen=True)
+class Challenge:
+    id: str
+    challenge: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    device: Device
+    access: str
+    expires_at: datetime
+
+
+def _challenge_ttl() -> timedelta:
+    return timedelta(seconds=settings.TOCSIN_CHALLENGE_TTL_SECONDS)
+
+
+def enrollment_start(*, setup_token: str, location_id: str, hardware_id: str, model: str, kind: str,
+                     public_key: str) -> Challenge:
+    token = setup_token_find_usable(token=setup_token)
+    if token is None or token.site.location_id != location_id:
+        raise EnrollmentRefused()
+    owner = Device.objects.filter(hardware_id=hardware_id).values_list("tenant_id", flat=True).first()
+    if owner is not None and owner != token.tenant_id:
+        logger.warning("enrolment refused: hardware id belongs to another tenant")
+        raise EnrollmentRefused()
+    enrollment = Enrollment.objects.create(
+        tenant=token.tenant, setup_token=token, site=token.site, hardware_id=hardware_id, model=model,
+        kind=kind, public_key=public_key, challenge=keys.new_challenge(),
+        expires_at=timezone.now() + _challenge_ttl(),
+    )
+    return Challenge(id=enrollment.public_id, challenge=enrollment.challenge, expires_at=enrollment.expires_at)
+
+
+def enrollment_complete(*, enrollment_id: str, signature: str) -> IssuedToken:
+    with transaction.atomic():
+        enrollment = (Enrollment.objects.select_for_update().select_related("site", "tenant", "setup_token")
+                      .filter(public_id=enrollment_id).first())
+        if enrollment is None or enrollment.completed_at is not None or enrollment.expires_at <= timezone.now():
+            raise EnrollmentRefused()
+        message = keys.enrollment_message(enrollment_id=enrollment.public_id,
+                                          hardware_id=enrollment.hardware_id, challenge=enrollment.challenge)
+        if not keys.signature_is_valid(public_key=enrollment.public_key, signature=signature, message=message):
+            raise EnrollmentRefused()
+        if not setup_token_consume(setup_token=enrollment.setup_token):
+            raise EnrollmentRefused()
+        device, rekeyed = _device_upsert(enrollment)
+        enrollment.completed_at = timezone.now()
+        enrollment.device = device
+        enrollment.save(update_fields=["completed_at", "device"])
+        audit_record(
+            tenant=enrollment.tenant,
+            actor=Actor(type=ActorType.DEVICE, id=device.public_id, label=device.hardware_id),
+            action="device.rekeyed" if rekeyed else "device.enrolled", target_type="device",
+            target_id=device.public_id,
+            details={"site": enrollment.site.public_id, "setup_token_id": enrollment.setup_token.public_id,
+                     "kind": device.kind, "model": device.model},
+        )
+    access, expires_at = issue_device_token(device)
+    return IssuedToken(device=device, access=access, expires_at=expires_at)
+
+
+def _device_upsert(enrollment: Enrollment) -> tuple[Device, bool]:
+    """Create the device, or re-key the one with this hardware id (old tokens die)."""
+    existing = Device.objects.select_for_update().filter(hardware_id=enrollment.hardware_id).first()
+    now = timezone.now()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                device = Device.objects.create(
+                    tenant=enrollment.tenant, site=enrollment.site, hardware_id=enrollment.hardware_id,
+                    model=enrollment.model, kind=enrollment.kind, public_key=enrollment.public_key,
+                    status=DeviceStatus.ACTIVE, enrolled_at=now,
+                    name=f"{enrollment.kind} {enrollment.hardware_id[-6:]}",
+                )
+            return device, False
+        except IntegrityError:
+            # A concurrent enrolment of the same hardware created it first: re-key that one.
+            existing = Device.objects.select_for_update().get(hardware_id=enrollment.hardware_id)
+    if existing.tenant_id != enrollment.tenant_id:
+        raise EnrollmentRefused()
+    Device.objects.filter(pk=existing.pk).update(
+        site=enrollment.site, model=enrollment.model, kind=enrollment.kind, public_key=enrollment.public_key,
+        status=DeviceStatus.ACTIVE, token_version=F("token_version") + 1, enrolled_at=now,
+        revoked_at=None, revoked_by=None, revoke_reason="",
+    )
+    existing.refresh_from_db()
+    return existing, True
+
+
+def renewal_challenge_create(*, device_id: str) -> Challenge:
+    """A challenge for the device's key. Unknown ids get an unusable one that looks the same."""
+    device = Device.objects.filter(public_id=device_id).only("pk", "tenant_id").first()
+    expires_at = timezone.now() + _challenge_ttl()
+    if device is None:
+        return Challenge(id=generate_public_id("chl"), challenge=keys.new_challenge(), expires_at=expires_at)
+    record = DeviceChallenge.objects.create(tenant_id=device.tenant_id, device=device,
+                                            challenge=keys.new_challenge(), expires_at=expires_at)
+    return Challenge(id=record.public_id, challenge=record.challenge, expires_at=record.expires_at)
+
+
+def renewal_complete(*, device_id: str, challenge_id: str, signature: str) -> IssuedToken:
+    with transaction.atomic():
+        record = (DeviceChallenge.objects.select_for_update().select_related("device__tenant", "device__site")
+                  .filter(public_id=challenge_id, device__public_id=device_id).first())
+        if record is None or record.used_at is not None or record.expires_at <= timezone.now():
+            raise RenewalRefused()
+        device = record.device
+        message = keys.renewal_message(challenge_id=record.public_id, device_id=device.public_id,
+                                       challenge=record.challenge)
+        if not keys.signature_is_valid(public_key=device.public_key, signature=signature, message=message):
+            raise RenewalRefused()
+        record.used_at = timezone.now()
+        record.save(update_fields=["used_at"])
+    # Only the holder of the key learns that it was revoked, so it can stop and say so.
+    if device.status == DeviceStatus.REVOKED:
+        raise DeviceRevoked()
+    if device.status != DeviceStatus.ACTIVE or not device.tenant.is_active:
+        raise RenewalRefused()
+    access, expires_at = issue_device_token(device)
+    return IssuedToken(device=device, access=access, expires_at=expires_at)

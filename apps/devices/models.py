@@ -1,0 +1,172 @@
+"""Machine identities: devices enrolled with setup tokens, and API keys for integrations."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from apps.common.ids import PublicIdField
+from apps.tenancy.models import Site, TenantOwnedModel
+
+
+class SetupToken(TenantOwnedModel):
+    """An enrolment secret for one site. Shown once; only its SHA-256 is stored."""
+
+    public_id = PublicIdField(prefix="stk")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="setup_tokens")
+    label = models.CharField(max_length=100, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(max_length=12, help_text="The first characters, to tell tokens apart.")
+    max_uses = models.PositiveIntegerField(default=1)
+    uses = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(uses__lte=F("max_uses")), name="setup_token_uses_within_limit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hint}… for {self.site.location_id}"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now() and self.uses < self.max_uses
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        if self.uses >= self.max_uses:
+            return "used_up"
+        return "active"
+
+
+class DeviceKind(models.TextChoices):
+    SCANNER = "scanner", "ID scanner"
+    TABLET = "tablet", "Room tablet"
+    GATEWAY = "gateway", "Plant gateway"
+
+
+class DeviceStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACTIVE = "active", "Active"
+    REVOKED = "revoked", "Revoked"
+
+
+class Device(TenantOwnedModel):
+    public_id = PublicIdField(prefix="dev")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="devices")
+    name = models.CharField(max_length=100, blank=True)
+    hardware_id = models.CharField(max_length=128, unique=True,
+                                   help_text="Unique across Tocsin: a device belongs to one tenant.")
+    model = models.CharField(max_length=100, blank=True)
+    kind = models.CharField(max_length=10, choices=DeviceKind.choices)
+    status = models.CharField(max_length=10, choices=DeviceStatus.choices, default=DeviceStatus.PENDING)
+    public_key = models.CharField(max_length=64, help_text="Ed25519 public key, base64.")
+    token_version = models.PositiveIntegerField(default=1)
+
+    last_seen_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    battery_level = models.PositiveSmallIntegerField(null=True, blank=True)
+    battery_charging = models.BooleanField(null=True, blank=True)
+    link_rssi = models.SmallIntegerField(null=True, blank=True)
+    link_bssid = models.CharField(max_length=17, blank=True)
+    firmware = models.CharField(max_length=64, blank=True)
+    desired_state = models.JSONField(default=dict, blank=True)
+    reported_state = models.JSONField(default=dict, blank=True)
+
+    enrolled_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    revoke_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["site__name", "name"]
+        indexes = [models.Index(fields=["tenant", "status", "kind"], name="device_tenant_status_kind")]
+
+    def __str__(self) -> str:
+        return self.name or self.hardware_id
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == DeviceStatus.ACTIVE
+
+
+class Enrollment(TenantOwnedModel):
+    """Phase one of enrolment: a one-time challenge the device must sign with its key."""
+
+    public_id = PublicIdField(prefix="enr")
+    setup_token = models.ForeignKey(SetupToken, on_delete=models.CASCADE, related_name="enrollments")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    hardware_id = models.CharField(max_length=128)
+    model = models.CharField(max_length=100, blank=True)
+    kind = models.CharField(max_length=10, choices=DeviceKind.choices)
+    public_key = models.CharField(max_length=64)
+    challenge = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class DeviceChallenge(TenantOwnedModel):
+    """A one-time challenge for token renewal, signed with the device's enrolled key."""
+
+    public_id = PublicIdField(prefix="chl")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="challenges")
+    challenge = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class ApiKeyScope(models.TextChoices):
+    READ = "read", "Read"
+    WRITE_EVENTS = "write_events", "Write events"
+
+
+class ApiKeyTier(models.IntegerChoices):
+    STANDARD = 60, "60/min"
+    PLUS = 300, "300/min"
+    HIGH = 1000, "1000/min"
+
+
+class ApiKey(TenantOwnedModel):
+    """A server-to-server credential: `tk_<prefix>_<secret>`, shown once, stored hashed."""
+
+    public_id = PublicIdField(prefix="key")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)
+    tier = models.PositiveIntegerField(choices=ApiKeyTier.choices, default=ApiKeyTier.STANDARD)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (tk_{self.prefix}_…)"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes

@@ -1,0 +1,59 @@
+"""Who is calling when it isn't a person: a device or an API key.
+
+DRF puts the principal in `request.user`; these quack enough like a user for DRF
+(authenticated, not staff) while making it impossible to confuse them with one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from apps.devices.models import ApiKey, Device
+
+
+@dataclass(frozen=True)
+class DevicePrincipal:
+    device: Device
+    is_authenticated: bool = True
+    is_anonymous: bool = False
+    is_staff: bool = False
+    is_superuser: bool = False
+    is_active: bool = True
+
+    @property
+    def pk(self) -> str:
+        return self.device.public_id
+
+    @property
+    def tenant(self):
+        return self.device.tenant
+
+    def get_username(self) -> str:
+        return f"device:{self.device.public_id}"
+
+
+@dataclass(frozen=True)
+class ApiKeyPrincipal:
+    """An integration acting for exactly one tenant, limited to its key's scopes."""
+
+    api_key: ApiKey
+    is_tenant_principal: bool = True
+    is_authenticated: bool = True
+    is_anonymous: bool = False
+    is_staff: bool = False
+    is_superuser: bool = False
+    is_active: bool = True
+
+    @property
+    def pk(self) -> str:
+        return self.api_key.public_id
+
+    @property
+    def tenant(self):
+        return self.api_key.tenant
+
+    def get_username(self) -> str:
+        return f"api_key:{self.api_key.prefix}"
+
+    def has_scope(self, scope: str) -> bool:
+        return self.api_key.has_scope(scope)

@@ -1,0 +1,45 @@
+"""Staff operations on devices: rename, move, revoke."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.audit.services import Actor, audit_record
+from apps.common.errors import ApplicationError
+from apps.devices.models import Device, DeviceStatus
+from apps.tenancy.models import Site
+
+
+def device_update(*, device: Device, actor: Actor, name: str | None = None, site: Site | None = None) -> Device:
+    changes = {}
+    if name is not None and name != device.name:
+        changes["name"] = name
+    if site is not None and site.pk != device.site_id:
+        if site.tenant_id != device.tenant_id:
+            raise ApplicationError("A device can only move to a site of its own tenant.")
+        changes["site"] = site
+    if not changes:
+        return device
+    with transaction.atomic():
+        Device.objects.filter(pk=device.pk).update(**changes)
+        audit_record(tenant=device.tenant, actor=actor, action="device.updated", target_type="device",
+                     target_id=device.public_id,
+                     details={key: (value.public_id if isinstance(value, Site) else value)
+                              for key, value in changes.items()})
+    device.refresh_from_db()
+    return device
+
+
+def device_revoke(*, device: Device, actor: Actor, reason: str = "", revoked_by=None) -> Device:
+    """Bump the token version (every token dies on its next use) and mark the device revoked."""
+    with transaction.atomic():
+        Device.objects.filter(pk=device.pk).update(
+            status=DeviceStatus.REVOKED, token_version=F("token_version") + 1, revoked_at=timezone.now(),
+            revoked_by=revoked_by, revoke_reason=reason[:200],
+        )
+        audit_record(tenant=device.tenant, actor=actor, action="device.revoked", target_type="device",
+                     target_id=device.public_id, details={"reason": reason[:200]})
+    device.refresh_from_db()
+    return device

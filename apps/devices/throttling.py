@@ -1,0 +1,102 @@
+"""Rate limits on Redis: fixed windows counted with INCR, so concurrent requests are
+counted atomically by Redis rather than by read-modify-write of a history list.
+
+Scopes (rates in settings.TOCSIN_RATE_LIMITS): enrolment per client IP, devices per
+device, people per user, API keys per key at the key's own tier. A refusal is a 429 with
+`Retry-After` saying when the current window ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.throttling import BaseThrottle
+
+from apps.devices.principals import ApiKeyPrincipal, DevicePrincipal
+
+logger = logging.getLogger(__name__)
+
+_PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """'600/min' → (600, 60)."""
+    count, _, period = rate.partition("/")
+    return int(count), _PERIODS[period]
+
+
+class FixedWindowThrottle(BaseThrottle):
+    scope: str = ""
+
+    def identity(self, request, view) -> str | None:
+        """Who is counted; None means this throttle does not apply to the request."""
+        raise NotImplementedError
+
+    def rate(self, request, view) -> str:
+        return settings.TOCSIN_RATE_LIMITS[self.scope]
+
+    def allow_request(self, request, view) -> bool:
+        ident = self.identity(request, view)
+        if ident is None:
+            return True
+        limit, period = parse_rate(self.rate(request, view))
+        now = time.time()
+        window = int(now // period)
+        key = f"throttle:{self.scope}:{ident}:{window}"
+        try:
+            # add() starts the window atomically; incr() counts within it (both single Redis ops).
+            count = 1 if cache.add(key, 1, timeout=period + 1) else cache.incr(key)
+        except Exception:  # Redis down: fail open rather than take the API down with it
+            logger.warning("rate limit store unavailable; request allowed", extra={"scope": self.scope})
+            return True
+        self._wait = (window + 1) * period - now
+        return count <= limit
+
+    def wait(self) -> float:
+        return max(1.0, round(getattr(self, "_wait", 1.0)))
+
+
+class EnrollmentRateThrottle(FixedWindowThrottle):
+    scope = "enroll"
+
+    def identity(self, request, view) -> str | None:
+        return self.get_ident(request)
+
+
+class DeviceRateThrottle(FixedWindowThrottle):
+    scope = "device"
+
+    def identity(self, request, view) -> str | None:
+        user = request.user
+        return user.device.public_id if isinstance(user, DevicePrincipal) else None
+
+
+class UserRateThrottle(FixedWindowThrottle):
+    scope = "user"
+
+    def identity(self, request, view) -> str | None:
+        user = request.user
+        if isinstance(user, (DevicePrincipal, ApiKeyPrincipal)) or not user.is_authenticated:
+            return None
+        return str(user.pk)
+
+
+class AnonRateThrottle(FixedWindowThrottle):
+    scope = "anon"
+
+    def identity(self, request, view) -> str | None:
+        return None if request.user.is_authenticated else self.get_ident(request)
+
+
+class ApiKeyRateThrottle(FixedWindowThrottle):
+    scope = "api_key"
+
+    def identity(self, request, view) -> str | None:
+        user = request.user
+        return user.api_key.prefix if isinstance(user, ApiKeyPrincipal) else None
+
+    def rate(self, request, view) -> str:
+        return f"{request.user.api_key.tier}/min"

@@ -1,0 +1,134 @@
+"""Walks every API route that names an object and calls it with another tenant's id.
+
+A person (every role) or an API key of tenant A must get 404 (or a refusal that reveals
+nothing, 403/405 identical for any id) for tenant B's objects, and B's data must come back
+unchanged. A new route with an object id fails this test until it is added to
+`FOREIGN_OBJECTS`, so isolation is never assumed for a route nobody thought about.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from rest_framework.test import APIClient
+
+from apps.audit.models import AuditEntry
+from apps.audit.services import Actor, audit_record
+from apps.devices.api_keys import api_key_create
+from apps.devices.models import ApiKey, Device, SetupToken
+from apps.devices.setup_tokens import setup_token_create
+from tests.factories import DeviceFactory
+
+pytestmark = pytest.mark.django_db
+
+SUPERUSER_ONLY = {"tenants"}
+
+
+def _api_routes() -> list[str]:
+    """Regexes of every URL under /api/ with a `public_id` in it."""
+    found: list[str] = []
+
+    def walk(patterns, prefix: str):
+        for entry in patterns:
+            regex = entry.pattern.regex.pattern.lstrip("^").rstrip("$").replace("\\Z", "")
+            if isinstance(entry, URLResolver):
+                walk(entry.url_patterns, prefix + regex)
+            elif isinstance(entry, URLPattern) and "public_id" in regex:
+                found.append(prefix + regex)
+
+    walk(get_resolver().url_patterns, "")
+    return sorted({route for route in found if route.startswith("api/")})
+
+
+def _collection(route: str) -> str:
+    return route.removeprefix("api/v1/").split("/")[0]
+
+
+def _foreign_objects(world_b) -> dict[str, str]:
+    """One object of tenant B per collection, by the collection's URL name."""
+    device = DeviceFactory(site=world_b.site)
+    token = setup_token_create(site=world_b.site, actor=Actor.system("t")).record
+    key = api_key_create(tenant=world_b.tenant, name="b", scopes=["read"], actor=Actor.system("t")).record
+    entry = audit_record(tenant=world_b.tenant, actor=Actor.system("t"), action="test.entry")
+    return {
+        "sites": world_b.site.public_id,
+        "devices": device.public_id,
+        "setup-tokens": token.public_id,
+        "api-keys": key.public_id,
+        "audit": entry.public_id,
+    }
+
+
+def _snapshot(world_b) -> tuple:
+    return (
+        list(Device.objects.filter(tenant=world_b.tenant).values()),
+        list(SetupToken.objects.filter(tenant=world_b.tenant).values()),
+        list(ApiKey.objects.filter(tenant=world_b.tenant).values()),
+        AuditEntry.objects.filter(tenant=world_b.tenant).count(),
+        world_b.site.__class__.objects.filter(pk=world_b.site.pk).values().first(),
+    )
+
+
+def _concrete(route: str, public_id: str) -> str:
+    path = re.sub(r"\(\?P<public_id>[^)]*\)", public_id, route)
+    path = re.sub(r"\(\?P<format>[^)]*\)", "json", path).replace("\\.", ".")
+    return "/" + path.replace("\\", "")
+
+
+def test_every_object_route_is_covered(world_b):
+    collections = {_collection(route) for route in _api_routes()} - SUPERUSER_ONLY
+    assert collections, "no routes found: the walk below would prove nothing"
+    missing = collections - set(_foreign_objects(world_b))
+    assert not missing, f"add these collections to _foreign_objects: {missing}"
+
+
+def _callers(world_a, client_for):
+    callers = {role: client_for(getattr(world_a, role)) for role in ("owner", "admin", "staff", "viewer")}
+    issued = api_key_create(tenant=world_a.tenant, name="a", scopes=["read", "write_events"],
+                            actor=Actor.system("t"), tier=1000)
+    integration = APIClient()
+    integration.credentials(HTTP_X_API_KEY=issued.key)
+    callers["api_key"] = integration
+    return callers
+
+
+def test_foreign_ids_reveal_nothing_on_any_route(world_a, world_b, client_for):
+    foreign = _foreign_objects(world_b)
+    before = _snapshot(world_b)
+    routes = [route for route in _api_routes() if _collection(route) not in SUPERUSER_ONLY]
+    for caller_name, client in _callers(world_a, client_for).items():
+        for route in routes:
+            path = _concrete(route, foreign[_collection(route)])
+            assert resolve(path).kwargs.get("public_id") == foreign[_collection(route)], path
+            for method in ("get", "patch", "put", "delete", "post"):
+                response = getattr(client, method)(path, {"name": "hijacked", "reason": "x"}, format="json")
+                assert response.status_code in (403, 404, 405), (caller_name, method, path, response.status_code)
+                if response.status_code == 403:
+                    # A refusal must not depend on the id: the same call on a made-up id says the same.
+                    made_up = _concrete(route, foreign[_collection(route)][:-4] + "zzzz")
+                    again = getattr(client, method)(made_up, {"name": "x"}, format="json")
+                    assert again.status_code == 403, (caller_name, method, path)
+                assert world_b.tenant.name.encode() not in response.content
+    assert _snapshot(world_b) == before
+
+
+def test_lists_never_include_foreign_rows(world_a, world_b, client_for):
+    _foreign_objects(world_b)
+    for caller_name, client in _callers(world_a, client_for).items():
+        for collection in ("sites", "devices", "setup-tokens", "api-keys", "audit"):
+            response = client.get(f"/api/v1/{collection}/")
+            if response.status_code != 200:
+                assert response.status_code == 403, (caller_name, collection)
+                continue
+            body = response.json()
+            rows = body["results"] if isinstance(body, dict) else body
+            assert all(row.get("id") not in _all_ids(world_b) for row in rows), (caller_name, collection)
+
+
+def _all_ids(world) -> set[str]:
+    ids = {world.site.public_id}
+    for model in (Device, SetupToken, ApiKey, AuditEntry):
+        ids |= set(model.objects.filter(tenant=world.tenant).values_list("public_id", flat=True))
+    return ids
