@@ -48,14 +48,6 @@ class DeviceAdmin(TenantScopedAdmin):
         self.message_user(request, f"Revoked {revoked} device(s).", messages.SUCCESS)
 
 
-class SetupTokenForm(forms.ModelForm):
-    ttl_hours = forms.FloatField(min_value=0.05, max_value=720, initial=24, label="Valid for (hours)")
-
-    class Meta:
-        model = SetupToken
-        fields = ("site", "label", "max_uses")
-
-
 class SecretShownOnceAdmin(TenantScopedAdmin):
     """Creation goes through a service and ends on a page that shows the secret once."""
 
@@ -72,7 +64,7 @@ class SecretShownOnceAdmin(TenantScopedAdmin):
         if not self.has_add_permission(request):
             return super().add_view(request, form_url, extra_context)
         form = self.creation_form(request.POST or None)
-        for name, field in form.fields.items():
+        for field in form.fields.values():
             if hasattr(field, "queryset"):
                 field.queryset = self._limit_choices(request, field.queryset.model, field.queryset)
         if request.method == "POST" and form.is_valid():
