@@ -40,13 +40,21 @@ def command_run(_args) -> int:
     return processes.run_foreground(env)
 
 
+def _checkout_db_name() -> str:
+    """One database name per checkout, so `--reuse-db` never reuses another clone's schema."""
+    import hashlib
+
+    return f"tocsin_{hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]}"
+
+
 def command_test(args) -> int:
-    env = _prepare_environment(db_name="tocsin", redis_db=15)
+    env = _prepare_environment(db_name=_checkout_db_name(), redis_db=15)
     env.setdefault("CACHE_KEY_PREFIX", "tocsin-test")
     steps = [
         ("ruff", [sys.executable, "-m", "ruff", "check", "."]),
         ("import-linter", [os.path.join(os.path.dirname(sys.executable), "lint-imports")]),
-        ("pytest", [sys.executable, "-m", "pytest", *args.pytest_args]),
+        # --create-db: a schema left by an older checkout must never be reused.
+        ("pytest", [sys.executable, "-m", "pytest", "--create-db", *args.pytest_args]),
     ]
     for name, argv in steps:
         log(f"running {name}")

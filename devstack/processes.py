@@ -26,7 +26,10 @@ def process_table(env: dict[str, str]) -> dict[str, str]:
                   f"--hostname worker@%h",
         "beat": f"{celery} -A workers beat --loglevel INFO "
                 f"--scheduler django_celery_beat.schedulers:DatabaseScheduler",
-        "flower": f"{celery} -A workers flower --port={FLOWER_PORT} --address=127.0.0.1",
+        # Flower inspects the workers once, at start-up, for /api/workers; start it when ours answers.
+        "flower": f"until {celery} -A workers inspect ping --timeout 2 -d worker@$(hostname) "
+                  f">/dev/null 2>&1; do sleep 1; done; "
+                  f"exec {celery} -A workers flower --port={FLOWER_PORT} --address=127.0.0.1",
     }
 
 

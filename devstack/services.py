@@ -57,11 +57,34 @@ def _ensure_database_exists(admin_conninfo: dict, name: str) -> None:
     import psycopg
     from psycopg import sql
 
-    with psycopg.connect(**admin_conninfo, dbname="postgres", autocommit=True, connect_timeout=5) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            log(f"created database {name}")
+    try:
+        with psycopg.connect(**admin_conninfo, dbname="postgres", autocommit=True, connect_timeout=5) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if not exists:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                log(f"created database {name}")
+    except psycopg.OperationalError as exc:
+        raise ServiceError(f"PostgreSQL at {admin_conninfo.get('host')} refused: {exc}") from exc
+
+
+def _clear_stale_postmaster_pid(pgdata: Path) -> None:
+    """pgserver trusts any live process with the pid in postmaster.pid; after a crash or a
+    reboot that pid can be a zombie or an unrelated process, and it then never starts postgres."""
+    import psutil
+
+    pidfile = pgdata / "postmaster.pid"
+    try:
+        pid = int(pidfile.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    try:
+        proc = psutil.Process(pid)
+        alive = proc.status() != psutil.STATUS_ZOMBIE and proc.name() == "postgres"
+    except psutil.Error:
+        alive = False
+    if not alive:
+        log(f"PostgreSQL: removing the stale {pidfile.relative_to(ROOT)} (pid {pid} is not postgres)")
+        pidfile.unlink(missing_ok=True)
 
 
 def ensure_postgres(db_name: str) -> str:
@@ -82,7 +105,8 @@ def _start_embedded_postgres(db_name: str) -> str:
         raise ServiceError("no PostgreSQL answers and the pgserver package is not installed") from exc
     pgdata = VAR / "pgdata"
     pgdata.mkdir(parents=True, exist_ok=True)
-    log(f"PostgreSQL: starting the embedded server in {pgdata.relative_to(ROOT)}")
+    log(f"PostgreSQL: using the embedded server in {pgdata.relative_to(ROOT)} (started if needed)")
+    _clear_stale_postmaster_pid(pgdata)
     server = pgserver.get_server(pgdata, cleanup_mode=None)
     socket_dir = server.get_postmaster_info().socket_dir
     _ensure_database_exists({"host": str(socket_dir), "user": "postgres"}, db_name)
