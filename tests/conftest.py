@@ -114,3 +114,26 @@ def _isolated_rate_limits(settings):
 
     settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"],
                                                       "KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}"}}
+
+
+@pytest.fixture
+def device_client(db):
+    """`device_client(site, kind=..., **device_fields)` → (device, APIClient holding its token)."""
+    from apps.devices.device_tokens import issue_device_token
+    from tests.factories import DeviceFactory
+
+    def _make(site, **fields):
+        device = DeviceFactory(site=site, **fields)
+        access, _ = issue_device_token(device)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+        return device, client
+
+    return _make
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Tests in a rolled-back transaction still see after-commit hooks run."""
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        yield callbacks

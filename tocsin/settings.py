@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "apps.tenancy",
     "apps.audit",
     "apps.devices",
+    "apps.alerts",
+    "apps.ingest",
     "apps.demo",
     "workers",
 ]

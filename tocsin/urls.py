@@ -8,6 +8,8 @@ api_v1 = [
     path("", include("apps.devices.api.urls")),
     path("", include("apps.tenancy.api.urls")),
     path("", include("apps.audit.api.urls")),
+    path("", include("apps.alerts.api.urls")),
+    path("", include("apps.ingest.api.urls")),
 ]
 
 urlpatterns = [

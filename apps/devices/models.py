@@ -75,7 +75,10 @@ class Device(TenantOwnedModel):
     public_key = models.CharField(max_length=64, help_text="Ed25519 public key, base64.")
     token_version = models.PositiveIntegerField(default=1)
 
-    last_seen_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                        help_text="When the server last heard from the device.")
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True,
+                                             help_text="The device's own time of its newest heartbeat.")
     battery_level = models.PositiveSmallIntegerField(null=True, blank=True)
     battery_charging = models.BooleanField(null=True, blank=True)
     link_rssi = models.SmallIntegerField(null=True, blank=True)

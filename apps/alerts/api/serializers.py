@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from apps.alerts.models import Alert, AlertEvent, Severity
+
+
+class AlertEventSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id")
+
+    class Meta:
+        model = AlertEvent
+        fields = ["id", "kind", "at", "actor_type", "actor_label", "note", "data"]
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id")
+    site = serializers.CharField(source="site.public_id", default=None)
+    site_name = serializers.CharField(source="site.name", default=None)
+    device = serializers.CharField(source="device.public_id", default=None)
+    device_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Alert
+        fields = ["id", "kind", "severity", "status", "source", "dedup_key", "summary", "details", "count",
+                  "first_seen_at", "last_seen_at", "site", "site_name", "device", "device_name",
+                  "acknowledged_at", "acknowledged_by_label", "resolved_at", "resolved_by_label", "resolution",
+                  "escalation_step", "created_at", "updated_at"]
+
+    def get_device_name(self, alert: Alert) -> str | None:
+        return str(alert.device) if alert.device_id else None
+
+
+class AlertDetailSerializer(AlertSerializer):
+    timeline = AlertEventSerializer(source="events", many=True)
+
+    class Meta(AlertSerializer.Meta):
+        fields = [*AlertSerializer.Meta.fields, "timeline"]
+
+
+class NoteInput(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, allow_blank=True, default="", trim_whitespace=True)
+
+
+class RequiredNoteInput(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, trim_whitespace=True)
+
+
+class BulkInput(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.RegexField(r"^alr_[a-z0-9]{10,32}$"), min_length=1,
+                                max_length=200)
+    note = serializers.CharField(max_length=2000, allow_blank=True, default="")
+
+
+PAGERDUTY_SEVERITIES = {"critical": Severity.CRITICAL, "error": Severity.HIGH, "high": Severity.HIGH,
+                        "warning": Severity.WARNING, "info": Severity.INFO}
+
+
+class EventPayloadInput(serializers.Serializer):
+    summary = serializers.CharField(max_length=300)
+    severity = serializers.ChoiceField(choices=sorted(PAGERDUTY_SEVERITIES))
+    source = serializers.CharField(max_length=200)
+    site = serializers.CharField(max_length=40, required=False, help_text="Site public id or location id.")
+    details = serializers.DictField(required=False, default=dict)
+    custom_details = serializers.DictField(required=False)
+
+
+class EventInput(serializers.Serializer):
+    """The PagerDuty Events v2 shape, so existing monitors can point at Tocsin."""
+
+    event_action = serializers.ChoiceField(choices=["trigger", "acknowledge", "resolve"])
+    dedup_key = serializers.CharField(max_length=200, required=False)
+    routing_key = serializers.CharField(max_length=200, required=False, help_text="Ignored: the API key routes.")
+    payload = EventPayloadInput(required=False)
+
+    def validate(self, attrs):
+        if attrs["event_action"] == "trigger" and "payload" not in attrs:
+            raise serializers.ValidationError({"payload": ["Required to trigger."]})
+        if attrs["event_action"] != "trigger" and not attrs.get("dedup_key"):
+            raise serializers.ValidationError({"dedup_key": ["Required to acknowledge or resolve."]})
+        return attrs

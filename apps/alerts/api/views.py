@@ -1,0 +1,174 @@
+"""People's alert API, and the PagerDuty-shaped events API for integrations."""
+
+from __future__ import annotations
+
+import uuid
+
+import django_filters
+from django.db.models import Q
+from drf_spectacular.utils import OpenApiTypes, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.alerts import selectors, services
+from apps.alerts.api import serializers as s
+from apps.alerts.models import Alert, AlertKind, AlertSource, AlertStatus, Severity
+from apps.audit.services import Actor
+from apps.common.errors import NotFoundError
+from apps.common.pagination import DefaultCursorPagination
+from apps.tenancy.api.mixins import TenantScopedViewMixin
+from apps.tenancy.models import OPERATOR_ROLES, Site
+
+
+class AlertFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=AlertStatus.choices)
+    kind = django_filters.MultipleChoiceFilter(choices=AlertKind.choices)
+    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices)
+    site = django_filters.CharFilter(field_name="site__public_id")
+    device = django_filters.CharFilter(field_name="device__public_id")
+    since = django_filters.IsoDateTimeFilter(field_name="last_seen_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="last_seen_at", lookup_expr="lt")
+    open = django_filters.BooleanFilter(method="filter_open")
+
+    class Meta:
+        model = Alert
+        fields = []
+
+    def filter_open(self, queryset, name, value):
+        open_statuses = Q(status__in=[AlertStatus.TRIGGERED, AlertStatus.ACKNOWLEDGED])
+        return queryset.filter(open_statuses) if value else queryset.exclude(open_statuses)
+
+
+class AlertPagination(DefaultCursorPagination):
+    ordering = ("-last_seen_at", "-id")
+
+
+class AlertViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                   viewsets.GenericViewSet):
+    """Alerts of the tenant. Everyone reads; owners, admins and staff act on them."""
+
+    queryset = Alert.objects.all()
+    filterset_class = AlertFilter
+    pagination_class = AlertPagination
+    write_roles = OPERATOR_ROLES
+
+    def get_queryset(self):
+        if self.action == "retrieve":
+            return selectors.alert_detail_queryset(tenant=self.tenant)
+        return selectors.alert_list(tenant=self.tenant)
+
+    def get_serializer_class(self):
+        return s.AlertDetailSerializer if self.action == "retrieve" else s.AlertSerializer
+
+    def _actor(self) -> Actor:
+        return Actor.for_principal(self.request.user)
+
+    def _lifecycle(self, request, change) -> Response:
+        alert = self.get_object()
+        data = s.NoteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        alert = change(alert=alert, actor=self._actor(), note=data.validated_data["note"])
+        return Response(s.AlertDetailSerializer(selectors.alert_detail_queryset(tenant=self.tenant)
+                                                .get(pk=alert.pk)).data)
+
+    def _user(self):
+        return self.request.user if getattr(self.request.user, "is_authenticated", False) else None
+
+    @extend_schema(request=s.NoteInput, responses=s.AlertDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, public_id=None):
+        return self._lifecycle(request, lambda **kw: services.alert_acknowledge(user=self._user(), **kw))
+
+    @extend_schema(request=s.NoteInput, responses=s.AlertDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, public_id=None):
+        return self._lifecycle(request, lambda **kw: services.alert_resolve(user=self._user(), **kw))
+
+    @extend_schema(request=s.NoteInput, responses=s.AlertDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, public_id=None):
+        return self._lifecycle(request, services.alert_reopen)
+
+    @extend_schema(request=s.RequiredNoteInput, responses=s.AlertDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def notes(self, request, public_id=None):
+        alert = self.get_object()
+        data = s.RequiredNoteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.alert_add_note(alert=alert, actor=self._actor(), note=data.validated_data["note"])
+        return Response(s.AlertDetailSerializer(selectors.alert_detail_queryset(tenant=self.tenant)
+                                                .get(pk=alert.pk)).data, status=status.HTTP_201_CREATED)
+
+    def _bulk(self, request, change) -> Response:
+        data = s.BulkInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        ids = data.validated_data["ids"]
+        found = {alert.public_id: alert for alert in self.get_queryset().filter(public_id__in=ids)}
+        results = []
+        for public_id in ids:
+            alert = found.get(public_id)
+            if alert is None:
+                results.append({"id": public_id, "ok": False, "error": "not_found"})
+                continue
+            try:
+                alert = change(alert=alert, actor=self._actor(), note=data.validated_data["note"],
+                               user=self._user())
+                results.append({"id": public_id, "ok": True, "status": alert.status})
+            except services.ConflictError as exc:
+                results.append({"id": public_id, "ok": False, "error": exc.code})
+        return Response({"results": results})
+
+    @extend_schema(request=s.BulkInput, responses=OpenApiTypes.OBJECT)
+    @action(detail=False, methods=["post"], url_path="bulk-acknowledge")
+    def bulk_acknowledge(self, request):
+        return self._bulk(request, services.alert_acknowledge)
+
+    @extend_schema(request=s.BulkInput, responses=OpenApiTypes.OBJECT)
+    @action(detail=False, methods=["post"], url_path="bulk-resolve")
+    def bulk_resolve(self, request):
+        return self._bulk(request, services.alert_resolve)
+
+
+class EventsApi(TenantScopedViewMixin, APIView):
+    """`POST /api/v1/events/`: trigger, acknowledge or resolve by dedup key (API key with
+    the write_events scope). Answers like PagerDuty's Events v2 endpoint."""
+
+    api_key_write_scope = "write_events"
+    write_roles = OPERATOR_ROLES
+
+    @extend_schema(request=s.EventInput, responses={202: OpenApiTypes.OBJECT})
+    def post(self, request):
+        data = s.EventInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        event = data.validated_data
+        dedup_key = event.get("dedup_key") or uuid.uuid4().hex
+        key = f"ext:{dedup_key}"
+        actor = Actor.for_principal(request.user)
+        if event["event_action"] == "trigger":
+            payload = event["payload"]
+            result = services.alert_raise(
+                tenant=self.tenant, kind=AlertKind.EXTERNAL, dedup_key=key,
+                severity=s.PAGERDUTY_SEVERITIES[payload["severity"]], summary=payload["summary"],
+                source=AlertSource.EXTERNAL, site=self._site(payload.get("site")), actor=actor,
+                details={"source": payload["source"], **payload.get("details", {}),
+                         **payload.get("custom_details", {})},
+            )
+            alert = result.alert
+        else:
+            alert = selectors.alert_open_by_key(tenant=self.tenant, dedup_key=key)
+            if alert is None:
+                raise NotFoundError("No open alert with this dedup_key.")
+            change = services.alert_acknowledge if event["event_action"] == "acknowledge" else services.alert_resolve
+            alert = change(alert=alert, actor=actor)
+        return Response({"status": "success", "message": "Event processed", "dedup_key": dedup_key,
+                         "alert_id": alert.public_id}, status=status.HTTP_202_ACCEPTED)
+
+    def _site(self, reference: str | None) -> Site | None:
+        if not reference:
+            return None
+        site = Site.objects.for_tenant(self.tenant).filter(Q(public_id=reference) | Q(location_id=reference)).first()
+        if site is None:
+            raise NotFoundError("No such site.")
+        return site

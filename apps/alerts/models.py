@@ -1,0 +1,143 @@
+"""Alerts and their timelines.
+
+At most one open alert per (tenant, dedup_key): a partial unique index, so concurrent
+raises of the same problem are decided by PostgreSQL (`INSERT ... ON CONFLICT`), never by
+a check-then-insert in Python.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from apps.common.ids import PublicIdField
+from apps.devices.models import Device
+from apps.tenancy.models import Site, TenantOwnedModel
+
+
+class AlertKind(models.TextChoices):
+    BREACH = "breach", "Room breach"
+    UNDERAGE = "underage", "Underage customer"
+    DOCUMENT = "document", "Invalid or expired document"
+    BATTERY = "battery", "Low battery"
+    OFFLINE = "offline", "Device offline"
+    TEMPERATURE = "temperature", "Device overheating"
+    SCANNER = "scanner", "Scanner unhealthy"
+    TELEMETRY = "telemetry", "Telemetry out of range"
+    TAMPER = "tamper", "Tamper"
+    CUSTOM = "custom", "Custom"
+    EXTERNAL = "external", "External event"
+
+
+class Severity(models.TextChoices):
+    CRITICAL = "critical", "Critical"
+    HIGH = "high", "High"
+    WARNING = "warning", "Warning"
+    INFO = "info", "Info"
+
+
+SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+
+
+class AlertStatus(models.TextChoices):
+    TRIGGERED = "triggered", "Triggered"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+OPEN_STATUSES = (AlertStatus.TRIGGERED, AlertStatus.ACKNOWLEDGED)
+
+
+class AlertSource(models.TextChoices):
+    DEVICE = "device", "Device report"
+    RULE = "rule", "Rule"
+    EXTERNAL = "external", "External system"
+    SYSTEM = "system", "Tocsin"
+
+
+class Alert(TenantOwnedModel):
+    public_id = PublicIdField(prefix="alr")
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    status = models.CharField(max_length=14, choices=AlertStatus.choices, default=AlertStatus.TRIGGERED)
+    source = models.CharField(max_length=10, choices=AlertSource.choices)
+    dedup_key = models.CharField(max_length=255)
+    summary = models.CharField(max_length=300)
+    details = models.JSONField(default=dict, blank=True)
+    count = models.PositiveIntegerField(default=1)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="+")
+    acknowledged_by_label = models.CharField(max_length=150, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    resolved_by_label = models.CharField(max_length=150, blank=True)
+    resolution = models.CharField(max_length=40, blank=True, help_text="How it ended: manual, restored, auto...")
+
+    # Filled by the notification engine (a higher app) through the raise hook.
+    policy_snapshot = models.JSONField(default=dict, blank=True)
+    escalation_step = models.PositiveSmallIntegerField(default=0)
+    next_escalation_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "dedup_key"], condition=Q(status__in=["triggered", "acknowledged"]),
+                name="alert_one_open_per_dedup_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status", "-last_seen_at"], name="alert_tenant_status_recent"),
+            models.Index(fields=["tenant", "-created_at"], name="alert_tenant_created"),
+            models.Index(fields=["next_escalation_at"], name="alert_escalation_due",
+                         condition=Q(next_escalation_at__isnull=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.summary}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class AlertEventKind(models.TextChoices):
+    RAISED = "raised", "Raised"
+    DUPLICATE = "duplicate", "Duplicate"
+    NOTIFIED = "notified", "Notified"
+    ESCALATED = "escalated", "Escalated"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+    REOPENED = "reopened", "Reopened"
+    NOTE = "note", "Note"
+
+
+class AlertEvent(TenantOwnedModel):
+    """The timeline of an alert; append-only."""
+
+    public_id = PublicIdField(prefix="evt")
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=14, choices=AlertEventKind.choices)
+    at = models.DateTimeField()
+    actor_type = models.CharField(max_length=10, blank=True)
+    actor_label = models.CharField(max_length=150, blank=True)
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["alert", "at"], name="alert_event_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,201 @@
+"""The alert engine's writes: raise (deduplicated by the database) and the lifecycle.
+
+Every alert, whatever raised it (a rule, a device report, an external system), goes
+through `alert_raise`. Every change leaves an AlertEvent on the timeline and, for
+lifecycle changes, an audit entry; higher apps hear about it through `hooks`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from apps.alerts.hooks import announce_change, run_raise_hooks
+from apps.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus
+from apps.audit.services import Actor, audit_record
+from apps.common.errors import ConflictError
+from apps.common.ids import generate_public_id
+from apps.devices.models import Device
+from apps.tenancy.models import Site, Tenant
+
+logger = logging.getLogger(__name__)
+
+SEVERITY_ORDER = "ARRAY['info', 'warning', 'high', 'critical']"
+
+_RAISE_SQL = f"""
+INSERT INTO alerts_alert (
+    public_id, tenant_id, site_id, device_id, kind, severity, status, source, dedup_key, summary,
+    details, count, first_seen_at, last_seen_at, acknowledged_by_label, resolved_by_label, resolution,
+    policy_snapshot, escalation_step, created_at, updated_at
+) VALUES (
+    %(public_id)s, %(tenant_id)s, %(site_id)s, %(device_id)s, %(kind)s, %(severity)s, 'triggered', %(source)s,
+    %(dedup_key)s, %(summary)s, %(details)s::jsonb, 1, %(seen_at)s, %(seen_at)s, '', '', '', '{{}}'::jsonb, 0,
+    now(), now()
+)
+ON CONFLICT (tenant_id, dedup_key) WHERE status IN ('triggered', 'acknowledged')
+DO UPDATE SET
+    count = alerts_alert.count + 1,
+    first_seen_at = LEAST(alerts_alert.first_seen_at, EXCLUDED.first_seen_at),
+    last_seen_at = GREATEST(alerts_alert.last_seen_at, EXCLUDED.last_seen_at),
+    severity = CASE
+        WHEN array_position({SEVERITY_ORDER}, EXCLUDED.severity::text)
+             > array_position({SEVERITY_ORDER}, alerts_alert.severity::text)
+        THEN EXCLUDED.severity ELSE alerts_alert.severity END,
+    details = alerts_alert.details || EXCLUDED.details,
+    updated_at = now()
+RETURNING id, (xmax = 0) AS inserted, count
+"""
+
+
+@dataclass(frozen=True)
+class RaiseResult:
+    alert: Alert
+    created: bool
+
+    @property
+    def deduplicated(self) -> bool:
+        return not self.created
+
+
+def alert_raise(
+    *,
+    tenant: Tenant,
+    kind: str,
+    dedup_key: str,
+    severity: str,
+    summary: str,
+    source: str,
+    site: Site | None = None,
+    device: Device | None = None,
+    details: dict | None = None,
+    occurred_at: datetime | None = None,
+    actor: Actor | None = None,
+) -> RaiseResult:
+    """Raise an alert, or bump the open one with the same key. Safe under any concurrency."""
+    seen_at = occurred_at or timezone.now()
+    params = {
+        "public_id": generate_public_id("alr"), "tenant_id": tenant.pk, "site_id": site.pk if site else None,
+        "device_id": device.pk if device else None, "kind": kind, "severity": severity, "source": source,
+        "dedup_key": dedup_key[:255], "summary": summary[:300], "details": json.dumps(details or {}, default=str),
+        "seen_at": seen_at,
+    }
+    actor = actor or Actor.system("rules")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_RAISE_SQL, params)
+            alert_id, created, count = cursor.fetchone()
+        alert = Alert.objects.select_related("tenant", "site", "device").get(pk=alert_id)
+        AlertEvent.objects.create(
+            tenant=tenant, alert=alert, kind=AlertEventKind.RAISED if created else AlertEventKind.DUPLICATE,
+            at=seen_at, actor_type=actor.type, actor_label=actor.label, data={"count": count},
+        )
+        if created:
+            audit_record(tenant=tenant, actor=actor, action="alert.raised", target_type="alert",
+                         target_id=alert.public_id, details={"kind": kind, "severity": severity})
+            run_raise_hooks(alert)
+        announce_change(alert=alert, change="raised" if created else "duplicate", actor_label=actor.label)
+    if created:
+        logger.info("alert raised", extra={"alert": alert.public_id, "kind": kind, "severity": severity})
+    return RaiseResult(alert=alert, created=created)
+
+
+def _locked(alert: Alert) -> Alert:
+    return Alert.objects.select_for_update().select_related("tenant").get(pk=alert.pk)
+
+
+def _user_of(actor: Actor, user):
+    return user if user is not None and getattr(user, "is_authenticated", False) and actor.type == "user" else None
+
+
+def _record(alert: Alert, *, kind: str, actor: Actor, note: str, action: str, data: dict | None = None) -> None:
+    AlertEvent.objects.create(tenant=alert.tenant, alert=alert, kind=kind, at=timezone.now(),
+                              actor_type=actor.type, actor_label=actor.label, note=note, data=data or {})
+    audit_record(tenant=alert.tenant, actor=actor, action=action, target_type="alert", target_id=alert.public_id,
+                 details={"note_length": len(note), **(data or {})})
+    announce_change(alert=alert, change=kind, actor_label=actor.label)
+
+
+def alert_acknowledge(*, alert: Alert, actor: Actor, note: str = "", user=None) -> Alert:
+    """Someone is on it: stops escalation. Acknowledging twice is a no-op."""
+    with transaction.atomic():
+        alert = _locked(alert)
+        if alert.status == AlertStatus.ACKNOWLEDGED:
+            return alert
+        if alert.status == AlertStatus.RESOLVED:
+            raise ConflictError("This alert is already resolved.", code="alert_resolved")
+        alert.status = AlertStatus.ACKNOWLEDGED
+        alert.acknowledged_at = timezone.now()
+        alert.acknowledged_by = _user_of(actor, user)
+        alert.acknowledged_by_label = actor.label
+        alert.next_escalation_at = None
+        alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "acknowledged_by_label",
+                                  "next_escalation_at", "updated_at"])
+        _record(alert, kind=AlertEventKind.ACKNOWLEDGED, actor=actor, note=note, action="alert.acknowledged")
+    return alert
+
+
+def alert_resolve(*, alert: Alert, actor: Actor, note: str = "", resolution: str = "manual", user=None) -> Alert:
+    """The problem is over. Resolving twice is a no-op."""
+    with transaction.atomic():
+        alert = _locked(alert)
+        if alert.status == AlertStatus.RESOLVED:
+            return alert
+        alert.status = AlertStatus.RESOLVED
+        alert.resolved_at = timezone.now()
+        alert.resolved_by = _user_of(actor, user)
+        alert.resolved_by_label = actor.label
+        alert.resolution = resolution[:40]
+        alert.next_escalation_at = None
+        alert.save(update_fields=["status", "resolved_at", "resolved_by", "resolved_by_label", "resolution",
+                                  "next_escalation_at", "updated_at"])
+        _record(alert, kind=AlertEventKind.RESOLVED, actor=actor, note=note, action="alert.resolved",
+                data={"resolution": alert.resolution})
+    return alert
+
+
+def alert_reopen(*, alert: Alert, actor: Actor, note: str = "") -> Alert:
+    """Back to triggered; refused while another alert with the same key is open."""
+    try:
+        with transaction.atomic():
+            alert = _locked(alert)
+            if alert.status != AlertStatus.RESOLVED:
+                return alert
+            alert.status = AlertStatus.TRIGGERED
+            alert.resolved_at = None
+            alert.resolved_by = None
+            alert.resolved_by_label = ""
+            alert.resolution = ""
+            alert.acknowledged_at = None
+            alert.acknowledged_by = None
+            alert.acknowledged_by_label = ""
+            alert.save(update_fields=["status", "resolved_at", "resolved_by", "resolved_by_label", "resolution",
+                                      "acknowledged_at", "acknowledged_by", "acknowledged_by_label", "updated_at"])
+            _record(alert, kind=AlertEventKind.REOPENED, actor=actor, note=note, action="alert.reopened")
+    except IntegrityError as exc:
+        raise ConflictError("Another alert with the same key is open; work on that one.",
+                            code="duplicate_open_alert") from exc
+    return alert
+
+
+def alert_add_note(*, alert: Alert, actor: Actor, note: str) -> AlertEvent:
+    with transaction.atomic():
+        event = AlertEvent.objects.create(tenant=alert.tenant, alert=alert, kind=AlertEventKind.NOTE,
+                                          at=timezone.now(), actor_type=actor.type, actor_label=actor.label,
+                                          note=note)
+        announce_change(alert=alert, change="note", actor_label=actor.label)
+    return event
+
+
+def alert_resolve_open(*, tenant: Tenant, dedup_key: str, resolution: str, note: str = "",
+                       actor: Actor | None = None) -> Alert | None:
+    """Resolve the open alert with this key, if any (rules call this when a problem clears)."""
+    alert = Alert.objects.filter(tenant=tenant, dedup_key=dedup_key, status__in=["triggered", "acknowledged"]).first()
+    if alert is None:
+        return None
+    return alert_resolve(alert=alert, actor=actor or Actor.system("rules"), note=note, resolution=resolution)
+

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from apps.ingest.api import views
+
+urlpatterns = [
+    path("heartbeats/", views.HeartbeatApi.as_view(), name="heartbeats"),
+    path("scans/batch/", views.ScanBatchApi.as_view(), name="scan-batch"),
+    path("telemetry/", views.TelemetryApi.as_view(), name="telemetry"),
+    path("device-alerts/", views.DeviceAlertApi.as_view(), name="device-alerts"),
+]

@@ -1,0 +1,112 @@
+"""The device API for reports: heartbeats, scan batches, telemetry, device-raised alerts."""
+
+from __future__ import annotations
+
+import uuid
+
+from drf_spectacular.utils import OpenApiTypes, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from apps.common.errors import ApplicationError
+from apps.devices.api.views_device import DeviceApi
+from apps.ingest import services
+from apps.ingest.api.serializers import DeviceAlertInput, HeartbeatInput
+from apps.ingest.validation import personal_data_keys, validate_reading, validate_scan
+
+MAX_BATCH_ITEMS = 500
+
+
+class PersonalDataRefused(ApplicationError):
+    code = "personal_data_refused"
+
+
+def refuse_personal_data(payload) -> None:
+    """400 naming the offending keys (never their values) before anything is stored."""
+    found = personal_data_keys(payload)
+    if found:
+        raise PersonalDataRefused(
+            "Raw personal data is not accepted; reduce it on the device before sending.",
+            fields={path: ["Personal data is refused."] for path in found[:50]},
+        )
+
+
+def _items(body, list_key: str):
+    if not isinstance(body, dict):
+        raise ApplicationError("The body must be a JSON object.")
+    items = body.get(list_key)
+    if not isinstance(items, list) or not items:
+        raise ApplicationError(f"'{list_key}' must be a non-empty list.", fields={list_key: ["Required."]})
+    if len(items) > MAX_BATCH_ITEMS:
+        raise ApplicationError(f"At most {MAX_BATCH_ITEMS} items per request.",
+                               fields={list_key: [f"Too many items ({len(items)})."]})
+    return items
+
+
+def _validate_all(items, validator) -> tuple[list[dict], list[dict]]:
+    valid, rejected = [], []
+    for index, item in enumerate(items):
+        clean, errors = validator(item)
+        if errors:
+            rejected.append({"index": index, "errors": errors})
+        else:
+            valid.append(clean)
+    return valid, rejected
+
+
+def _batch_response(result, rejected) -> Response:
+    return Response({"accepted": result.accepted, "duplicates": result.duplicates, "rejected": rejected},
+                    status=status.HTTP_202_ACCEPTED)
+
+
+def _nothing_valid(list_key: str, rejected: list[dict]) -> ApplicationError:
+    return ApplicationError("No item in the batch is valid.", fields={list_key: rejected})
+
+
+class HeartbeatApi(DeviceApi):
+    @extend_schema(request=HeartbeatInput, responses={202: OpenApiTypes.OBJECT})
+    def post(self, request):
+        data = HeartbeatInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.heartbeat_ingest(device=self.device, heartbeat=data.validated_data)
+        return Response({"accepted": True, "applied": result.applied}, status=status.HTTP_202_ACCEPTED)
+
+
+class ScanBatchApi(DeviceApi):
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
+    def post(self, request):
+        body = request.data
+        refuse_personal_data(body)
+        items = _items(body, "scans")
+        try:
+            batch_id = uuid.UUID(str(body.get("batch_id")))
+        except ValueError as exc:
+            raise ApplicationError("batch_id must be a UUID.", fields={"batch_id": ["Must be a UUID."]}) from exc
+        scans, rejected = _validate_all(items, validate_scan)
+        if not scans:
+            raise _nothing_valid("scans", rejected)
+        result = services.scans_ingest(device=self.device, batch_id=batch_id, scans=scans, rejected=rejected)
+        return _batch_response(result, rejected)
+
+
+class TelemetryApi(DeviceApi):
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
+    def post(self, request):
+        items = _items(request.data, "readings")
+        readings, rejected = _validate_all(items, validate_reading)
+        if not readings:
+            raise _nothing_valid("readings", rejected)
+        result = services.telemetry_ingest(device=self.device, readings=readings, rejected=rejected)
+        return _batch_response(result, rejected)
+
+
+class DeviceAlertApi(DeviceApi):
+    @extend_schema(request=DeviceAlertInput, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
+    def post(self, request):
+        refuse_personal_data(request.data)
+        data = DeviceAlertInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.device_alert_report(device=self.device, **data.validated_data)
+        return Response({"alert_id": result.alert.public_id, "deduplicated": result.deduplicated,
+                         "count": result.alert.count},
+                        status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)

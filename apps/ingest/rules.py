@@ -1,0 +1,210 @@
+"""The rules: pure functions from (what a device reported, the site's thresholds, the
+device's rule state) to decisions (raise this, clear that). No database access here, so
+each rule is easy to read and to test.
+
+Every decision carries a dedup key built from the rule and the device, so repeats of the
+same problem bump one alert instead of making new ones.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from apps.alerts.models import AlertKind, Severity
+from apps.devices.models import Device
+from apps.ingest.models import PLANT_DEFAULT_THRESHOLDS, RuleSet, TelemetryThreshold
+from apps.tenancy.models import Site, SiteKind
+
+RULES_CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Raise:
+    kind: str
+    severity: str
+    dedup_key: str
+    summary: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Clear:
+    dedup_key: str
+    resolution: str
+    note: str = ""
+
+
+@dataclass
+class Decisions:
+    raises: list[Raise] = field(default_factory=list)
+    clears: list[Clear] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SiteRules:
+    rules: RuleSet
+    thresholds: tuple[TelemetryThreshold, ...]
+
+
+_cache: dict[int, tuple[float, SiteRules]] = {}
+
+
+def rules_for_site(site: Site) -> SiteRules:
+    """The site's rules, created with defaults for its kind on first use; cached briefly
+    in-process because every heartbeat needs them (edits apply within seconds)."""
+    cached = _cache.get(site.pk)
+    now = time.monotonic()
+    if cached and now - cached[0] < RULES_CACHE_SECONDS:
+        return cached[1]
+    rules, created = RuleSet.objects.get_or_create(site=site, defaults={"tenant_id": site.tenant_id,
+                                                                        **RuleSet.defaults_for(site.kind)})
+    if created and site.kind == SiteKind.PLANT:
+        TelemetryThreshold.objects.bulk_create([
+            TelemetryThreshold(tenant_id=site.tenant_id, site=site, **spec) for spec in PLANT_DEFAULT_THRESHOLDS
+        ])
+    thresholds = tuple(TelemetryThreshold.objects.filter(site=site, enabled=True))
+    value = SiteRules(rules=rules, thresholds=thresholds)
+    _cache[site.pk] = (now, value)
+    return value
+
+
+def forget_site_rules(site_id: int) -> None:
+    _cache.pop(site_id, None)
+
+
+def config_for_device(device: Device) -> dict[str, Any]:
+    """What the rules tell the agent at start (merged into GET /devices/me/)."""
+    rules = rules_for_site(device.site).rules
+    return {
+        "heartbeat_interval_seconds": rules.heartbeat_interval_seconds,
+        "underage_age": rules.underage_age,
+        "cpu_temp_threshold": rules.cpu_temp_celsius,
+        "battery_warning_percent": rules.battery_warning_percent,
+        "rssi_breach_dbm": rules.rssi_breach_dbm,
+    }
+
+
+def key(rule: str, device: Device, suffix: str = "") -> str:
+    return f"{rule}:{device.public_id}{':' + suffix if suffix else ''}"
+
+
+def evaluate_heartbeat(*, device: Device, rules: RuleSet, heartbeat: dict, state: dict) -> Decisions:
+    """Battery, breach, temperature and scanner rules; `state` is updated in place."""
+    decisions = Decisions()
+    _battery(device, rules, heartbeat.get("battery") or {}, decisions)
+    _breach(device, rules, heartbeat.get("link") or {}, state, decisions)
+    _temperature(device, rules, (heartbeat.get("health") or {}).get("temperature_c"), decisions)
+    if rules.scanner_health_enabled and device.kind == "scanner":
+        _scanner(device, heartbeat.get("scanner_status"), decisions)
+    return decisions
+
+
+def _battery(device: Device, rules: RuleSet, battery: dict, decisions: Decisions) -> None:
+    level, charging = battery.get("level"), battery.get("charging")
+    if level is None:
+        return
+    dedup = key("battery", device)
+    if level < rules.battery_warning_percent and not charging:
+        severity = Severity.CRITICAL if level < rules.battery_critical_percent else Severity.WARNING
+        decisions.raises.append(Raise(AlertKind.BATTERY, severity, dedup, f"Battery at {level}% on {device}",
+                                      {"battery_level": level}))
+    elif level >= rules.battery_warning_percent + rules.battery_hysteresis_percent or charging:
+        decisions.clears.append(Clear(dedup, "auto", f"Battery back at {level}%" + (" (charging)" if charging
+                                                                                      else "")))
+
+
+def _breach(device: Device, rules: RuleSet, link: dict, state: dict, decisions: Decisions) -> None:
+    if not rules.breach_enabled or device.kind != "tablet":
+        return
+    rssi, bssid = link.get("rssi"), link.get("wifi_bssid")
+    allowed = [b.lower() for b in device.desired_state.get("allowed_bssids", [])]
+    dedup = key("breach", device)
+    if bssid and allowed and bssid.lower() not in allowed:
+        decisions.raises.append(Raise(AlertKind.BREACH, Severity.CRITICAL, dedup,
+                                      f"{device} left its room (unknown access point)",
+                                      {"reason": "bssid", "bssid": bssid, "rssi": rssi}))
+        return
+    if rssi is None:
+        return
+    if rssi < rules.rssi_breach_dbm:
+        streak = state.get("rssi_low_streak", 0) + 1
+        state["rssi_low_streak"] = streak
+        if streak >= rules.rssi_breach_consecutive:
+            decisions.raises.append(Raise(AlertKind.BREACH, Severity.CRITICAL, dedup,
+                                          f"{device} left its room (signal {rssi} dBm)",
+                                          {"reason": "rssi", "rssi": rssi, "consecutive": streak}))
+    else:
+        state["rssi_low_streak"] = 0
+
+
+def _temperature(device: Device, rules: RuleSet, temperature: float | None, decisions: Decisions) -> None:
+    if temperature is None:
+        return
+    dedup = key("temperature", device)
+    if temperature >= rules.cpu_temp_celsius:
+        decisions.raises.append(Raise(AlertKind.TEMPERATURE, Severity.HIGH, dedup,
+                                      f"{device} CPU at {temperature:.0f} °C", {"temperature_c": temperature}))
+    elif temperature < rules.cpu_temp_celsius - 5:
+        decisions.clears.append(Clear(dedup, "auto", f"CPU back at {temperature:.0f} °C"))
+
+
+def _scanner(device: Device, status: str | None, decisions: Decisions) -> None:
+    if not status or status == "unknown":
+        return
+    dedup = key("scanner", device)
+    if status in ("error", "disconnected"):
+        decisions.raises.append(Raise(AlertKind.SCANNER, Severity.WARNING, dedup,
+                                      f"Scanner {status} on {device}", {"scanner_status": status}))
+    elif status == "ok":
+        decisions.clears.append(Clear(dedup, "auto", "Scanner healthy again"))
+
+
+def evaluate_scan(*, device: Device, rules: RuleSet, scan: dict) -> Decisions:
+    """Underage is judged from the age against the site's threshold, not the device's flag."""
+    decisions = Decisions()
+    scan_id = str(scan["scan_id"])
+    if scan["age"] < rules.underage_age:
+        decisions.raises.append(Raise(
+            AlertKind.UNDERAGE, Severity.CRITICAL, key("underage", device, scan_id),
+            f"Underage customer ({scan['age']}, threshold {rules.underage_age}) at {device.site.name}",
+            {"scan_id": scan_id, "age": scan["age"], "threshold": rules.underage_age,
+             "jurisdiction": scan.get("jurisdiction", "")}))
+    if rules.document_alerts_enabled and (not scan["is_valid"] or scan["document_expired"]):
+        reason = "expired" if scan["document_expired"] else "invalid"
+        decisions.raises.append(Raise(AlertKind.DOCUMENT, Severity.WARNING, key("document", device, scan_id),
+                                      f"{reason.capitalize()} ID presented at {device.site.name}",
+                                      {"scan_id": scan_id, "reason": reason}))
+    return decisions
+
+
+def evaluate_telemetry(*, device: Device, thresholds: tuple[TelemetryThreshold, ...], readings: list[dict],
+                       state: dict) -> Decisions:
+    """metric <op> value sustained for N seconds; clears when a reading is back in range.
+
+    `state["telemetry_since"][metric]` holds when the current violation began, by the
+    readings' own timestamps, so late or reordered batches are judged by when things happened.
+    """
+    decisions = Decisions()
+    since: dict[str, str] = state.setdefault("telemetry_since", {})
+    by_metric = {t.metric: t for t in thresholds}
+    for reading in sorted(readings, key=lambda r: r["ts"]):
+        threshold = by_metric.get(reading["metric"])
+        if threshold is None:
+            continue
+        dedup = key("telemetry", device, threshold.metric)
+        ts: datetime = reading["ts"]
+        if threshold.violated_by(reading["value"]):
+            started = datetime.fromisoformat(since.setdefault(threshold.metric, ts.isoformat()))
+            if (ts - started).total_seconds() >= threshold.sustained_seconds:
+                decisions.raises.append(Raise(
+                    AlertKind.TELEMETRY, threshold.severity, dedup,
+                    f"{threshold.metric} {threshold.get_operator_display()} {threshold.value:g} "
+                    f"({reading['value']:g} {reading.get('unit', '')}) on {device}".strip(),
+                    {"metric": threshold.metric, "value": reading["value"], "since": started.isoformat()}))
+        elif threshold.metric in since:
+            del since[threshold.metric]
+            decisions.clears.append(Clear(dedup, "auto", f"{threshold.metric} back in range ({reading['value']:g})"))
+    return decisions
