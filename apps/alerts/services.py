@@ -25,16 +25,15 @@ from apps.tenancy.models import Site, Tenant
 
 logger = logging.getLogger(__name__)
 
-SEVERITY_ORDER = "ARRAY['info', 'warning', 'high', 'critical']"
-
-_RAISE_SQL = f"""
+# Severities only ever go up on a duplicate: the CASE below ranks them in this order.
+_RAISE_SQL = """
 INSERT INTO alerts_alert (
     public_id, tenant_id, site_id, device_id, kind, severity, status, source, dedup_key, summary,
     details, count, first_seen_at, last_seen_at, acknowledged_by_label, resolved_by_label, resolution,
     policy_snapshot, escalation_step, created_at, updated_at
 ) VALUES (
     %(public_id)s, %(tenant_id)s, %(site_id)s, %(device_id)s, %(kind)s, %(severity)s, 'triggered', %(source)s,
-    %(dedup_key)s, %(summary)s, %(details)s::jsonb, 1, %(seen_at)s, %(seen_at)s, '', '', '', '{{}}'::jsonb, 0,
+    %(dedup_key)s, %(summary)s, %(details)s::jsonb, 1, %(seen_at)s, %(seen_at)s, '', '', '', '{}'::jsonb, 0,
     now(), now()
 )
 ON CONFLICT (tenant_id, dedup_key) WHERE status IN ('triggered', 'acknowledged')
@@ -43,8 +42,8 @@ DO UPDATE SET
     first_seen_at = LEAST(alerts_alert.first_seen_at, EXCLUDED.first_seen_at),
     last_seen_at = GREATEST(alerts_alert.last_seen_at, EXCLUDED.last_seen_at),
     severity = CASE
-        WHEN array_position({SEVERITY_ORDER}, EXCLUDED.severity::text)
-             > array_position({SEVERITY_ORDER}, alerts_alert.severity::text)
+        WHEN array_position(ARRAY['info', 'warning', 'high', 'critical'], EXCLUDED.severity::text)
+             > array_position(ARRAY['info', 'warning', 'high', 'critical'], alerts_alert.severity::text)
         THEN EXCLUDED.severity ELSE alerts_alert.severity END,
     details = alerts_alert.details || EXCLUDED.details,
     updated_at = now()

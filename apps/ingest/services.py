@@ -156,12 +156,16 @@ _SCAN_COLUMNS = ("tenant_id", "device_id", "site_id", "scan_id", "batch_id", "sc
 
 def _insert_returning(table: str, columns: tuple[str, ...], rows: list[tuple], conflict: str, returning: str,
                       extra_columns: str = ", received_at", extra_values: str = ", now()") -> set:
+    """One multi-row INSERT ... ON CONFLICT DO NOTHING; returns the keys actually inserted.
+
+    Identifiers come from this module's constants, never from input; values are parameters.
+    """
     if not rows:
         return set()
     placeholder = "(" + ", ".join(["%s"] * len(columns)) + extra_values + ")"
-    sql = (f"INSERT INTO {table} ({', '.join(columns)}{extra_columns}) VALUES "
+    sql = (f"INSERT INTO {table} ({', '.join(columns)}{extra_columns}) VALUES "  # noqa: S608
            + ", ".join([placeholder] * len(rows))
-           + f" ON CONFLICT ({conflict}) DO NOTHING RETURNING {returning}")
+           + f" ON CONFLICT ({conflict}) DO NOTHING RETURNING {returning}")  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, [value for row in rows for value in row])
         return {row[0] for row in cursor.fetchall()}

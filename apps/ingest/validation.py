@@ -125,9 +125,9 @@ def validate_scan(item: Any) -> tuple[dict | None, dict | None]:
     if not isinstance(clean["subject_hash"], str) or (clean["subject_hash"]
                                                       and not SUBJECT_HASH.match(clean["subject_hash"])):
         errors.add("subject_hash", "Must be 64 lowercase hex characters (an HMAC-SHA256).")
-    if not errors and clean["birth_year"] is not None and clean["age"] is not None:
-        if abs((year - clean["birth_year"]) - clean["age"]) > 1:
-            errors.add("age", "Does not match birth_year.")
+    if (not errors and clean["birth_year"] is not None and clean["age"] is not None
+            and abs((year - clean["birth_year"]) - clean["age"]) > 1):
+        errors.add("age", "Does not match birth_year.")
     return (None, dict(errors)) if errors else (clean, None)
 
 
