@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "apps.devices",
     "apps.alerts",
     "apps.ingest",
+    "apps.reports",
     "apps.demo",
     "workers",
 ]

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("apps.audit.api.urls")),
     path("", include("apps.alerts.api.urls")),
     path("", include("apps.ingest.api.urls")),
+    path("", include("apps.reports.api.urls")),
 ]
 
 urlpatterns = [
@@ -18,6 +19,8 @@ urlpatterns = [
     path("", include("django_prometheus.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    # The API the hotel tablets and the dashboard already in the field speak (camelCase).
+    path("api/", include("apps.ingest.api.legacy_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
