@@ -14,6 +14,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from rest_framework.test import APIClient
 
+from apps.alerts.models import Alert
+from apps.alerts.services import alert_raise
 from apps.audit.models import AuditEntry
 from apps.audit.services import Actor, audit_record
 from apps.devices.api_keys import api_key_create
@@ -52,7 +54,10 @@ def _foreign_objects(world_b) -> dict[str, str]:
     token = setup_token_create(site=world_b.site, actor=Actor.system("t")).record
     key = api_key_create(tenant=world_b.tenant, name="b", scopes=["read"], actor=Actor.system("t")).record
     entry = audit_record(tenant=world_b.tenant, actor=Actor.system("t"), action="test.entry")
+    alert = alert_raise(tenant=world_b.tenant, kind="breach", dedup_key="b-only", severity="critical",
+                        summary="B's breach", source="rule", site=world_b.site).alert
     return {
+        "alerts": alert.public_id,
         "sites": world_b.site.public_id,
         "devices": device.public_id,
         "setup-tokens": token.public_id,
@@ -67,6 +72,7 @@ def _snapshot(world_b) -> tuple:
         list(SetupToken.objects.filter(tenant=world_b.tenant).values()),
         list(ApiKey.objects.filter(tenant=world_b.tenant).values()),
         AuditEntry.objects.filter(tenant=world_b.tenant).count(),
+        list(Alert.objects.filter(tenant=world_b.tenant).values()),
         world_b.site.__class__.objects.filter(pk=world_b.site.pk).values().first(),
     )
 
@@ -117,7 +123,7 @@ def test_foreign_ids_reveal_nothing_on_any_route(world_a, world_b, client_for):
 def test_lists_never_include_foreign_rows(world_a, world_b, client_for):
     _foreign_objects(world_b)
     for caller_name, client in _callers(world_a, client_for).items():
-        for collection in ("sites", "devices", "setup-tokens", "api-keys", "audit"):
+        for collection in ("sites", "devices", "setup-tokens", "api-keys", "audit", "alerts"):
             response = client.get(f"/api/v1/{collection}/")
             if response.status_code != 200:
                 assert response.status_code == 403, (caller_name, collection)
@@ -129,6 +135,20 @@ def test_lists_never_include_foreign_rows(world_a, world_b, client_for):
 
 def _all_ids(world) -> set[str]:
     ids = {world.site.public_id}
-    for model in (Device, SetupToken, ApiKey, AuditEntry):
+    for model in (Device, SetupToken, ApiKey, AuditEntry, Alert):
         ids |= set(model.objects.filter(tenant=world.tenant).values_list("public_id", flat=True))
     return ids
+
+
+def test_devices_of_one_tenant_cannot_reach_anything_of_another(world_a, world_b, device_client):
+    """Device endpoints act only on the calling device; ids in bodies are namespaced by it."""
+    _, client = device_client(world_a.site)
+    foreign = _foreign_objects(world_b)
+    before = _snapshot(world_b)
+    me = client.get("/api/v1/devices/me/").json()
+    assert me["tenant"]["id"] == world_a.tenant.public_id
+    client.post("/api/v1/device-alerts/", {"kind": "custom", "dedup_key": "b-only",
+                                           "occurred_at": "2026-11-21T10:00:00Z"}, format="json")
+    assert _snapshot(world_b) == before
+    for collection, public_id in foreign.items():
+        assert client.get(f"/api/v1/{collection}/{public_id}/").status_code in (401, 403, 404)
