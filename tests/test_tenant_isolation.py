@@ -21,6 +21,9 @@ from apps.audit.services import Actor, audit_record
 from apps.devices.api_keys import api_key_create
 from apps.devices.models import ApiKey, Device, SetupToken
 from apps.devices.setup_tokens import setup_token_create
+from apps.notifications.models import Channel, EscalationPolicy, Notification
+from apps.notifications.policies import policy_save
+from apps.notifications.services import channel_create
 from tests.factories import DeviceFactory
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +59,16 @@ def _foreign_objects(world_b) -> dict[str, str]:
     entry = audit_record(tenant=world_b.tenant, actor=Actor.system("t"), action="test.entry")
     alert = alert_raise(tenant=world_b.tenant, kind="breach", dedup_key="b-only", severity="critical",
                         summary="B's breach", source="rule", site=world_b.site).alert
+    channel = channel_create(tenant=world_b.tenant, name="B security", kind="sms", target="+351912345678",
+                             actor=Actor.system("t"))
+    policy = policy_save(tenant=world_b.tenant, actor=Actor.system("t"), name="B policy",
+                         steps=[{"delay_minutes": 0, "channels": [channel]}])
+    notification = Notification.objects.create(tenant=world_b.tenant, alert=alert, channel=channel,
+                                               due_at=alert.created_at)
     return {
+        "channels": channel.public_id,
+        "escalation-policies": policy.public_id,
+        "notifications": notification.public_id,
         "alerts": alert.public_id,
         "sites": world_b.site.public_id,
         "devices": device.public_id,
@@ -73,6 +85,9 @@ def _snapshot(world_b) -> tuple:
         list(ApiKey.objects.filter(tenant=world_b.tenant).values()),
         AuditEntry.objects.filter(tenant=world_b.tenant).count(),
         list(Alert.objects.filter(tenant=world_b.tenant).values()),
+        list(Channel.objects.filter(tenant=world_b.tenant).values()),
+        list(EscalationPolicy.objects.filter(tenant=world_b.tenant).values()),
+        list(Notification.objects.filter(tenant=world_b.tenant).values()),
         world_b.site.__class__.objects.filter(pk=world_b.site.pk).values().first(),
     )
 
@@ -123,7 +138,8 @@ def test_foreign_ids_reveal_nothing_on_any_route(world_a, world_b, client_for):
 def test_lists_never_include_foreign_rows(world_a, world_b, client_for):
     _foreign_objects(world_b)
     for caller_name, client in _callers(world_a, client_for).items():
-        for collection in ("sites", "devices", "setup-tokens", "api-keys", "audit", "alerts"):
+        for collection in ("sites", "devices", "setup-tokens", "api-keys", "audit", "alerts", "channels",
+                           "escalation-policies", "notifications"):
             response = client.get(f"/api/v1/{collection}/")
             if response.status_code != 200:
                 assert response.status_code == 403, (caller_name, collection)
@@ -135,7 +151,7 @@ def test_lists_never_include_foreign_rows(world_a, world_b, client_for):
 
 def _all_ids(world) -> set[str]:
     ids = {world.site.public_id}
-    for model in (Device, SetupToken, ApiKey, AuditEntry, Alert):
+    for model in (Device, SetupToken, ApiKey, AuditEntry, Alert, Channel, EscalationPolicy, Notification):
         ids |= set(model.objects.filter(tenant=world.tenant).values_list("public_id", flat=True))
     return ids
 

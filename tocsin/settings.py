@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.alerts",
     "apps.ingest",
     "apps.reports",
+    "apps.notifications",
     "apps.demo",
     "workers",
 ]
@@ -184,6 +185,14 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SiteKindEnum": "apps.tenancy.models.SiteKind",
         "DeviceKindEnum": "apps.devices.models.DeviceKind",
+        "DeviceStatusEnum": "apps.devices.models.DeviceStatus",
+        "AlertKindEnum": "apps.alerts.models.AlertKind",
+        "SeverityEnum": "apps.alerts.models.Severity",
+        "AlertStatusEnum": "apps.alerts.models.AlertStatus",
+        "ChannelKindEnum": "apps.notifications.models.ChannelKind",
+        "NotificationStatusEnum": "apps.notifications.models.NotificationStatus",
+        "DeviceReportKindEnum": ["battery_low", "breach", "custom", "tamper", "underage"],
+        "EventSeverityEnum": ["critical", "error", "high", "info", "warning"],
     },
 }
 
@@ -282,6 +291,9 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "celery": {"level": LOG_LEVEL},
+        # The SDKs log whole requests (phone numbers, message text) at INFO; keep them quiet.
+        "twilio.http_client": {"level": "WARNING"},
+        "slack_sdk": {"level": "WARNING"},
     },
 }
 
@@ -310,3 +322,52 @@ TOCSIN_DEVICE_DEFAULTS = {
     "battery_warning_percent": 20,
     "rssi_breach_dbm": -85,
 }
+
+# --- Secrets at rest ------------------------------------------------------------------------
+
+
+def _development_encryption_key() -> str:
+    """Derived from the secret key so development needs no extra setup; production sets keys."""
+    import base64
+    import hashlib
+
+    return base64.urlsafe_b64encode(hashlib.sha256(f"tocsin-fernet:{SECRET_KEY}".encode()).digest()).decode()
+
+
+TOCSIN_ENCRYPTION_KEYS = env.list("TOCSIN_ENCRYPTION_KEYS", default=[] if IS_PRODUCTION else [
+    _development_encryption_key()])
+if IS_PRODUCTION and not TOCSIN_ENCRYPTION_KEYS:
+    raise environ.ImproperlyConfigured("TOCSIN_ENCRYPTION_KEYS must be set in production")
+
+# --- Notifications ---------------------------------------------------------------------------
+
+TOCSIN_NOTIFY_MAX_ATTEMPTS = env.int("TOCSIN_NOTIFY_MAX_ATTEMPTS", default=5)
+TOCSIN_NOTIFY_PROVIDER_TIMEOUT = env.float("TOCSIN_NOTIFY_PROVIDER_TIMEOUT", default=10.0)
+TOCSIN_NOTIFY_RETRY_BASE_SECONDS = env.float("TOCSIN_NOTIFY_RETRY_BASE_SECONDS", default=2.0)
+TOCSIN_NOTIFY_RETRY_MAX_SECONDS = env.float("TOCSIN_NOTIFY_RETRY_MAX_SECONDS", default=300.0)
+TOCSIN_SMS_BUNDLE_SECONDS = env.int("TOCSIN_SMS_BUNDLE_SECONDS", default=30)
+# A row still "sending" after this long belongs to a worker that died mid-send.
+TOCSIN_NOTIFY_STALE_SENDING_SECONDS = env.int("TOCSIN_NOTIFY_STALE_SENDING_SECONDS", default=180)
+TOCSIN_NOTIFY_REENQUEUE_AFTER_SECONDS = env.int("TOCSIN_NOTIFY_REENQUEUE_AFTER_SECONDS", default=60)
+
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
+SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")
+SLACK_API_BASE_URL = env.str("SLACK_API_BASE_URL", default="https://slack.com/api/")
+
+EMAIL_URL = env.str("EMAIL_URL", default="")
+if EMAIL_URL:
+    vars().update(env.email_url("EMAIL_URL"))
+    EMAIL_ENABLED = True
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    EMAIL_ENABLED = False
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Tocsin <alerts@tocsin.invalid>")
+
+# --- Retention ------------------------------------------------------------------------------
+
+TOCSIN_HEALTH_RETENTION_DAYS = env.int("TOCSIN_HEALTH_RETENTION_DAYS", default=14)
+TOCSIN_TELEMETRY_RETENTION_DAYS = env.int("TOCSIN_TELEMETRY_RETENTION_DAYS", default=90)

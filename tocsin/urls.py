@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.common import health
+from apps.notifications import hooks_views
 
 api_v1 = [
     path("", include("apps.devices.api.urls")),
@@ -11,6 +12,7 @@ api_v1 = [
     path("", include("apps.alerts.api.urls")),
     path("", include("apps.ingest.api.urls")),
     path("", include("apps.reports.api.urls")),
+    path("", include("apps.notifications.api.urls")),
 ]
 
 urlpatterns = [
@@ -18,6 +20,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("", include("django_prometheus.urls")),
     path("admin/", admin.site.urls),
+    path("hooks/twilio/status/", hooks_views.twilio_status, name="twilio-status"),
     path("api/v1/", include(api_v1)),
     # The API the hotel tablets and the dashboard already in the field speak (camelCase).
     path("api/", include("apps.ingest.api.legacy_urls")),

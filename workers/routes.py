@@ -14,4 +14,10 @@ RETRY_QUEUE = "retry"
 TASK_ROUTES: dict[str, dict[str, str]] = {
     "tocsin.housekeeping.flush_expired_tokens": {"queue": "maintenance"},
     "tocsin.housekeeping.ping": {"queue": "default"},
+    "tocsin.housekeeping.retention": {"queue": "maintenance"},
+    "tocsin.alerts.offline_sweep": {"queue": "critical"},
+    "tocsin.notify.deliver": {"queue": "notify"},
+    "tocsin.notify.deliver_critical": {"queue": "critical"},
+    "tocsin.notify.escalation_tick": {"queue": "critical"},
+    "tocsin.notify.sweep_outbox": {"queue": "default"},
 }

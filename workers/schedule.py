@@ -19,6 +19,30 @@ class PeriodicJob:
 
 DEFAULT_SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob(
+        name="Escalation tick",
+        task="tocsin.notify.escalation_tick",
+        every_seconds=10,
+        description="Writes the escalation steps that fell due (acknowledged alerts have none).",
+    ),
+    PeriodicJob(
+        name="Outbox sweeper",
+        task="tocsin.notify.sweep_outbox",
+        every_seconds=20,
+        description="Re-publishes deliveries that were committed but never picked up (broker outage, dead worker).",
+    ),
+    PeriodicJob(
+        name="Offline device sweep",
+        task="tocsin.alerts.offline_sweep",
+        every_seconds=30,
+        description="Raises 'device offline' for devices silent for N heartbeat intervals.",
+    ),
+    PeriodicJob(
+        name="Retention cleanup",
+        task="tocsin.housekeeping.retention",
+        every_seconds=3600,
+        description="Deletes health samples, resolved alerts, expired tokens and challenges past retention.",
+    ),
+    PeriodicJob(
         name="Flush expired auth tokens",
         task="tocsin.housekeeping.flush_expired_tokens",
         every_seconds=6 * 3600,

@@ -24,6 +24,7 @@ from apps.devices import keys
 from apps.devices.device_tokens import issue_device_token
 from apps.devices.models import Device, DeviceChallenge, DeviceStatus, Enrollment
 from apps.devices.setup_tokens import setup_token_consume, setup_token_find_usable
+from apps.tenancy.models import Site, Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,10 @@ def enrollment_complete(*, enrollment_id: str, signature: str) -> IssuedToken:
             raise EnrollmentRefused()
         if not setup_token_consume(setup_token=enrollment.setup_token):
             raise EnrollmentRefused()
-        device, rekeyed = _device_upsert(enrollment)
+        device, rekeyed = device_upsert(
+            tenant=enrollment.tenant, site=enrollment.site, hardware_id=enrollment.hardware_id,
+            model=enrollment.model, kind=enrollment.kind, public_key=enrollment.public_key,
+        )
         enrollment.completed_at = timezone.now()
         enrollment.device = device
         enrollment.save(update_fields=["completed_at", "device"])
@@ -115,29 +119,39 @@ def enrollment_complete(*, enrollment_id: str, signature: str) -> IssuedToken:
     return IssuedToken(device=device, access=access, expires_at=expires_at)
 
 
-def _device_upsert(enrollment: Enrollment) -> tuple[Device, bool]:
-    """Create the device, or re-key the one with this hardware id (old tokens die)."""
-    existing = Device.objects.select_for_update().filter(hardware_id=enrollment.hardware_id).first()
+def device_upsert(*, tenant: Tenant, site: Site, hardware_id: str, model: str, kind: str, public_key: str,
+                  name: str | None = None, desired_state: dict | None = None) -> tuple[Device, bool]:
+    """Create the device, or re-key the one with this hardware id (old tokens die).
+
+    Call inside a transaction: the existing row stays locked until it ends. `name`, when
+    given, is set on re-key too; `desired_state` entries are merged into the existing ones,
+    so what staff configured (allowed access points...) survives a re-enrolment.
+    """
+    existing = Device.objects.select_for_update().filter(hardware_id=hardware_id).first()
     now = timezone.now()
     if existing is None:
         try:
             with transaction.atomic():
                 device = Device.objects.create(
-                    tenant=enrollment.tenant, site=enrollment.site, hardware_id=enrollment.hardware_id,
-                    model=enrollment.model, kind=enrollment.kind, public_key=enrollment.public_key,
-                    status=DeviceStatus.ACTIVE, enrolled_at=now,
-                    name=f"{enrollment.kind} {enrollment.hardware_id[-6:]}",
+                    tenant=tenant, site=site, hardware_id=hardware_id, model=model, kind=kind,
+                    public_key=public_key, status=DeviceStatus.ACTIVE, enrolled_at=now,
+                    name=name or f"{kind} {hardware_id[-6:]}", desired_state=desired_state or {},
                 )
             return device, False
         except IntegrityError:
             # A concurrent enrolment of the same hardware created it first: re-key that one.
-            existing = Device.objects.select_for_update().get(hardware_id=enrollment.hardware_id)
-    if existing.tenant_id != enrollment.tenant_id:
+            existing = Device.objects.select_for_update().get(hardware_id=hardware_id)
+    if existing.tenant_id != tenant.pk:
         raise EnrollmentRefused()
+    changes = {}
+    if name:
+        changes["name"] = name
+    if desired_state:
+        changes["desired_state"] = {**existing.desired_state, **desired_state}
     Device.objects.filter(pk=existing.pk).update(
-        site=enrollment.site, model=enrollment.model, kind=enrollment.kind, public_key=enrollment.public_key,
-        status=DeviceStatus.ACTIVE, token_version=F("token_version") + 1, enrolled_at=now,
-        revoked_at=None, revoked_by=None, revoke_reason="",
+        site=site, model=model, kind=kind, public_key=public_key, status=DeviceStatus.ACTIVE,
+        token_version=F("token_version") + 1, enrolled_at=now, revoked_at=None, revoked_by=None, revoke_reason="",
+        **changes,
     )
     existing.refresh_from_db()
     return existing, True

@@ -43,3 +43,19 @@ def device_revoke(*, device: Device, actor: Actor, reason: str = "", revoked_by=
                      target_id=device.public_id, details={"reason": reason[:200]})
     device.refresh_from_db()
     return device
+
+
+def purge_expired_credentials(*, now=None, grace_days: int = 30) -> dict[str, int]:
+    """Housekeeping: challenges and enrolments are useless once expired; setup tokens are
+    kept for `grace_days` after expiry so staff can still see what was issued."""
+    from datetime import timedelta
+
+    from apps.devices.models import DeviceChallenge, Enrollment, SetupToken
+
+    now = now or timezone.now()
+    return {
+        "challenges": DeviceChallenge.objects.filter(expires_at__lt=now).delete()[0],
+        "enrollments": Enrollment.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()[0],
+        "setup_tokens": SetupToken.objects.filter(expires_at__lt=now - timedelta(days=grace_days))
+        .exclude(enrollments__completed_at__isnull=False).delete()[0],
+    }

@@ -295,3 +295,20 @@ def _flag_offline(device_id: int, cutoff: datetime) -> int:
                     details={"last_seen_at": device.last_seen_at.isoformat()})
         _announce_device(device, ["offline"])
     return 1
+
+
+def purge_old_reports(*, now: datetime | None = None) -> dict[str, int]:
+    """Housekeeping: health samples and telemetry are bounded by their retention settings."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from apps.ingest.models import HealthSample, TelemetryReading
+
+    now = now or timezone.now()
+    return {
+        "health_samples": HealthSample.objects.filter(
+            received_at__lt=now - timedelta(days=settings.TOCSIN_HEALTH_RETENTION_DAYS)).delete()[0],
+        "telemetry": TelemetryReading.objects.filter(
+            received_at__lt=now - timedelta(days=settings.TOCSIN_TELEMETRY_RETENTION_DAYS)).delete()[0],
+    }

@@ -77,10 +77,13 @@ def test_production_settings_pass_check_deploy():
     import subprocess
     import sys
 
+    from cryptography.fernet import Fernet
+
     from tests.support.processes import child_environment
 
     env = child_environment(DJANGO_ENV="production", DJANGO_SECRET_KEY="k7#Qp2!vZ9@mL4&xR8^tB1*wN6(yH3)cJ5-gF0=sD" * 2,
-                            DJANGO_ALLOWED_HOSTS="tocsin.example.com")
+                            DJANGO_ALLOWED_HOSTS="tocsin.example.com",
+                            TOCSIN_ENCRYPTION_KEYS=Fernet.generate_key().decode())
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr

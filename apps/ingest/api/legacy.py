@@ -1,0 +1,244 @@
+"""The legacy API under `/api/`: what the hotel tablets and the dashboard in the field speak.
+
+Same services as `/api/v1/`, only the shapes differ: bodies and answers are camelCase as
+those clients send and read them, and every answer carries `ok`. Errors keep the house
+shape (`{"error": {"code", "message", "fields"}}`), with field names as the client sent
+them. Unknown keys are ignored rather than refused: these clients can't be updated to
+drop whatever else they send. The mapping is documented in docs/legacy-api.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiTypes, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.alerts.models import Alert, AlertEvent, AlertEventKind
+from apps.alerts.selectors import alert_list
+from apps.alerts.services import alert_acknowledge
+from apps.audit.services import Actor
+from apps.common.errors import ForbiddenError, NotFoundError
+from apps.devices.api.serializers import HARDWARE_ID
+from apps.devices.api.views_device import DeviceApi
+from apps.devices.legacy_enrollment import legacy_register
+from apps.devices.throttling import EnrollmentRateThrottle
+from apps.ingest import services
+from apps.ingest.api.serializers import BSSID
+from apps.tenancy.api.mixins import TenantScopedViewMixin
+from apps.tenancy.models import OPERATOR_ROLES, Tenant
+
+ALERT_ID = r"^alr_[a-z0-9]{10,32}$"
+ROOM_ID_MAX_LENGTH = 40
+
+# --- input ---------------------------------------------------------------------------------------
+
+
+class LegacyRegisterInput(serializers.Serializer):
+    deviceId = serializers.RegexField(HARDWARE_ID)
+    roomId = serializers.CharField(max_length=ROOM_ID_MAX_LENGTH)
+    hotelId = serializers.CharField(max_length=40, help_text="The site's location id.")
+    setupToken = serializers.CharField(max_length=100)
+
+
+class _LegacyReportInput(serializers.Serializer):
+    deviceId = serializers.RegexField(HARDWARE_ID, help_text="Must be the hardware id the token was issued to.")
+    roomId = serializers.CharField(max_length=ROOM_ID_MAX_LENGTH)
+
+
+class LegacyHeartbeatInput(_LegacyReportInput):
+    wifiBssid = serializers.RegexField(BSSID, allow_blank=True)
+    rssi = serializers.IntegerField(min_value=-120, max_value=0)
+    battery = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True)
+
+
+class LegacyBreachInput(_LegacyReportInput):
+    rssi = serializers.IntegerField(min_value=-120, max_value=0)
+
+
+class LegacyBatteryInput(_LegacyReportInput):
+    level = serializers.IntegerField(min_value=0, max_value=100)
+
+
+class LegacyRecentQuery(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
+    since = serializers.DateTimeField(required=False)
+
+
+class LegacyAcknowledgeInput(serializers.Serializer):
+    alertId = serializers.RegexField(ALERT_ID)
+    acknowledgedBy = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+# --- output --------------------------------------------------------------------------------------
+
+
+class LegacyAlertOutput(serializers.Serializer):
+    alertId = serializers.CharField(source="public_id")
+    type = serializers.CharField(source="kind")
+    severity = serializers.CharField()
+    status = serializers.CharField()
+    message = serializers.CharField(source="summary")
+    deviceId = serializers.CharField(source="device.hardware_id", default=None)
+    roomId = serializers.SerializerMethodField()
+    siteId = serializers.CharField(source="site.location_id", default=None)
+    count = serializers.IntegerField()
+    firstSeen = serializers.DateTimeField(source="first_seen_at")
+    lastSeen = serializers.DateTimeField(source="last_seen_at")
+    acknowledged = serializers.SerializerMethodField()
+    acknowledgedBy = serializers.SerializerMethodField()
+    acknowledgedAt = serializers.DateTimeField(source="acknowledged_at")
+    notes = serializers.CharField(source="acknowledgement_note", default=None)
+
+    def get_roomId(self, alert: Alert) -> str | None:
+        """The room the report named, else the room the tablet registered for."""
+        room = alert.details.get("room_id") if isinstance(alert.details, dict) else None
+        if room is None and alert.device is not None:
+            room = alert.device.desired_state.get("room_id")
+        return str(room) if room is not None else None
+
+    def get_acknowledged(self, alert: Alert) -> bool:
+        return alert.acknowledged_at is not None
+
+    def get_acknowledgedBy(self, alert: Alert) -> str | None:
+        return alert.acknowledged_by_label or None
+
+
+# --- reads and notes -----------------------------------------------------------------------------
+
+
+def legacy_alerts(*, tenant: Tenant) -> QuerySet[Alert]:
+    """The tenant's alerts with the note of their latest acknowledgement, which is where
+    the dashboard's `notes` live (an alert has a timeline, not a notes column)."""
+    note = (AlertEvent.objects.filter(alert=OuterRef("pk"), kind=AlertEventKind.ACKNOWLEDGED)
+            .order_by("-at", "-id").values("note")[:1])
+    return alert_list(tenant=tenant).annotate(acknowledgement_note=Subquery(note))
+
+
+def legacy_recent_alerts(*, tenant: Tenant, limit: int, since: datetime | None = None) -> QuerySet[Alert]:
+    queryset = legacy_alerts(tenant=tenant)
+    if since is not None:
+        queryset = queryset.filter(last_seen_at__gte=since)
+    return queryset.order_by("-last_seen_at", "-id")[:limit]
+
+
+def acknowledgement_note(*, acknowledged_by: str, notes: str) -> str:
+    """`acknowledgedBy` is free text typed at the desk, not an identity: it is kept in the
+    note, while the alert records the person who was actually authenticated."""
+    if not acknowledged_by:
+        return notes
+    prefix = f"On behalf of {acknowledged_by}"
+    return f"{prefix}: {notes}" if notes else prefix
+
+
+# --- tablets -------------------------------------------------------------------------------------
+
+
+class LegacyRegisterApi(APIView):
+    """Unauthenticated by design (the tablet has no token yet): the setup token is the
+    credential, and the endpoint is rate-limited per IP like enrolment."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [EnrollmentRateThrottle]
+
+    @extend_schema(request=LegacyRegisterInput, responses=OpenApiTypes.OBJECT, tags=["legacy"])
+    def post(self, request):
+        data = LegacyRegisterInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        body = data.validated_data
+        issued = legacy_register(setup_token=body["setupToken"], hotel_id=body["hotelId"],
+                                 device_id=body["deviceId"], room_id=body["roomId"])
+        return Response({"ok": True, "token": issued.access, "expiresAt": issued.expires_at})
+
+
+class _LegacyDeviceApi(DeviceApi):
+    """A tablet speaks only for itself: the body's deviceId must be its own hardware id."""
+
+    input_class: type[_LegacyReportInput]
+
+    def validated(self, request) -> dict:
+        data = self.input_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        if data.validated_data["deviceId"] != self.device.hardware_id:
+            raise ForbiddenError("deviceId does not match the device of this token.", code="device_mismatch")
+        return data.validated_data
+
+
+class LegacyHeartbeatApi(_LegacyDeviceApi):
+    input_class = LegacyHeartbeatInput
+
+    @extend_schema(request=LegacyHeartbeatInput, responses=OpenApiTypes.OBJECT, tags=["legacy"])
+    def post(self, request):
+        body = self.validated(request)
+        # The old tablets send no clock of their own: the server's receipt time stands in.
+        heartbeat = {"sent_at": timezone.now(), "link": {"wifi_bssid": body["wifiBssid"], "rssi": body["rssi"]}}
+        if body.get("battery") is not None:
+            heartbeat["battery"] = {"level": body["battery"]}
+        services.heartbeat_ingest(device=self.device, heartbeat=heartbeat)
+        return Response({"ok": True})
+
+
+def _alert_answer(result) -> Response:
+    return Response({"ok": True, "alertId": result.alert.public_id, "deduplicated": result.deduplicated})
+
+
+class LegacyBreachApi(_LegacyDeviceApi):
+    input_class = LegacyBreachInput
+
+    @extend_schema(request=LegacyBreachInput, responses=OpenApiTypes.OBJECT, tags=["legacy"])
+    def post(self, request):
+        body = self.validated(request)
+        result = services.device_alert_report(device=self.device, kind="breach", occurred_at=timezone.now(),
+                                              details={"rssi": body["rssi"], "room_id": body["roomId"]})
+        return _alert_answer(result)
+
+
+class LegacyBatteryApi(_LegacyDeviceApi):
+    input_class = LegacyBatteryInput
+
+    @extend_schema(request=LegacyBatteryInput, responses=OpenApiTypes.OBJECT, tags=["legacy"])
+    def post(self, request):
+        body = self.validated(request)
+        result = services.device_alert_report(device=self.device, kind="battery_low", occurred_at=timezone.now(),
+                                              details={"battery_level": body["level"]})
+        return _alert_answer(result)
+
+
+# --- dashboard -----------------------------------------------------------------------------------
+
+
+class LegacyRecentAlertsApi(TenantScopedViewMixin, APIView):
+    """Every member reads; API keys with the `read` scope too."""
+
+    @extend_schema(parameters=[LegacyRecentQuery], responses=OpenApiTypes.OBJECT, tags=["legacy"])
+    def get(self, request):
+        query = LegacyRecentQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        alerts = legacy_recent_alerts(tenant=self.tenant, **query.validated_data)
+        return Response({"ok": True, "alerts": LegacyAlertOutput(alerts, many=True).data})
+
+
+class LegacyAcknowledgeApi(TenantScopedViewMixin, APIView):
+    """Owners, admins and staff acknowledge; API keys may only read here."""
+
+    write_roles = OPERATOR_ROLES
+
+    @extend_schema(request=LegacyAcknowledgeInput, responses=OpenApiTypes.OBJECT, tags=["legacy"])
+    def post(self, request):
+        data = LegacyAcknowledgeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        body = data.validated_data
+        alert = legacy_alerts(tenant=self.tenant).filter(public_id=body["alertId"]).first()
+        if alert is None:
+            raise NotFoundError("Alert not found.")
+        alert_acknowledge(alert=alert, actor=Actor.for_principal(request.user), user=request.user,
+                          note=acknowledgement_note(acknowledged_by=body["acknowledgedBy"], notes=body["notes"]))
+        return Response({"ok": True, "alert": LegacyAlertOutput(legacy_alerts(tenant=self.tenant)
+                                                                .get(pk=alert.pk)).data})

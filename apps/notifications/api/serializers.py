@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from apps.alerts.models import AlertKind, Severity
+from apps.notifications.models import Channel, ChannelKind, EscalationPolicy, Notification
+from apps.tenancy.api.fields import TenantScopedRelatedField
+from apps.tenancy.models import Site
+
+
+class ChannelSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    kind = serializers.ChoiceField(choices=ChannelKind.choices)
+    secret = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=500,
+                                   help_text="Slack bot token or incoming-webhook URL, or a webhook signing secret.")
+    has_secret = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Channel
+        fields = ["id", "name", "kind", "target", "secret", "has_secret", "enabled", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class StepInput(serializers.Serializer):
+    delay_minutes = serializers.IntegerField(min_value=0, max_value=24 * 60)
+    channels = serializers.ListField(child=serializers.CharField(max_length=40), min_length=1, max_length=20)
+
+
+class PolicySerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    kinds = serializers.ListField(child=serializers.ChoiceField(choices=AlertKind.choices), required=False)
+    severities = serializers.ListField(child=serializers.ChoiceField(choices=Severity.choices), required=False)
+    sites = TenantScopedRelatedField(queryset=Site.objects.all(), many=True, required=False)
+    steps = StepInput(many=True, write_only=True)
+    step_list = serializers.SerializerMethodField()
+    repeat_times = serializers.IntegerField(min_value=0, max_value=5, default=0)
+
+    class Meta:
+        model = EscalationPolicy
+        fields = ["id", "name", "priority", "kinds", "severities", "sites", "steps", "step_list", "repeat_times",
+                  "repeat_after_minutes", "notify_on_acknowledge", "notify_on_resolve", "enabled", "created_at"]
+        read_only_fields = ["created_at"]
+
+    def get_step_list(self, policy) -> list[dict]:
+        return [{"order": s.order, "delay_minutes": s.delay_minutes,
+                 "channels": [c.public_id for c in s.channels.all()]} for s in policy.steps.all()]
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id")
+    alert = serializers.CharField(source="alert.public_id")
+    channel = serializers.CharField(source="channel.public_id")
+    channel_name = serializers.CharField(source="channel.name")
+    channel_kind = serializers.CharField(source="channel.kind")
+
+    class Meta:
+        model = Notification
+        fields = ["id", "alert", "channel", "channel_name", "channel_kind", "step", "purpose", "status", "attempts",
+                  "due_at", "last_error", "error_code", "provider", "provider_message_id", "receipt_status",
+                  "receipt_error_code", "receipt_at", "sent_at", "dead_at", "created_at"]

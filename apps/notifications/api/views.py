@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiTypes, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from apps.audit.services import Actor
+from apps.notifications import delivery, policies, services
+from apps.notifications.api import serializers as s
+from apps.notifications.models import Channel, EscalationPolicy, Notification
+from apps.tenancy.api.mixins import TenantScopedViewMixin
+from apps.tenancy.models import MANAGER_ROLES, OPERATOR_ROLES
+
+
+class ChannelViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
+    """Where notifications go; managed by owners and admins. Secrets are write-only."""
+
+    serializer_class = s.ChannelSerializer
+    queryset = Channel.objects.all()
+    read_roles = MANAGER_ROLES
+    api_key_read_scope = None
+    filterset_fields = ["kind", "enabled"]
+
+    def perform_create(self, serializer):
+        serializer.instance = services.channel_create(tenant=self.tenant, actor=Actor.for_principal(self.request.user),
+                                                      **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        changes = dict(serializer.validated_data)
+        changes.pop("kind", None)  # a channel's kind is fixed; make a new channel instead
+        serializer.instance = services.channel_update(channel=serializer.instance,
+                                                      actor=Actor.for_principal(self.request.user), **changes)
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["post"])
+    def test(self, request, public_id=None):
+        result = services.channel_send_test(channel=self.get_object(), actor=Actor.for_principal(request.user))
+        body = {"ok": result.ok, "provider": result.provider, "provider_message_id": result.provider_message_id,
+                "error": result.error or None, "code": result.code or None}
+        return Response(body, status=status.HTTP_200_OK if result.ok else status.HTTP_502_BAD_GATEWAY)
+
+
+class PolicyViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
+    serializer_class = s.PolicySerializer
+    queryset = EscalationPolicy.objects.prefetch_related("steps__channels", "sites")
+    read_roles = MANAGER_ROLES
+    api_key_read_scope = None
+
+    def _save(self, serializer, policy=None):
+        data = dict(serializer.validated_data)
+        steps = [{"delay_minutes": step["delay_minutes"],
+                  "channels": policies.channels_by_public_id(tenant=self.tenant, public_ids=step["channels"])}
+                 for step in data.pop("steps")]
+        serializer.instance = policies.policy_save(tenant=self.tenant, actor=Actor.for_principal(self.request.user),
+                                                   steps=steps, policy=policy, **data)
+
+    def perform_create(self, serializer):
+        self._save(serializer)
+
+    def perform_update(self, serializer):
+        self._save(serializer, policy=serializer.instance)
+
+
+class NotificationViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                          viewsets.GenericViewSet):
+    """Deliveries: who was told what, with receipts; dead and failed ones can be replayed."""
+
+    serializer_class = s.NotificationSerializer
+    queryset = Notification.objects.select_related("alert", "channel")
+    filterset_fields = {"status": ["exact", "in"], "alert__public_id": ["exact"], "purpose": ["exact"]}
+    action_roles = {"replay": OPERATOR_ROLES}
+
+    @extend_schema(request=None, responses=s.NotificationSerializer)
+    @action(detail=True, methods=["post"])
+    def replay(self, request, public_id=None):
+        notification = delivery.replay(self.get_object())
+        return Response(s.NotificationSerializer(Notification.objects.select_related("alert", "channel")
+                                                 .get(pk=notification.pk)).data)

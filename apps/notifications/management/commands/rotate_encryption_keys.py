@@ -1,0 +1,11 @@
+from django.core.management.base import BaseCommand
+
+from apps.notifications.services import rotate_channel_secrets
+
+
+class Command(BaseCommand):
+    help = ("Re-encrypt every stored secret under the first key of TOCSIN_ENCRYPTION_KEYS. Add the new key "
+            "first in the list, run this, then drop the old key.")
+
+    def handle(self, *args, **options):
+        self.stdout.write(f"re-encrypted {rotate_channel_secrets()} channel secret(s)")

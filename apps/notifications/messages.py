@@ -1,0 +1,52 @@
+"""What a notification says, rendered from the alert, in the site's timezone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+from apps.alerts.models import Alert
+from apps.notifications.models import Purpose
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    text: str
+    data: dict = field(default_factory=dict)
+
+
+def _local(alert: Alert, moment) -> str:
+    zone = ZoneInfo(alert.site.timezone) if alert.site_id else ZoneInfo("UTC")
+    return moment.astimezone(zone).strftime("%H:%M %Z")
+
+
+def render(alert: Alert, purpose: str) -> Message:
+    where = f" at {alert.site.name}" if alert.site_id else ""
+    link = f"{settings.TOCSIN_PUBLIC_BASE_URL}/board/?alert={alert.public_id}"
+    data = {"alert_id": alert.public_id, "kind": alert.kind, "severity": alert.severity, "status": alert.status,
+            "summary": alert.summary, "site": alert.site.location_id if alert.site_id else None,
+            "device": alert.device.public_id if alert.device_id else None, "count": alert.count,
+            "first_seen_at": alert.first_seen_at.isoformat(), "purpose": purpose, "url": link}
+    if purpose == Purpose.ACKNOWLEDGED:
+        who = alert.acknowledged_by_label or "someone"
+        text = f"ACK: {alert.summary}{where} acknowledged by {who} at {_local(alert, alert.acknowledged_at)}."
+        return Message(subject=f"[Tocsin] Acknowledged: {alert.summary}", text=text, data=data)
+    if purpose == Purpose.RESOLVED:
+        text = f"RESOLVED: {alert.summary}{where} at {_local(alert, alert.resolved_at)}."
+        return Message(subject=f"[Tocsin] Resolved: {alert.summary}", text=text, data=data)
+    repeat = f" (x{alert.count})" if alert.count > 1 else ""
+    text = (f"{alert.severity.upper()}: {alert.summary}{where}{repeat}, since {_local(alert, alert.first_seen_at)}."
+            f" {link}")
+    return Message(subject=f"[Tocsin] {alert.severity.upper()}: {alert.summary}", text=text, data=data)
+
+
+def bundle(messages: list[Message]) -> Message:
+    """Several alerts to one phone number within a short window become one SMS."""
+    if len(messages) == 1:
+        return messages[0]
+    lines = [f"{len(messages)} alerts:"] + [f"- {m.data['severity'].upper()}: {m.data['summary']}" for m in messages]
+    return Message(subject=f"[Tocsin] {len(messages)} alerts", text="\n".join(lines),
+                   data={"alerts": [m.data for m in messages]})

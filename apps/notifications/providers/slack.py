@@ -1,0 +1,67 @@
+"""Slack through the official `slack_sdk`: a bot token (the channel's own, or the
+platform's) with chat.postMessage, or an incoming-webhook URL kept as the channel secret.
+
+Permanent: invalid_auth, token_revoked, account_inactive, channel_not_found, not_in_channel
+and other `ok: false` answers. Transient: 429 `ratelimited` (with Retry-After), 5xx,
+timeouts and connection errors. The SDK's own retry handlers are disabled so our outbox,
+and only it, decides about retries.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+
+from django.conf import settings
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookClient
+
+from apps.notifications.messages import Message
+from apps.notifications.models import Channel
+from apps.notifications.providers.base import PermanentError, Receipt, TransientError, retry_after_seconds
+
+INCOMING_WEBHOOK_PREFIXES = ("https://hooks.slack.com/",)
+
+
+def _blocks(message: Message) -> list[dict]:
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": message.text[:2900]}}]
+
+
+class SlackProvider:
+    name = "slack"
+
+    def send(self, channel: Channel, message: Message) -> Receipt:
+        secret = channel.secret
+        if secret.startswith(("http://", "https://")):
+            return self._send_webhook(secret, message)
+        return self._send_api(channel, secret or settings.SLACK_BOT_TOKEN, message)
+
+    def _send_api(self, channel: Channel, token: str, message: Message) -> Receipt:
+        client = WebClient(token=token, base_url=settings.SLACK_API_BASE_URL,
+                           timeout=int(settings.TOCSIN_NOTIFY_PROVIDER_TIMEOUT), retry_handlers=[])
+        try:
+            response = client.chat_postMessage(channel=channel.target, text=message.text, blocks=_blocks(message))
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            error = (exc.response.data or {}).get("error", "") if isinstance(exc.response.data, dict) else ""
+            if status == 429 or status >= 500:
+                raise TransientError(f"Slack answered {status} {error}".strip(), code=error or str(status),
+                                     retry_after=retry_after_seconds(exc.response.headers.get("Retry-After"))
+                                     ) from exc
+            raise PermanentError(f"Slack refused the message: {error or status}", code=error or str(status)) from exc
+        except (SlackClientError, urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise TransientError(f"Slack unreachable: {type(exc).__name__}", code="network") from exc
+        return Receipt(provider_message_id=str(response.get("ts", "")), detail=str(response.get("channel", "")))
+
+    def _send_webhook(self, url: str, message: Message) -> Receipt:
+        client = WebhookClient(url, timeout=int(settings.TOCSIN_NOTIFY_PROVIDER_TIMEOUT), retry_handlers=[])
+        try:
+            response = client.send(text=message.text, blocks=_blocks(message))
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise TransientError(f"Slack webhook unreachable: {type(exc).__name__}", code="network") from exc
+        if response.status_code == 200:
+            return Receipt(provider_message_id="", detail="webhook ok")
+        if response.status_code == 429 or response.status_code >= 500:
+            raise TransientError(f"Slack webhook answered {response.status_code}", code=str(response.status_code),
+                                 retry_after=retry_after_seconds((response.headers or {}).get("Retry-After")))
+        raise PermanentError(f"Slack webhook refused: {response.body}"[:200], code=str(response.status_code))

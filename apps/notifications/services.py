@@ -1,0 +1,126 @@
+"""Writes for channels and policies (what staff configure), and test messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, URLValidator
+from django.db import transaction
+
+from apps.audit.services import Actor, audit_record
+from apps.common.errors import ApplicationError
+from apps.notifications.messages import Message
+from apps.notifications.models import Channel, ChannelKind
+from apps.notifications.providers.base import DeliveryError
+from apps.notifications.providers.registry import provider_for
+from apps.tenancy.models import Tenant
+
+SLACK_CHANNEL_ID = r"^[CGD][A-Z0-9]{6,}$"
+
+
+def normalise_target(kind: str, target: str) -> str:
+    """Validate and normalise a channel's target; raises ApplicationError naming the field."""
+    target = (target or "").strip()
+
+    def invalid(message: str) -> ApplicationError:
+        return ApplicationError(message, fields={"target": [message]})
+
+    if kind == ChannelKind.SMS:
+        try:
+            number = phonenumbers.parse(target, None)
+        except phonenumbers.NumberParseException as exc:
+            raise invalid("Enter the number in E.164 form, e.g. +351912345678.") from exc
+        if not phonenumbers.is_valid_number(number):
+            raise invalid("This is not a valid phone number.")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if kind == ChannelKind.EMAIL:
+        addresses = [a.strip() for a in target.split(",") if a.strip()]
+        if not addresses or len(addresses) > 20:
+            raise invalid("Enter one to twenty email addresses separated by commas.")
+        for address in addresses:
+            try:
+                EmailValidator()(address)
+            except ValidationError as exc:
+                raise invalid(f"'{address}' is not an email address.") from exc
+        return ", ".join(addresses)
+    if kind == ChannelKind.SLACK:
+        import re
+
+        if not re.match(SLACK_CHANNEL_ID, target) and not target.startswith("#"):
+            raise invalid("Enter a Slack channel id (C0123ABCD) or #channel-name.")
+        return target
+    if kind == ChannelKind.WEBHOOK:
+        try:
+            URLValidator(schemes=["https", "http"])(target)
+        except ValidationError as exc:
+            raise invalid("Enter an http(s) URL.") from exc
+        return target
+    raise ApplicationError("Unknown channel kind.", fields={"kind": ["invalid"]})
+
+
+def channel_create(*, tenant: Tenant, name: str, kind: str, target: str, secret: str = "", actor: Actor,
+                   enabled: bool = True) -> Channel:
+    if kind == ChannelKind.WEBHOOK and len(secret) < 16:
+        raise ApplicationError("Webhooks need a signing secret of at least 16 characters.",
+                               fields={"secret": ["At least 16 characters."]})
+    channel = Channel(tenant=tenant, name=name, kind=kind, target=normalise_target(kind, target), enabled=enabled)
+    channel.secret = secret
+    with transaction.atomic():
+        channel.save()
+        audit_record(tenant=tenant, actor=actor, action="channel.created", target_type="channel",
+                     target_id=channel.public_id, details={"kind": kind})
+    return channel
+
+
+def channel_update(*, channel: Channel, actor: Actor, **changes) -> Channel:
+    secret = changes.pop("secret", None)
+    if "target" in changes:
+        changes["target"] = normalise_target(channel.kind, changes["target"])
+    for field, value in changes.items():
+        setattr(channel, field, value)
+    if secret is not None:
+        channel.secret = secret
+    with transaction.atomic():
+        channel.save()
+        audit_record(tenant=channel.tenant, actor=actor, action="channel.changed", target_type="channel",
+                     target_id=channel.public_id,
+                     details={"fields": sorted(changes) + (["secret"] if secret is not None else [])})
+    return channel
+
+
+@dataclass(frozen=True)
+class TestResult:
+    ok: bool
+    provider: str
+    provider_message_id: str = ""
+    error: str = ""
+    code: str = ""
+
+
+def channel_send_test(*, channel: Channel, actor: Actor) -> TestResult:
+    """Sends a real message now, through the provider the channel would use."""
+    provider = provider_for(channel)
+    message = Message(subject="[Tocsin] Test notification",
+                      text=f"Test from Tocsin: channel '{channel.name}' works. Sent by {actor.label or 'Tocsin'}.",
+                      data={"purpose": "test", "channel": channel.public_id})
+    try:
+        receipt = provider.send(channel, message)
+        result = TestResult(ok=True, provider=provider.name, provider_message_id=receipt.provider_message_id)
+    except DeliveryError as exc:
+        result = TestResult(ok=False, provider=provider.name, error=str(exc), code=exc.code)
+    audit_record(tenant=channel.tenant, actor=actor, action="channel.tested", target_type="channel",
+                 target_id=channel.public_id, details={"ok": result.ok, "code": result.code})
+    return result
+
+
+def rotate_channel_secrets() -> int:
+    """Re-encrypt every channel secret under the newest key (after adding a key)."""
+    from apps.common.crypto import rotate_secret
+
+    rotated = 0
+    for channel in Channel.objects.exclude(secret_encrypted="").iterator():
+        Channel.objects.filter(pk=channel.pk).update(secret_encrypted=rotate_secret(channel.secret_encrypted))
+        rotated += 1
+    return rotated

@@ -1,0 +1,8 @@
+"""Hook point for higher apps (the real-time stream): a delivery changed state, after commit.
+
+kwargs: notification_id, alert_id, tenant_id (ints), status (str).
+"""
+
+from django.dispatch import Signal
+
+notification_updated = Signal()

@@ -1,0 +1,42 @@
+"""Delivery, escalation and outbox tasks: thin wrappers over apps.notifications."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from apps.notifications import delivery, escalation, outbox
+from workers.base import TransientTaskError, tocsin_task
+
+_DELIVERY_OPTIONS = {
+    # Attempts are counted in the outbox row; Celery's own bound only needs to be above it.
+    "max_retries": settings.TOCSIN_NOTIFY_MAX_ATTEMPTS + 2,
+    "time_limit": int(settings.TOCSIN_NOTIFY_PROVIDER_TIMEOUT * 3) + 10,
+}
+
+
+def _deliver(notification_id: int) -> str:
+    outcome = delivery.deliver(notification_id)
+    if outcome.status == "retry":
+        raise TransientTaskError("provider asked us to try again", retry_after=outcome.retry_in)
+    return outcome.status
+
+
+@tocsin_task(name="tocsin.notify.deliver", **_DELIVERY_OPTIONS)
+def deliver(self, notification_id: int) -> str:
+    return _deliver(notification_id)
+
+
+@tocsin_task(name="tocsin.notify.deliver_critical", **_DELIVERY_OPTIONS)
+def deliver_critical(self, notification_id: int) -> str:
+    """The same delivery, on the critical queue so a breach never waits behind battery notices."""
+    return _deliver(notification_id)
+
+
+@tocsin_task(name="tocsin.notify.escalation_tick", max_retries=0)
+def escalation_tick(self) -> int:
+    return escalation.escalation_tick()
+
+
+@tocsin_task(name="tocsin.notify.sweep_outbox", max_retries=0)
+def sweep_outbox(self) -> int:
+    return outbox.sweep_outbox()
