@@ -42,7 +42,7 @@ def fake_system(root: Path) -> tuple[Path, Path]:
 def test_health_from_proc_and_sys_without_psutil(tmp_path: Path) -> None:
     proc, sys_root = fake_system(tmp_path)
     collector = HealthCollector(proc_root=str(proc), sys_root=str(sys_root),
-                                disk_path=str(tmp_path), use_psutil=False)
+                                disk_path=str(tmp_path))
     write(proc / "stat", "cpu  150 0 150 900 0 0 0 0 0 0\n")  # 100 busy of 200
     sample = collector.sample()
     assert sample.cpu_percent == 50.0
@@ -52,9 +52,10 @@ def test_health_from_proc_and_sys_without_psutil(tmp_path: Path) -> None:
     assert sample.disk_total_mb and sample.disk_used_mb is not None
 
 
-def test_health_with_psutil_when_installed(tmp_path: Path) -> None:
+def test_psutil_stands_in_where_there_is_no_proc(tmp_path: Path) -> None:
     pytest.importorskip("psutil")
-    sample = HealthCollector(sys_root=str(tmp_path), disk_path=str(tmp_path)).sample()
+    sample = HealthCollector(proc_root=str(tmp_path / "no-proc"), sys_root=str(tmp_path),
+                             disk_path=str(tmp_path)).sample()
     assert sample.cpu_percent is not None and sample.memory_total_mb
     assert sample.temperature_c is None
 
@@ -64,7 +65,7 @@ def test_missing_sources_are_unknown_and_logged_once(tmp_path: Path,
     caplog.set_level(logging.INFO, logger="device_agent")
     missing = MissingSources()
     collector = HealthCollector(proc_root=str(tmp_path / "none"), sys_root=str(tmp_path / "none"),
-                                disk_path=str(tmp_path / "none"), use_psutil=False,
+                                disk_path=str(tmp_path / "none"), psutil_without_proc=False,
                                 missing=missing)
     for _ in range(3):
         sample = collector.sample()

@@ -22,7 +22,7 @@ from tests.device_agent.standin_server import StandinServer
 def make_session(state_dir: Path, url: str, clock=time.time) -> DeviceSession:
     return DeviceSession(
         HttpClient(url, 2.0),
-        DeviceKey.load_or_create(str(state_dir)),
+        DeviceKey.load_or_create(str(state_dir), isolated=False),
         IdentityStore(str(state_dir), hardware_id="hw-1"),
         model="pi4",
         kind="scanner",

@@ -5,19 +5,24 @@ from __future__ import annotations
 import base64
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from device_agent.identity import DeviceKey, IdentityStore, detect_hardware_id
+from device_agent.identity import DeviceKey, DeviceKeyError, IdentityStore, detect_hardware_id
+from tests.device_agent.conftest import agent_env
 
 
-def test_key_is_created_once_with_0600_and_signs(tmp_path: Path) -> None:
-    key = DeviceKey.load_or_create(str(tmp_path / "state"))
+@pytest.mark.parametrize("isolated", [True, False])
+def test_key_is_created_once_with_0600_and_signs(tmp_path: Path, isolated: bool) -> None:
+    key = DeviceKey.load_or_create(str(tmp_path / "state"), isolated=isolated)
     key_file = tmp_path / "state" / "device_key.pem"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
-    again = DeviceKey.load_or_create(str(tmp_path / "state"))
+    again = DeviceKey.load_or_create(str(tmp_path / "state"), isolated=not isolated)
     assert again.public_key_b64() == key.public_key_b64()
     raw_public = base64.b64decode(key.public_key_b64())
     assert len(raw_public) == 32
@@ -26,10 +31,29 @@ def test_key_is_created_once_with_0600_and_signs(tmp_path: Path) -> None:
 
 
 def test_loose_key_permissions_are_tightened(tmp_path: Path) -> None:
-    DeviceKey.load_or_create(str(tmp_path))
+    DeviceKey.load_or_create(str(tmp_path), isolated=False)
     os.chmod(tmp_path / "device_key.pem", 0o644)
-    DeviceKey.load_or_create(str(tmp_path))
+    DeviceKey.load_or_create(str(tmp_path), isolated=False)
     assert stat.S_IMODE((tmp_path / "device_key.pem").stat().st_mode) == 0o600
+
+
+def test_the_agent_never_loads_cryptography_itself(tmp_path: Path) -> None:
+    """Key operations run in a child: the long-running process stays small (see keytool)."""
+    code = ("import sys; from device_agent.runner import Agent; "
+            "from device_agent.identity import DeviceKey; "
+            f"key = DeviceKey.load_or_create({str(tmp_path)!r}); key.sign_b64('x'); "
+            "print(any(m.startswith('cryptography') for m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=agent_env(), check=True)
+    assert done.stdout.strip() == "False"
+
+
+def test_a_broken_key_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "device_key.pem").write_text("not a key")
+    os.chmod(tmp_path / "device_key.pem", 0o600)
+    key = DeviceKey.load_or_create(str(tmp_path))
+    with pytest.raises(DeviceKeyError, match="key operation sign failed: ValueError"):
+        key.sign_b64("x")
 
 
 def test_identity_state_persists_privately_and_hides_the_token(tmp_path: Path) -> None:

@@ -40,6 +40,6 @@ class EmailProvider:
             raise _classify(code, text.decode(errors="replace") if isinstance(text, bytes) else str(text)) from exc
         except smtplib.SMTPResponseException as exc:
             raise _classify(exc.smtp_code, str(exc.smtp_error)) from exc
-        except (TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, OSError) as exc:
+        except OSError as exc:  # disconnects, timeouts, refused connections (SMTPException is an OSError)
             raise TransientError(f"SMTP unreachable: {type(exc).__name__}", code="network") from exc
         return Receipt(provider_message_id=email.extra_headers.get("Message-ID", ""), detail="smtp accepted")
