@@ -133,7 +133,6 @@ def device_client(db):
 
 
 @pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    """Tests in a rolled-back transaction still see after-commit hooks run."""
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        yield callbacks
+def committed(django_capture_on_commit_callbacks):
+    """`with committed():` runs the block's after-commit hooks at its end, as a commit would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)

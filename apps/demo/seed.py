@@ -15,6 +15,9 @@ from django.db import transaction
 from apps.audit.services import Actor
 from apps.devices.models import SetupToken
 from apps.devices.setup_tokens import setup_token_create, setup_token_revoke
+from apps.notifications.models import Channel, EscalationPolicy
+from apps.notifications.policies import policy_save
+from apps.notifications.services import channel_create
 from apps.tenancy import services as tenancy
 from apps.tenancy.models import Role, Site, Tenant
 
@@ -99,6 +102,41 @@ def _user_with_password(username: str, *, superuser: bool = False):
     return user
 
 
+# Channels per vertical: (name, kind, target). Phone numbers are fictional (+351 21 000 ...).
+DEMO_CHANNELS = {
+    "hospitality": [("Security SMS", "sms", "+351210000101"), ("Security Slack", "slack", "#hotel-security"),
+                    ("Manager email", "email", "manager@harbour-hotels.example")],
+    "retail": [("Manager SMS", "sms", "+351210000202"), ("Store Slack", "slack", "#store-alerts"),
+               ("Manager email", "email", "manager@corner-spirits.example")],
+    "energy": [("On-call SMS", "sms", "+351210000303"), ("Plant Slack", "slack", "#plant-ops"),
+               ("Operations email", "email", "ops@sunfield.example")],
+}
+# Policies per vertical: (name, kinds, [(delay minutes, [channel names])]), the issue's defaults.
+DEMO_POLICIES = {
+    "hospitality": [("Room breach", ["breach"], [(0, ["Security SMS", "Security Slack"]), (5, ["Manager email"])])],
+    "retail": [("Underage customer", ["underage"], [(0, ["Manager SMS"]), (2, ["Store Slack"])])],
+    "energy": [("Plant telemetry", ["telemetry"], [(0, ["Plant Slack"]), (10, ["On-call SMS"])])],
+}
+SHARED_POLICIES = [("Low battery", ["battery"], "slack"), ("Device offline", ["offline"], "email")]
+
+
+def _seed_notifications(tenant: Tenant) -> None:
+    """Idempotent: channels and policies are created once, by name."""
+    actor = Actor.system("seed_demo")
+    channels = {}
+    for name, kind, target in DEMO_CHANNELS[tenant.vertical]:
+        channels[name] = (Channel.objects.filter(tenant=tenant, name=name).first()
+                          or channel_create(tenant=tenant, name=name, kind=kind, target=target, actor=actor))
+    by_kind = {channel.kind: channel for channel in channels.values()}
+    specs = [(name, kinds, [(delay, [channels[n] for n in names]) for delay, names in steps])
+             for name, kinds, steps in DEMO_POLICIES[tenant.vertical]]
+    specs += [(name, kinds, [(0, [by_kind[kind]])]) for name, kinds, kind in SHARED_POLICIES]
+    for priority, (name, kinds, steps) in enumerate(specs, start=10):
+        if not EscalationPolicy.objects.filter(tenant=tenant, name=name).exists():
+            policy_save(tenant=tenant, actor=actor, name=name, kinds=kinds, priority=priority,
+                        steps=[{"delay_minutes": delay, "channels": chans} for delay, chans in steps])
+
+
 @transaction.atomic
 def seed_demo() -> list[SeededTenant]:
     _user_with_password(OPERATOR_USERNAME, superuser=True)
@@ -113,6 +151,7 @@ def seed_demo() -> list[SeededTenant]:
                 tenant=tenant, name=spec.site.name, location_id=spec.site.location_id,
                 kind=spec.site.kind, timezone=spec.site.timezone, address=spec.site.address,
             )
+        _seed_notifications(tenant)
         entry = SeededTenant(tenant=tenant, site=site, setup_token=_fresh_demo_token(site))
         for username, role in ((spec.admin_username, Role.ADMIN), (spec.staff_username, Role.STAFF)):
             user = _user_with_password(username)

@@ -129,7 +129,7 @@ def escalation_tick(*, now: datetime | None = None, batch: int = 200) -> int:
     now = now or timezone.now()
     advanced = 0
     with transaction.atomic():
-        due = list(Alert.objects.select_for_update(skip_locked=True).select_related("site", "tenant")
+        due = list(Alert.objects.select_for_update(skip_locked=True, of=("self",)).select_related("site", "tenant")
                    .filter(status=AlertStatus.TRIGGERED, next_escalation_at__lte=now)
                    .order_by("next_escalation_at")[:batch])
         for alert in due:

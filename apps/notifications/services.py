@@ -62,10 +62,11 @@ def normalise_target(kind: str, target: str) -> str:
 
 def channel_create(*, tenant: Tenant, name: str, kind: str, target: str, secret: str = "", actor: Actor,
                    enabled: bool = True) -> Channel:
+    target = normalise_target(kind, target)
     if kind == ChannelKind.WEBHOOK and len(secret) < 16:
         raise ApplicationError("Webhooks need a signing secret of at least 16 characters.",
                                fields={"secret": ["At least 16 characters."]})
-    channel = Channel(tenant=tenant, name=name, kind=kind, target=normalise_target(kind, target), enabled=enabled)
+    channel = Channel(tenant=tenant, name=name, kind=kind, target=target, enabled=enabled)
     channel.secret = secret
     with transaction.atomic():
         channel.save()
