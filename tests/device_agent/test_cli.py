@@ -199,3 +199,18 @@ def test_a_revoked_device_stops_sending_and_says_so(
     assert agent.terminate() == 0
     assert any(line["msg"].startswith("device revoked by the server") for line in agent.log_lines())
     assert standin.state.scans == {}
+
+
+def test_enroll_and_status_go_through_a_running_agent(
+        tmp_path: Path, config_path: Path, standin: StandinServer, agent_processes) -> None:
+    agent, base = start(tmp_path, config_path, agent_processes)
+    assert _status(base)["status"] == "unregistered"
+    done = run_cli("enroll", "--config", str(config_path), "--setup-token",
+                   standin.state.issue_setup_token("loc-1"))
+    assert done.returncode == 0, done.stderr
+    wait_for(lambda: standin.state.heartbeats, timeout=15)  # the running agent got going
+    status = json.loads(run_cli("status", "--config", str(config_path)).stdout)
+    assert status["running"] is True and status["device_id"] == "dev-1"
+    refused = run_cli("enroll", "--config", str(config_path), "--setup-token", "wrong")
+    assert refused.returncode == 3
+    assert agent.terminate() == 0

@@ -57,7 +57,7 @@ def test_parked_items_keep_their_reason_and_leave_the_queue(tmp_path: Path) -> N
     outbox.record_failure([batch.items[1].seq], "503")
     counts = outbox.counts()
     assert (counts.fresh, counts.retrying, counts.parked) == (0, 1, 1)
-    assert outbox.parked_items() == [(SCAN, "scan-1", "400 invalid: birth_year")]
+    assert outbox.parked_items(10) == [(SCAN, "scan-1", "400 invalid: birth_year")]
     assert [i.item_id for i in outbox.take_batch(SCAN, 10).items] == ["scan-2"]
 
 

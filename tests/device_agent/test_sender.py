@@ -142,7 +142,7 @@ def test_a_refusal_parks_the_items_with_the_reason(harness: Harness) -> None:
     report = harness.sender.send_due()
     assert report.parked == 1
     assert harness.sender.send_due().parked == 0, "not retried"
-    [(kind, _, reason)] = harness.outbox.parked_items()
+    [(kind, _, reason)] = harness.outbox.parked_items(10)
     assert kind == "alert" and reason.startswith("400 injected")
     assert "parked 1 alert" in harness.status.last_error
 
@@ -154,7 +154,7 @@ def test_rejected_scans_are_parked_and_the_rest_acknowledged(harness: Harness) -
     report = harness.sender.send_due()
     assert report.acknowledged == 9 and report.parked == 1
     assert set(harness.standin.state.scans) == set(good)
-    [(_, item_id, reason)] = harness.outbox.parked_items()
+    [(_, item_id, reason)] = harness.outbox.parked_items(10)
     assert item_id == bad and "birth_year" in reason
 
 

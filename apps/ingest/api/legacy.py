@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from apps.alerts.models import Alert, AlertEvent, AlertEventKind
 from apps.alerts.selectors import alert_list
-from apps.alerts.services import alert_acknowledge
+from apps.alerts.services import RaiseResult, alert_acknowledge
 from apps.audit.services import Actor
 from apps.common.errors import ForbiddenError, NotFoundError
 from apps.devices.api.serializers import HARDWARE_ID
@@ -185,7 +185,7 @@ class LegacyHeartbeatApi(_LegacyDeviceApi):
         return Response({"ok": True})
 
 
-def _alert_answer(result) -> Response:
+def _alert_answer(result: RaiseResult) -> Response:
     return Response({"ok": True, "alertId": result.alert.public_id, "deduplicated": result.deduplicated})
 
 
