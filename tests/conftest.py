@@ -136,3 +136,6 @@ def device_client(db):
 def committed(django_capture_on_commit_callbacks):
     """`with committed():` runs the block's after-commit hooks at its end, as a commit would."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+from tests.support.standin_fixtures import *  # noqa: E402,F403  (provider stand-ins: twilio, slack, smtp, webhook)

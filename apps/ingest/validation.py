@@ -65,7 +65,10 @@ def _uuid(value, errors: ItemErrors, field: str) -> uuid.UUID | None:
 
 
 def _timestamp(value, errors: ItemErrors, field: str) -> datetime | None:
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well-formed but impossible, e.g. an offset of +99:00 or 31 February
+        parsed = None
     if parsed is None:
         errors.add(field, "Must be an ISO 8601 timestamp with a timezone.")
         return None

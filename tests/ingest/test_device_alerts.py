@@ -69,3 +69,15 @@ def test_revoked_device_cannot_report(world_a, device_client):
 
 def test_people_cannot_use_device_endpoints(world_a, client_for):
     assert client_for(world_a.admin).post("/api/v1/heartbeats/", {}, format="json").status_code in (401, 403)
+
+
+@pytest.mark.parametrize("stamp", ["2025-07-01T00:00:00+99:00", "2026-02-31T10:00:00Z", "now", 17])
+def test_impossible_timestamps_are_400_everywhere(world_a, device_client, stamp):
+    import uuid
+
+    _, client = device_client(world_a.site, kind="gateway")
+    assert client.post("/api/v1/heartbeats/", {"sent_at": stamp}, format="json").status_code == 400
+    assert _report(client, kind="breach", occurred_at=stamp).status_code == 400
+    reading = {"message_id": str(uuid.uuid4()), "metric": "power_ac", "value": 1.0, "ts": stamp}
+    response = client.post("/api/v1/telemetry/", {"readings": [reading]}, format="json")
+    assert response.status_code == 400 and "ts" in response.json()["error"]["fields"]["readings"][0]["errors"]

@@ -42,3 +42,25 @@ def raise_alert():
                            summary=f"{kind} in room 101", source="rule", site=world.site).alert
 
     return _raise
+
+
+@pytest.fixture
+def real_providers(settings, twilio_standin, slack_standin, smtp_standin):
+    """Point the real SDKs at the stand-ins, in this process and (as env) for a worker."""
+    settings.TWILIO_ACCOUNT_SID = twilio_standin.account_sid
+    settings.TWILIO_AUTH_TOKEN = twilio_standin.auth_token
+    settings.TWILIO_FROM_NUMBER = "+15005550006"
+    settings.TWILIO_API_BASE_URL = twilio_standin.base_url
+    settings.SLACK_BOT_TOKEN = slack_standin.token
+    settings.SLACK_API_BASE_URL = slack_standin.api_url
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = smtp_standin.host, smtp_standin.port
+    settings.EMAIL_ENABLED = True
+    settings.TOCSIN_NOTIFY_PROVIDER_TIMEOUT = 2
+    settings.EMAIL_TIMEOUT = 2
+    return {
+        "TWILIO_ACCOUNT_SID": twilio_standin.account_sid, "TWILIO_AUTH_TOKEN": twilio_standin.auth_token,
+        "TWILIO_FROM_NUMBER": "+15005550006", "TWILIO_API_BASE_URL": twilio_standin.base_url,
+        "SLACK_BOT_TOKEN": slack_standin.token, "SLACK_API_BASE_URL": slack_standin.api_url,
+        "EMAIL_URL": smtp_standin.email_url, "TOCSIN_NOTIFY_PROVIDER_TIMEOUT": "2", "EMAIL_TIMEOUT": "2",
+    }

@@ -17,7 +17,10 @@ class RecentTimestampField(serializers.DateTimeField):
     """A device's own clock: must carry a timezone and not be (much) in the future."""
 
     def to_internal_value(self, value):
-        raw = parse_datetime(value) if isinstance(value, str) else None
+        try:
+            raw = parse_datetime(value) if isinstance(value, str) else None
+        except ValueError:  # well-formed but impossible, e.g. an offset of +99:00
+            raise serializers.ValidationError("Is not a valid timestamp.") from None
         if raw is not None and timezone.is_naive(raw):
             # DRF would silently assume the server's zone; a device clock must say its own.
             raise serializers.ValidationError("Must include a timezone (e.g. Z or +00:00).")
