@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "apps.ingest",
     "apps.reports",
     "apps.notifications",
+    "apps.realtime",
     "apps.demo",
     "workers",
 ]

@@ -20,6 +20,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("", include("django_prometheus.urls")),
     path("admin/", admin.site.urls),
+    path("", include("apps.realtime.urls")),
     path("hooks/twilio/status/", hooks_views.twilio_status, name="twilio-status"),
     path("api/v1/", include(api_v1)),
     # The API the hotel tablets and the dashboard already in the field speak (camelCase).

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class RealtimeConfig(AppConfig):
+    """The live side: events published to Redis after commit, the SSE stream, the board."""
+
+    name = "apps.realtime"
+    label = "realtime"
