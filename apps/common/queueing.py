@@ -23,8 +23,9 @@ def enqueue(task_name: str, *args: Any, countdown: float | None = None, **kwargs
     options = {"countdown": countdown} if countdown else {}
     try:
         current_app.send_task(task_name, args=args, kwargs=kwargs, **options)
-    except Exception:  # the broker client raises many types; all mean "not enqueued"
-        logger.warning("could not enqueue task; a sweeper will retry it", extra={"task": task_name})
+    except Exception as exc:  # the broker client raises many types; all mean "not enqueued"
+        logger.warning("could not enqueue task; a sweeper will retry it",
+                       extra={"task": task_name, "error": type(exc).__name__, "detail": str(exc)[:200]})
         return False
     return True
 

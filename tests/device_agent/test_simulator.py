@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from device_agent.simulator import hardware_id_for, load_setup_entries
+from device_agent.simulator import (
+    FleetCounters,
+    SetupEntry,
+    SimulatedDevice,
+    hardware_id_for,
+    load_setup_entries,
+)
 from tests.device_agent.conftest import AgentProcess, free_port, wait_for
 from tests.device_agent.standin_server import StandinServer, StandinState
 
@@ -70,3 +77,26 @@ def test_the_fleet_waits_for_the_server_reports_and_restarts_as_the_same_devices
         assert state.renewals >= 6, "known devices renew with their key instead of enrolling"
     finally:
         server.stop()
+
+
+def test_a_device_the_server_forgot_enrols_again_with_its_setup_token(tmp_path: Path) -> None:
+    def run_once(state: StandinState) -> None:
+        server = StandinServer(state).start()
+        stop = threading.Event()
+        entry = SetupEntry(state.issue_setup_token("store-9"), "store-9", "store")
+        device = SimulatedDevice(server=server.url, entry=entry, index=0,
+                                 state_root=str(tmp_path), stop=stop, counters=FleetCounters())
+        device.start()
+        try:
+            wait_for(lambda: state.heartbeats, timeout=15)
+        finally:
+            stop.set()
+            device.join(10)
+            server.stop()
+
+    first, after_reset = StandinState(), StandinState()
+    run_once(first)
+    run_once(after_reset)  # a fresh server database: the old device id means nothing there
+    assert [d["hardware_id"] for d in after_reset.devices.values()] == ["sim-store-9-000"]
+    assert (first.devices["dev-1"]["public_key"]
+            == after_reset.devices["dev-1"]["public_key"]), "same key, same hardware id"
