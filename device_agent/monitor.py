@@ -108,7 +108,7 @@ class DeviceMonitor:
         }
         payload.update({name: part for name, part in parts.items() if part})
         if snapshot.health.uptime_s is not None:
-            payload["uptime_s"] = snapshot.health.uptime_s
+            payload["uptime_s"] = int(snapshot.health.uptime_s)  # the API takes whole seconds
         if self.kind == "scanner":
             payload["scanner_status"] = self.status.scanner_status
         return payload
@@ -139,7 +139,7 @@ class DeviceMonitor:
             reasons = breach_reasons(snapshot.link, site.rssi_breach_dbm, site.allowed_bssids)
             results.append(self._transition(
                 "breach", bool(reasons),
-                kind="breach", severity="high", dedup_key=f"breach:{device}",
+                kind="breach", severity="critical", dedup_key=f"breach:{device}",
                 details={"reasons": reasons, "rssi": snapshot.link.rssi,
                          "wifi_bssid": snapshot.link.bssid,
                          "rssi_breach_dbm": site.rssi_breach_dbm},

@@ -137,7 +137,7 @@ class ScanProcessor:
         threshold = site.underage_age if site.underage_age is not None else FALLBACK_UNDERAGE_AGE
         return device_alert(
             kind="underage",
-            severity="high",
+            severity="critical",
             dedup_key=f"underage:{record['scan_id']}",
             details={
                 "scan_id": record["scan_id"],

@@ -138,7 +138,7 @@ class SimulatedSensors:
             disk_used_mb=round(self.rng.uniform(4000, 4200), 1),
             disk_total_mb=29000.0,
             temperature_c=round(self.rng.uniform(42, 60), 1),
-            uptime_s=round(time.time() - self.started + 3600, 1),
+            uptime_s=int(time.time() - self.started + 3600),
         )
 
     def battery(self) -> BatteryReading:

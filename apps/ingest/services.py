@@ -230,15 +230,22 @@ DEVICE_ALERT_KINDS = {
 
 def device_alert_report(*, device: Device, kind: str, occurred_at: datetime, details: dict,
                         severity: str | None = None, dedup_key: str | None = None) -> RaiseResult:
-    """What a device detected itself. Keys are namespaced by device, so no device can
-    bump (or hide behind) another device's alert."""
+    """What a device detected itself.
+
+    Problems the server's own rules also detect (breach, low battery, an underage scan)
+    share the rules' dedup key, so a device report and a rule match are one alert. Other
+    kinds may carry the device's own key, namespaced by device so no device can bump (or
+    hide behind) another device's alert.
+    """
     alert_kind, default_severity = DEVICE_ALERT_KINDS[kind]
-    if dedup_key:
-        full_key = f"device:{device.public_id}:{dedup_key}"
-    elif kind == "underage" and details.get("scan_id"):
-        full_key = rule_engine.key("underage", device, str(details["scan_id"]))  # same key as the scan rule
+    if kind == "underage" and details.get("scan_id"):
+        full_key = rule_engine.key("underage", device, str(details["scan_id"]))
+    elif kind == "breach":
+        full_key = rule_engine.key("breach", device)
     elif kind == "battery_low":
         full_key = rule_engine.key("battery", device)
+    elif dedup_key:
+        full_key = f"device:{device.public_id}:{dedup_key}"
     else:
         full_key = rule_engine.key(alert_kind, device)
     summary = details.get("summary") if isinstance(details.get("summary"), str) else None
