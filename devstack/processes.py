@@ -12,13 +12,14 @@ from devstack.services import ROOT, log
 WEB_PORT = int(os.environ.get("TOCSIN_WEB_PORT", "8000"))
 FLOWER_PORT = int(os.environ.get("TOCSIN_FLOWER_PORT", "5555"))
 QUEUES = "critical,notify,default,maintenance,retry"
+FLEET_DEVICES = int(os.environ.get("TOCSIN_FLEET_DEVICES", "30"))
 
 
 def process_table(env: dict[str, str]) -> dict[str, str]:
-    """name → shell command; later issues add the stream server and the fleet simulator."""
+    """name → shell command for every process of `make run`."""
     bin_dir = os.path.dirname(sys.executable)
     celery = os.path.join(bin_dir, "celery")
-    return {
+    table = {
         "web": f"{os.path.join(bin_dir, 'gunicorn')} tocsin.wsgi:application --bind 127.0.0.1:{WEB_PORT} "
                f"--workers {env.get('WEB_CONCURRENCY', '3')} --threads 2 --worker-class gthread "
                f"--access-logfile - --log-level info",
@@ -31,6 +32,13 @@ def process_table(env: dict[str, str]) -> dict[str, str]:
                   f">/dev/null 2>&1; do sleep 1; done; "
                   f"exec {celery} -A workers flower --port={FLOWER_PORT} --address=127.0.0.1",
     }
+    if FLEET_DEVICES:
+        # A simulated fleet (tablets, scanners, gateways) enrolled with the demo setup tokens,
+        # so a new user sees alerts flowing within a minute. TOCSIN_FLEET_DEVICES=0 turns it off.
+        table["fleet"] = (f"{sys.executable} -m device_agent simulate --server http://127.0.0.1:{WEB_PORT} "
+                          f"--setup-tokens var/demo_setup_tokens.json --devices {FLEET_DEVICES} "
+                          f"--state-dir var/simulator")
+    return table
 
 
 def run_foreground(env: dict[str, str]) -> int:
