@@ -1,0 +1,152 @@
+"""Alert-to-notification latency and delivery throughput, against a real worker.
+
+    .venv/bin/python bench/notify_latency.py [--rate 50] [--duration 20] [--burst 2000]
+
+Starts its own stack on 127.0.0.1: a dedicated database (`tocsin_bench_notify`, migrated
+here), a signed-webhook receiver standing in for the provider, and `celery -A workers
+worker --concurrency 2`. Phase 1 raises critical alerts at a steady rate for a fixed time
+and prints p50/p99/max from the commit of each alert to the receiver getting its request.
+Phase 2 queues a burst of deliveries with the worker stopped, starts it, and prints
+deliveries per second. Not a test: it prints figures, it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from concurrent.futures import ThreadPoolExecutor
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB_NAME = "tocsin_bench_notify"
+
+
+def _prepare_database() -> None:
+    from devstack.services import ensure_postgres, ensure_redis
+
+    base = ensure_postgres(DB_NAME)
+    os.environ["DATABASE_URL"] = base
+    os.environ.setdefault("REDIS_URL", ensure_redis(9).rsplit("/", 1)[0] + "/9")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tocsin.settings"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _world(receiver_url: str, secret: str):
+    from apps.audit.services import Actor
+    from apps.notifications.policies import policy_save
+    from apps.notifications.services import channel_create
+    from apps.tenancy.models import Site, Tenant
+
+    stamp = int(time.time())
+    tenant = Tenant.objects.create(name=f"Bench {stamp}", slug=f"bench-{stamp}", vertical="hospitality")
+    site = Site.objects.create(tenant=tenant, name="Bench hotel", location_id="BENCH", kind="hotel")
+    channel = channel_create(tenant=tenant, name="hook", kind="webhook", target=receiver_url, secret=secret,
+                             actor=Actor.system("bench"))
+    policy_save(tenant=tenant, actor=Actor.system("bench"), name="all", steps=[{"delay_minutes": 0,
+                                                                               "channels": [channel]}])
+    return tenant, site
+
+
+def _raise(tenant, site, key: str):
+    from apps.alerts.services import alert_raise
+
+    return alert_raise(tenant=tenant, kind="breach", dedup_key=key, severity="critical", summary=f"bench {key}",
+                       source="rule", site=site).alert
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=50.0, help="alerts per second in phase 1")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of phase 1")
+    parser.add_argument("--burst", type=int, default=2000, help="deliveries queued for phase 2")
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
+    args = parser.parse_args()
+    if args.rate <= 0 or args.duration <= 0 or not 0 < args.burst <= 20000:
+        parser.error("rate and duration must be positive; burst between 1 and 20000")
+
+    _prepare_database()
+    from django.conf import settings
+    from django.db import connection
+
+    from tests.support.processes import WorkerProcess
+    from tests.support.standins import WebhookReceiver
+
+    receiver = WebhookReceiver().start()
+    tenant, site = _world(receiver.url("/bench"), receiver.secret)
+    log_dir = ROOT / "var" / "bench"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = {"LOG_LEVEL": "INFO", "DATABASE_URL": os.environ["DATABASE_URL"], "REDIS_URL": settings.REDIS_URL,
+           "CELERY_BROKER_URL": settings.CELERY_BROKER_URL}
+    print(f"cores={os.cpu_count()} worker concurrency={args.concurrency} provider=webhook stand-in on 127.0.0.1")
+
+    worker = WorkerProcess(log_dir / "notify-worker.log", concurrency=args.concurrency, env_overrides=env)
+    os.environ.update(env)
+    worker.start(timeout=60)
+    try:
+        committed: dict[str, float] = {}
+
+        def raise_one(key: str) -> None:
+            # Alerts arrive from concurrent requests in production; a small pool plays them.
+            try:
+                alert = _raise(tenant, site, key)
+                committed[alert.public_id] = time.time()
+            finally:
+                connection.close()
+
+        interval, started = 1.0 / args.rate, time.monotonic()
+        sent = 0
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            while time.monotonic() - started < args.duration:
+                pool.submit(raise_one, f"steady-{sent}")
+                sent += 1
+                pause = started + sent * interval - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+        achieved = sent / (time.monotonic() - started)
+        receiver.wait_for(sent, timeout=120)
+        latencies = [(m["at"] - committed[m["json"]["alert_id"]]) * 1000 for m in receiver.messages
+                     if m["json"]["alert_id"] in committed]
+        print(f"phase 1: {sent} alerts at {achieved:.1f}/s over {args.duration:.0f}s; commit -> provider: "
+              f"p50 {statistics.median(latencies):.0f} ms, p99 {_percentile(latencies, 0.99):.0f} ms, "
+              f"max {max(latencies):.0f} ms")
+    finally:
+        worker.stop()
+
+    receiver.reset()
+    for index in range(args.burst):
+        _raise(tenant, site, f"burst-{index}")
+    connection.close()
+    time.sleep(1)
+    stray = len(receiver.messages)
+    receiver.reset()
+    worker = WorkerProcess(log_dir / "notify-worker-burst.log", concurrency=args.concurrency, env_overrides=env)
+    worker.start(timeout=60)
+    began = time.monotonic()
+    try:
+        receiver.wait_for(args.burst, timeout=600)
+        elapsed = time.monotonic() - began
+        print(f"phase 2: {args.burst} queued deliveries drained in {elapsed:.1f}s = {args.burst / elapsed:.0f} "
+              f"deliveries/s from worker ready ({stray} stray deliveries before the start were discarded)")
+    finally:
+        worker.stop()
+        receiver.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
