@@ -11,6 +11,7 @@ from devstack.services import ROOT, log
 
 WEB_PORT = int(os.environ.get("TOCSIN_WEB_PORT", "8000"))
 FLOWER_PORT = int(os.environ.get("TOCSIN_FLOWER_PORT", "5555"))
+STREAM_PORT = int(os.environ.get("TOCSIN_STREAM_PORT", "8001"))
 QUEUES = "critical,notify,default,maintenance,retry"
 FLEET_DEVICES = int(os.environ.get("TOCSIN_FLEET_DEVICES", "30"))
 
@@ -23,6 +24,9 @@ def process_table(env: dict[str, str]) -> dict[str, str]:
         "web": f"{os.path.join(bin_dir, 'gunicorn')} tocsin.wsgi:application --bind 127.0.0.1:{WEB_PORT} "
                f"--workers {env.get('WEB_CONCURRENCY', '3')} --threads 2 --worker-class gthread "
                f"--access-logfile - --log-level info",
+        # The SSE stream (ASGI). No access log: stream tickets travel in query strings.
+        "stream": f"{os.path.join(bin_dir, 'uvicorn')} apps.realtime.asgi:application --host 127.0.0.1 "
+                  f"--port {STREAM_PORT} --no-access-log --timeout-graceful-shutdown 3",
         "worker": f"{celery} -A workers worker -Q {QUEUES} --concurrency 2 --loglevel INFO "
                   f"--hostname worker@%h",
         "beat": f"{celery} -A workers beat --loglevel INFO "
@@ -43,7 +47,10 @@ def process_table(env: dict[str, str]) -> dict[str, str]:
 
 def run_foreground(env: dict[str, str]) -> int:
     env.setdefault("FLOWER_BASIC_AUTH", "admin:tocsin-flower")
+    env.setdefault("TOCSIN_STREAM_PUBLIC_URL", f"http://127.0.0.1:{STREAM_PORT}")
     log(f"web      http://127.0.0.1:{WEB_PORT}/  (admin: /admin/, API docs: /api/docs/)")
+    log(f"board    http://127.0.0.1:{WEB_PORT}/board/  (live alert board, staff sign-in)")
+    log(f"stream   {env['TOCSIN_STREAM_PUBLIC_URL']}/api/v1/stream/  (SSE; ticket from POST /api/v1/stream/ticket/)")
     log(f"ready    http://127.0.0.1:{WEB_PORT}/readyz   metrics: /metrics")
     log(f"flower   http://127.0.0.1:{FLOWER_PORT}/  (basic auth {env['FLOWER_BASIC_AUTH'].split(':')[0]})")
     manager = Manager()

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Entrypoint of the Tocsin image: `web`, `worker`, `beat`, `flower`, `migrate`, or any command.
+# Entrypoint of the Tocsin image: `web`, `stream`, `worker`, `beat`, `flower`, `migrate`, or any command.
 set -eu
 
 role="${1:-web}"
@@ -9,6 +9,11 @@ case "$role" in
     python manage.py setup_periodic_tasks
     exec gunicorn tocsin.wsgi:application --bind 0.0.0.0:8000 \
       --workers "${WEB_CONCURRENCY:-3}" --threads 2 --worker-class gthread --access-logfile -
+    ;;
+  stream)
+    # No access log: stream tickets travel in query strings (the app logs its own lines).
+    exec uvicorn apps.realtime.asgi:application --host 0.0.0.0 --port 8001 \
+      --no-access-log --timeout-graceful-shutdown 5
     ;;
   worker)
     exec celery -A workers worker -Q "${CELERY_QUEUES:-critical,notify,default,maintenance,retry}" \

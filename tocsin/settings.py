@@ -372,3 +372,19 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Tocsin <alerts@tocsi
 
 TOCSIN_HEALTH_RETENTION_DAYS = env.int("TOCSIN_HEALTH_RETENTION_DAYS", default=14)
 TOCSIN_TELEMETRY_RETENTION_DAYS = env.int("TOCSIN_TELEMETRY_RETENTION_DAYS", default=90)
+
+# --- Realtime (live events, the SSE stream process, the board) -------------------------------
+# Events go to one Redis stream per tenant, bounded by length and by age, so a client
+# that reconnects within the retention window with Last-Event-ID loses nothing.
+
+TOCSIN_REALTIME_PREFIX = env.str("TOCSIN_REALTIME_PREFIX", default="tocsin")
+TOCSIN_STREAM_MAXLEN = env.int("TOCSIN_STREAM_MAXLEN", default=10000)
+TOCSIN_STREAM_RETENTION_SECONDS = env.int("TOCSIN_STREAM_RETENTION_SECONDS", default=6 * 3600)
+# Where browsers and API clients reach the stream process (uvicorn, apps.realtime.asgi).
+TOCSIN_STREAM_PUBLIC_URL = env.str("TOCSIN_STREAM_PUBLIC_URL", default="http://127.0.0.1:8001")
+TOCSIN_STREAM_TICKET_TTL_SECONDS = env.int("TOCSIN_STREAM_TICKET_TTL_SECONDS", default=45)
+TOCSIN_STREAM_KEEPALIVE_SECONDS = env.float("TOCSIN_STREAM_KEEPALIVE_SECONDS", default=15.0)
+TOCSIN_STREAM_RETRY_MS = env.int("TOCSIN_STREAM_RETRY_MS", default=3000)
+# A connection ends after this long and the client comes back with a fresh ticket, so a
+# removed membership or a deactivated account stops receiving events within this bound.
+TOCSIN_STREAM_MAX_CONNECTION_SECONDS = env.int("TOCSIN_STREAM_MAX_CONNECTION_SECONDS", default=3600)

@@ -20,35 +20,80 @@ from apps.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus
 from apps.audit.services import Actor, audit_record
 from apps.common.errors import ConflictError
 from apps.common.ids import generate_public_id
+from apps.devices.authentication import hydrate, select_columns
 from apps.devices.models import Device
 from apps.tenancy.models import Site, Tenant
 
 logger = logging.getLogger(__name__)
 
 # Severities only ever go up on a duplicate: the CASE below ranks them in this order.
-_RAISE_SQL = """
-INSERT INTO alerts_alert (
-    public_id, tenant_id, site_id, device_id, kind, severity, status, source, dedup_key, summary,
-    details, count, first_seen_at, last_seen_at, acknowledged_by_label, resolved_by_label, resolution,
-    policy_snapshot, escalation_step, created_at, updated_at
-) VALUES (
-    %(public_id)s, %(tenant_id)s, %(site_id)s, %(device_id)s, %(kind)s, %(severity)s, 'triggered', %(source)s,
-    %(dedup_key)s, %(summary)s, %(details)s::jsonb, 1, %(seen_at)s, %(seen_at)s, '', '', '', '{}'::jsonb, 0,
-    now(), now()
-)
-ON CONFLICT (tenant_id, dedup_key) WHERE status IN ('triggered', 'acknowledged')
-DO UPDATE SET
-    count = alerts_alert.count + 1,
-    first_seen_at = LEAST(alerts_alert.first_seen_at, EXCLUDED.first_seen_at),
-    last_seen_at = GREATEST(alerts_alert.last_seen_at, EXCLUDED.last_seen_at),
-    severity = CASE
-        WHEN array_position(ARRAY['info', 'warning', 'high', 'critical'], EXCLUDED.severity::text)
-             > array_position(ARRAY['info', 'warning', 'high', 'critical'], alerts_alert.severity::text)
-        THEN EXCLUDED.severity ELSE alerts_alert.severity END,
-    details = alerts_alert.details || EXCLUDED.details,
-    updated_at = now()
-RETURNING id, (xmax = 0) AS inserted, count
+_SEVERITY_RANK = "ARRAY['info', 'warning', 'high', 'critical']"
+
+# A duplicate of an open alert: bump it and write its timeline event in one statement.
+# No row means no open alert has the key (or it was resolved meanwhile): create one below.
+_BUMP_SQL = """
+WITH raised AS (
+    UPDATE alerts_alert SET
+        count = count + 1,
+        first_seen_at = LEAST(first_seen_at, %(seen_at)s),
+        last_seen_at = GREATEST(last_seen_at, %(seen_at)s),
+        severity = CASE
+            WHEN array_position({rank}, %(severity)s::text) > array_position({rank}, severity::text)
+            THEN %(severity)s ELSE severity END,
+        details = details || %(details)s::jsonb,
+        updated_at = now()
+    WHERE tenant_id = %(tenant_id)s AND dedup_key = %(dedup_key)s AND status IN ('triggered', 'acknowledged')
+    RETURNING {columns}, false AS inserted
+), {event}
+SELECT * FROM raised
 """
+
+# Create, or bump the open alert a concurrent raise created first: the partial unique index decides.
+_RAISE_SQL = """
+WITH raised AS (
+    INSERT INTO alerts_alert (
+        public_id, tenant_id, site_id, device_id, kind, severity, status, source, dedup_key, summary,
+        details, count, first_seen_at, last_seen_at, acknowledged_by_label, resolved_by_label, resolution,
+        policy_snapshot, escalation_step, created_at, updated_at
+    ) VALUES (
+        %(public_id)s, %(tenant_id)s, %(site_id)s, %(device_id)s, %(kind)s, %(severity)s, 'triggered', %(source)s,
+        %(dedup_key)s, %(summary)s, %(details)s::jsonb, 1, %(seen_at)s, %(seen_at)s, '', '', '', '{{}}'::jsonb, 0,
+        now(), now()
+    )
+    ON CONFLICT (tenant_id, dedup_key) WHERE status IN ('triggered', 'acknowledged')
+    DO UPDATE SET
+        count = alerts_alert.count + 1,
+        first_seen_at = LEAST(alerts_alert.first_seen_at, EXCLUDED.first_seen_at),
+        last_seen_at = GREATEST(alerts_alert.last_seen_at, EXCLUDED.last_seen_at),
+        severity = CASE
+            WHEN array_position({rank}, EXCLUDED.severity::text)
+                 > array_position({rank}, alerts_alert.severity::text)
+            THEN EXCLUDED.severity ELSE alerts_alert.severity END,
+        details = alerts_alert.details || EXCLUDED.details,
+        updated_at = now()
+    RETURNING {columns}, (xmax = 0) AS inserted
+), {event}
+SELECT * FROM raised
+"""
+
+# The raise's entry on the timeline, written by the same statement.
+_EVENT_SQL = """event AS (
+    INSERT INTO alerts_alertevent (public_id, tenant_id, alert_id, kind, at, actor_type, actor_label, note, data)
+    SELECT %(event_id)s, tenant_id, id, CASE WHEN inserted THEN 'raised' ELSE 'duplicate' END, %(seen_at)s,
+           %(actor_type)s, %(actor_label)s, '', jsonb_build_object('count', count)
+    FROM raised
+)"""
+
+_statements: dict[str, str] = {}
+
+
+def _statement(name: str) -> str:
+    """The SQL with the alert's columns spelled out (once: they come from the model)."""
+    if name not in _statements:
+        template = _BUMP_SQL if name == "bump" else _RAISE_SQL
+        _statements[name] = template.format(rank=_SEVERITY_RANK, columns=select_columns(Alert, "alerts_alert"),
+                                            event=_EVENT_SQL)
+    return _statements[name]
 
 
 @dataclass(frozen=True)
@@ -59,6 +104,23 @@ class RaiseResult:
     @property
     def deduplicated(self) -> bool:
         return not self.created
+
+
+def _execute_raise(name: str, params: dict, *, tenant: Tenant, site: Site | None,
+                   device: Device | None) -> tuple[Alert, bool] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(name), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    alert = hydrate(Alert, row[:-1])
+    # The caller's tenant, site and device are the alert's own: attach them, as select_related would.
+    Alert._meta.get_field("tenant").set_cached_value(alert, tenant)
+    if site is not None and alert.site_id == site.pk:
+        Alert._meta.get_field("site").set_cached_value(alert, site)
+    if device is not None and alert.device_id == device.pk:
+        Alert._meta.get_field("device").set_cached_value(alert, device)
+    return alert, bool(row[-1])
 
 
 def alert_raise(
@@ -75,28 +137,34 @@ def alert_raise(
     occurred_at: datetime | None = None,
     actor: Actor | None = None,
 ) -> RaiseResult:
-    """Raise an alert, or bump the open one with the same key. Safe under any concurrency."""
+    """Raise an alert, or bump the open one with the same key. Safe under any concurrency.
+
+    A duplicate (the common case in a storm) is one statement: the bump and its timeline
+    event, with no transaction around it. Only a new alert needs one, to write the alert,
+    its outbox (raise hooks) and its audit entry together.
+    """
     seen_at = occurred_at or timezone.now()
+    actor = actor or Actor.system("rules")
     params = {
         "public_id": generate_public_id("alr"), "tenant_id": tenant.pk, "site_id": site.pk if site else None,
         "device_id": device.pk if device else None, "kind": kind, "severity": severity, "source": source,
         "dedup_key": dedup_key[:255], "summary": summary[:300], "details": json.dumps(details or {}, default=str),
-        "seen_at": seen_at,
+        "seen_at": seen_at, "event_id": generate_public_id("evt"), "actor_type": actor.type,
+        "actor_label": actor.label,
     }
-    actor = actor or Actor.system("rules")
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(_RAISE_SQL, params)
-            alert_id, created, count = cursor.fetchone()
-        alert = Alert.objects.select_related("tenant", "site", "device").get(pk=alert_id)
-        AlertEvent.objects.create(
-            tenant=tenant, alert=alert, kind=AlertEventKind.RAISED if created else AlertEventKind.DUPLICATE,
-            at=seen_at, actor_type=actor.type, actor_label=actor.label, data={"count": count},
-        )
+    bumped = _execute_raise("bump", params, tenant=tenant, site=site, device=device)
+    if bumped is not None:
+        alert = bumped[0]
+        announce_change(alert=alert, change="duplicate", actor_label=actor.label)
+        return RaiseResult(alert=alert, created=False)
+    # A savepoint would only cost round trips: a failure here fails the caller's transaction anyway.
+    with transaction.atomic(savepoint=False):
+        alert, created = _execute_raise("raise", params, tenant=tenant, site=site, device=device)
         if created:
+            run_raise_hooks(alert)
+            # Last before commit: the audit entry takes the tenant's chain lock, held until commit.
             audit_record(tenant=tenant, actor=actor, action="alert.raised", target_type="alert",
                          target_id=alert.public_id, details={"kind": kind, "severity": severity})
-            run_raise_hooks(alert)
         announce_change(alert=alert, change="raised" if created else "duplicate", actor_label=actor.label)
     if created:
         logger.info("alert raised", extra={"alert": alert.public_id, "kind": kind, "severity": severity})

@@ -1,5 +1,7 @@
 """Rate limits on Redis: fixed windows counted with INCR, so concurrent requests are
-counted atomically by Redis rather than by read-modify-write of a history list.
+counted atomically by Redis rather than by read-modify-write of a history list. Counting
+is one round trip (a small script: INCR, and EXPIRE when the window starts), because it
+runs on every request of every device.
 
 Scopes (rates in settings.TOCSIN_RATE_LIMITS): enrolment per client IP, devices per
 device, people per user, API keys per key at the key's own tier. A refusal is a 429 with
@@ -20,6 +22,32 @@ from apps.devices.principals import ApiKeyPrincipal, DevicePrincipal
 logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+
+_COUNT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+_script: list = []  # the registered script (its SHA); any client of any backend can run it
+_client: list = [None, None]  # (connection pool, client on it): building a client per call costs more than the call
+
+
+def _redis_client(backend):
+    pool = backend._get_connection_pool(True)
+    if _client[0] is not pool:
+        _client[:] = [pool, backend._client(connection_pool=pool)]
+    return _client[1]
+
+
+def _count(key: str, timeout: int) -> int:
+    """INCR the window's counter, starting its expiry with the window, in one round trip."""
+    backend = getattr(cache, "_cache", None)
+    if not hasattr(backend, "_get_connection_pool"):  # not Django's Redis backend: two cache operations
+        return 1 if cache.add(key, 1, timeout=timeout) else cache.incr(key)
+    client = _redis_client(backend)
+    if not _script:
+        _script.append(client.register_script(_COUNT_SCRIPT))
+    return int(_script[0](keys=[cache.make_key(key)], args=[timeout], client=client))
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -47,8 +75,7 @@ class FixedWindowThrottle(BaseThrottle):
         window = int(now // period)
         key = f"throttle:{self.scope}:{ident}:{window}"
         try:
-            # add() starts the window atomically; incr() counts within it (both single Redis ops).
-            count = 1 if cache.add(key, 1, timeout=period + 1) else cache.incr(key)
+            count = _count(key, period + 1)
         except Exception:  # Redis down: fail open rather than take the API down with it
             logger.warning("rate limit store unavailable; request allowed", extra={"scope": self.scope})
             return True

@@ -1,12 +1,17 @@
-"""Fast, strict validation of batched device data (scans, telemetry readings).
+"""Fast, strict validation of what devices send: batches (scans, telemetry readings) and
+the two busiest single reports (heartbeats, device-raised alerts).
 
-Batches are validated item by item with plain Python rather than a DRF serializer per
-item: a batch of 500 scans must cost milliseconds, and one bad item must be reported by
-its index while the rest are stored.
+Plain Python rather than DRF serializers: a batch of 500 scans must cost milliseconds and
+report a bad item by its index while the rest are stored, and a heartbeat is validated on
+every beat of every device (the serializers cost more than the database work behind them).
+The single-report validators accept and refuse what the serializers in
+`apps/ingest/api/serializers.py` describe (those remain the OpenAPI schema), with DRF's
+messages, so a firmware author sees the same errors either way.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import uuid
@@ -38,6 +43,8 @@ READING_FIELDS = frozenset({"message_id", "metric", "value", "unit", "ts"})
 
 def personal_data_keys(payload: Any, _path: str = "") -> list[str]:
     """Dotted paths of every personal-data key anywhere in the payload."""
+    if not _carries_personal_data(payload):  # the usual answer, found without building paths
+        return []
     found: list[str] = []
     if isinstance(payload, dict):
         for key, value in payload.items():
@@ -49,6 +56,20 @@ def personal_data_keys(payload: Any, _path: str = "") -> list[str]:
         for index, value in enumerate(payload):
             found.extend(personal_data_keys(value, f"{_path}[{index}]"))
     return found
+
+
+def _carries_personal_data(payload: Any) -> bool:
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            if isinstance(key, str) and key.lower() in PERSONAL_DATA_KEYS:
+                return True
+            if isinstance(value, (dict, list)) and _carries_personal_data(value):
+                return True
+    elif isinstance(payload, list):
+        for value in payload:
+            if isinstance(value, (dict, list)) and _carries_personal_data(value):
+                return True
+    return False
 
 
 class ItemErrors(dict):
@@ -154,3 +175,195 @@ def validate_reading(item: Any) -> tuple[dict | None, dict | None]:
         "ts": _timestamp(item.get("ts"), errors, "ts"),
     }
     return (None, dict(errors)) if errors else (clean, None)
+
+
+# --- single reports: heartbeats and device-raised alerts ----------------------------------------------
+
+REQUIRED = "This field is required."
+NOT_NULL = "This field may not be null."
+DATETIME_FORMAT_HINT = ("Datetime has wrong format. Use one of these formats instead: "
+                        "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].")
+BSSID = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$")
+DEDUP_KEY = re.compile(r"^[A-Za-z0-9:._-]{1,100}$")
+SCANNER_STATUSES = ("ok", "error", "disconnected", "unknown")
+MAX_DETAILS_BYTES = 8192
+# DRF's BooleanField values; 1 also stands for True (and 1.0), 0 for False (and 0.0), as in DRF.
+_TRUE = frozenset({"t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1", 1})
+_FALSE = frozenset({"f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "0", 0})
+_WHOLE = re.compile(r"\.0*\s*$")
+
+
+class Invalid(Exception):
+    """One field's refusal: a message list, or a dict of nested field errors."""
+
+    def __init__(self, detail):
+        super().__init__(detail)
+        self.detail = detail if isinstance(detail, (list, dict)) else [detail]
+
+
+def _type_name(value) -> str:
+    return type(value).__name__
+
+
+def as_int(value, low: int | None = None, high: int | None = None) -> int:
+    """What DRF's IntegerField accepts: whole numbers, also as 12.0 or "12"."""
+    if isinstance(value, bool):
+        raise Invalid("A valid integer is required.")
+    if not isinstance(value, int):
+        try:
+            value = int(_WHOLE.sub("", str(value)))
+        except (ValueError, TypeError):
+            raise Invalid("A valid integer is required.") from None
+    if low is not None and value < low:
+        raise Invalid(f"Ensure this value is greater than or equal to {low}.")
+    if high is not None and value > high:
+        raise Invalid(f"Ensure this value is less than or equal to {high}.")
+    return value
+
+
+def as_float(value, low: float | None = None, high: float | None = None) -> float:
+    if isinstance(value, bool):
+        raise Invalid("A valid number is required.")
+    try:
+        value = float(value)
+    except (ValueError, TypeError):
+        raise Invalid("A valid number is required.") from None
+    if not math.isfinite(value):
+        raise Invalid("A valid number is required.")
+    if low is not None and value < low:
+        raise Invalid(f"Ensure this value is greater than or equal to {low}.")
+    if high is not None and value > high:
+        raise Invalid(f"Ensure this value is less than or equal to {high}.")
+    return value
+
+
+def as_bool(value) -> bool:
+    try:
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+    except TypeError:  # unhashable
+        pass
+    raise Invalid("Must be a valid boolean.")
+
+
+def as_text(value, *, max_length: int | None = None, allow_blank: bool = False,
+            pattern: re.Pattern | None = None) -> str:
+    """DRF's CharField/RegexField: text or a number, whitespace trimmed."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise Invalid("Not a valid string.")
+    value = str(value).strip()
+    if not value:
+        if allow_blank:
+            return value
+        raise Invalid("This field may not be blank.")
+    if max_length is not None and len(value) > max_length:
+        raise Invalid(f"Ensure this field has no more than {max_length} characters.")
+    if pattern is not None and not pattern.search(value):
+        raise Invalid("This value does not match the required pattern.")
+    return value
+
+
+def as_choice(value, choices) -> str:
+    if isinstance(value, str) and value in choices:
+        return value
+    raise Invalid(f'"{value}" is not a valid choice.')
+
+
+def as_recent_timestamp(value, now: datetime | None = None) -> datetime:
+    """A device's own clock: ISO 8601 with a timezone, not (much) in the future."""
+    if not isinstance(value, str):
+        raise Invalid(DATETIME_FORMAT_HINT)
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:  # well-formed but impossible, e.g. an offset of +99:00
+        raise Invalid("Is not a valid timestamp.") from None
+    if parsed is None:
+        raise Invalid(DATETIME_FORMAT_HINT)
+    if timezone.is_naive(parsed):
+        raise Invalid("Must include a timezone (e.g. Z or +00:00).")
+    if parsed > (now or timezone.now()) + MAX_FUTURE_SKEW:
+        raise Invalid("Is in the future; check the device clock.")
+    return parsed
+
+
+def validate_object(data, fields: dict, required: frozenset = frozenset()) -> dict:
+    """A strict object: unknown keys are refused first (a firmware typo shows at once), then
+    each known field is checked by its function; `null` is refused like DRF does."""
+    if not isinstance(data, dict):
+        raise Invalid({"non_field_errors": [f"Invalid data. Expected a dictionary, but got {_type_name(data)}."]})
+    unknown = [key for key in data if key not in fields]
+    if unknown:
+        raise Invalid({key: ["Unknown field."] for key in sorted(unknown, key=str)})
+    clean, errors = {}, {}
+    for name, check in fields.items():
+        if name not in data:
+            if name in required:
+                errors[name] = [REQUIRED]
+            continue
+        value = data[name]
+        if value is None:
+            errors[name] = [NOT_NULL]
+            continue
+        try:
+            clean[name] = check(value)
+        except Invalid as exc:
+            errors[name] = exc.detail
+    if errors:
+        raise Invalid(errors)
+    return clean
+
+
+_BATTERY = {"level": lambda v: as_int(v, 0, 100), "charging": as_bool}
+_LINK = {"wifi_bssid": lambda v: as_text(v, allow_blank=True, pattern=BSSID), "rssi": lambda v: as_int(v, -120, 0)}
+_HEALTH = {
+    "cpu_percent": lambda v: as_float(v, 0, 100), "memory_used_mb": lambda v: as_float(v, 0),
+    "memory_total_mb": lambda v: as_float(v, 0), "disk_used_mb": lambda v: as_float(v, 0),
+    "disk_total_mb": lambda v: as_float(v, 0), "temperature_c": lambda v: as_float(v, -50, 150),
+}
+_HEARTBEAT = {
+    "sent_at": as_recent_timestamp,
+    "battery": lambda v: validate_object(v, _BATTERY),
+    "link": lambda v: validate_object(v, _LINK),
+    "health": lambda v: validate_object(v, _HEALTH),
+    "uptime_s": lambda v: as_int(v, 0),
+    "error_count": lambda v: as_int(v, 0),
+    "scanner_status": lambda v: as_choice(v, SCANNER_STATUSES),
+    "firmware": lambda v: as_text(v, max_length=64, allow_blank=True),
+}
+_HEARTBEAT_REQUIRED = frozenset({"sent_at"})
+
+
+def validate_heartbeat(data) -> tuple[dict | None, dict | None]:
+    """(clean heartbeat, None) or (None, field errors): the contract of HeartbeatInput."""
+    try:
+        return validate_object(data, _HEARTBEAT, _HEARTBEAT_REQUIRED), None
+    except Invalid as exc:
+        return None, exc.detail
+
+
+def _details(value) -> dict:
+    if not isinstance(value, dict):
+        raise Invalid(f'Expected a dictionary of items but got type "{_type_name(value)}".')
+    value = {str(key): item for key, item in value.items()}
+    if len(json.dumps(value, default=str)) > MAX_DETAILS_BYTES:
+        raise Invalid("At most 8 KiB of details.")
+    return value
+
+
+def validate_device_alert(data, *, kinds, severities) -> tuple[dict | None, dict | None]:
+    """(clean report, None) or (None, field errors): the contract of DeviceAlertInput."""
+    fields = {
+        "kind": lambda v: as_choice(v, kinds),
+        "severity": lambda v: as_choice(v, severities),
+        "dedup_key": lambda v: as_text(v, pattern=DEDUP_KEY),
+        "occurred_at": as_recent_timestamp,
+        "details": _details,
+    }
+    try:
+        clean = validate_object(data, fields, frozenset({"kind", "occurred_at"}))
+    except Invalid as exc:
+        return None, exc.detail
+    clean.setdefault("details", {})
+    return clean, None

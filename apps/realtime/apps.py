@@ -6,3 +6,6 @@ class RealtimeConfig(AppConfig):
 
     name = "apps.realtime"
     label = "realtime"
+
+    def ready(self) -> None:
+        from apps.realtime import receivers  # noqa: F401  (connects the after-commit receivers)

@@ -32,7 +32,7 @@ def test_every_compose_service_of_our_image_runs_a_known_role():
     roles = _entrypoint_roles()
     ours = {name: svc for name, svc in COMPOSE["services"].items() if "build" in svc or "image" in svc
             and svc.get("image", "").startswith("tocsin")}
-    assert {"web", "worker", "beat", "flower"} <= set(ours)
+    assert {"web", "stream", "worker", "beat", "flower"} <= set(ours)
     for name, service in ours.items():
         assert service["command"][0] in roles, f"{name} runs unknown role {service['command']}"
 
@@ -45,6 +45,10 @@ def test_manage_py_commands_in_entrypoint_exist():
 
 def test_gunicorn_and_celery_targets_import():
     for target in re.findall(r"gunicorn ([\w.]+:\w+)", ENTRYPOINT):
+        assert callable(_import_target(target))
+    uvicorn_targets = re.findall(r"uvicorn ([\w.]+:\w+)", ENTRYPOINT)
+    assert uvicorn_targets
+    for target in uvicorn_targets:
         assert callable(_import_target(target))
     for app_module in re.findall(r"celery -A ([\w.]+)", ENTRYPOINT):
         assert hasattr(importlib.import_module(app_module), "app")
@@ -68,7 +72,7 @@ def test_image_runs_as_non_root():
 
 def test_compose_healthchecks_and_volumes():
     services = COMPOSE["services"]
-    for name in ("postgres", "redis", "web"):
+    for name in ("postgres", "redis", "web", "stream"):
         assert "healthcheck" in services[name]
     assert "postgres-data" in COMPOSE["volumes"]
 

@@ -1,20 +1,34 @@
-"""The device API for reports: heartbeats, scan batches, telemetry, device-raised alerts."""
+"""The device API for reports: heartbeats, scan batches, telemetry, device-raised alerts.
+
+These are the busiest endpoints: bodies are validated by the plain-Python validators in
+`apps/ingest/validation.py` (the serializers describe the same contract for the schema) and
+answers are rendered by `JsonResponse` rather than DRF's renderer.
+"""
 
 from __future__ import annotations
 
 import uuid
 
+from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import status
-from rest_framework.response import Response
 
+from apps.alerts.models import Severity
 from apps.common.errors import ApplicationError
 from apps.devices.api.views_device import DeviceApi
 from apps.ingest import services
 from apps.ingest.api.serializers import DeviceAlertInput, HeartbeatInput
-from apps.ingest.validation import personal_data_keys, validate_reading, validate_scan
+from apps.ingest.validation import (
+    personal_data_keys,
+    validate_device_alert,
+    validate_heartbeat,
+    validate_reading,
+    validate_scan,
+)
 
 MAX_BATCH_ITEMS = 500
+ALERT_KINDS = frozenset(services.DEVICE_ALERT_KINDS)
+SEVERITIES = frozenset(Severity.values)
 
 
 class PersonalDataRefused(ApplicationError):
@@ -54,9 +68,14 @@ def _validate_all(items, validator) -> tuple[list[dict], list[dict]]:
     return valid, rejected
 
 
-def _batch_response(result, rejected) -> Response:
-    return Response({"accepted": result.accepted, "duplicates": result.duplicates, "rejected": rejected},
-                    status=status.HTTP_202_ACCEPTED)
+def _invalid(errors: dict) -> ApplicationError:
+    """The same 400 as a serializer's: code "invalid" with field errors."""
+    return ApplicationError("The request body is invalid.", code="invalid", fields=errors)
+
+
+def _batch_response(result, rejected) -> JsonResponse:
+    return JsonResponse({"accepted": result.accepted, "duplicates": result.duplicates, "rejected": rejected},
+                        status=status.HTTP_202_ACCEPTED)
 
 
 def _nothing_valid(list_key: str, rejected: list[dict]) -> ApplicationError:
@@ -66,10 +85,11 @@ def _nothing_valid(list_key: str, rejected: list[dict]) -> ApplicationError:
 class HeartbeatApi(DeviceApi):
     @extend_schema(request=HeartbeatInput, responses={202: OpenApiTypes.OBJECT})
     def post(self, request):
-        data = HeartbeatInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        result = services.heartbeat_ingest(device=self.device, heartbeat=data.validated_data)
-        return Response({"accepted": True, "applied": result.applied}, status=status.HTTP_202_ACCEPTED)
+        heartbeat, errors = validate_heartbeat(request.data)
+        if errors:
+            raise _invalid(errors)
+        result = services.heartbeat_ingest(device=self.device, heartbeat=heartbeat)
+        return JsonResponse({"accepted": True, "applied": result.applied}, status=status.HTTP_202_ACCEPTED)
 
 
 class ScanBatchApi(DeviceApi):
@@ -104,9 +124,10 @@ class DeviceAlertApi(DeviceApi):
     @extend_schema(request=DeviceAlertInput, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
     def post(self, request):
         refuse_personal_data(request.data)
-        data = DeviceAlertInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        result = services.device_alert_report(device=self.device, **data.validated_data)
-        return Response({"alert_id": result.alert.public_id, "deduplicated": result.deduplicated,
-                         "count": result.alert.count},
-                        status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        report, errors = validate_device_alert(request.data, kinds=ALERT_KINDS, severities=SEVERITIES)
+        if errors:
+            raise _invalid(errors)
+        result = services.device_alert_report(device=self.device, **report)
+        return JsonResponse({"alert_id": result.alert.public_id, "deduplicated": result.deduplicated,
+                             "count": result.alert.count},
+                            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
