@@ -96,8 +96,8 @@ def main() -> int:
 
     worker = WorkerProcess(log_dir / "notify-worker.log", concurrency=args.concurrency, env_overrides=env)
     os.environ.update(env)
-    worker.start(timeout=60)
     try:
+        worker.start(timeout=60)
         committed: dict[str, float] = {}
 
         def raise_one(key: str) -> None:
@@ -135,9 +135,9 @@ def main() -> int:
     stray = len(receiver.messages)
     receiver.reset()
     worker = WorkerProcess(log_dir / "notify-worker-burst.log", concurrency=args.concurrency, env_overrides=env)
-    worker.start(timeout=60)
-    began = time.monotonic()
     try:
+        worker.start(timeout=60)
+        began = time.monotonic()
         receiver.wait_for(args.burst, timeout=600)
         elapsed = time.monotonic() - began
         print(f"phase 2: {args.burst} queued deliveries drained in {elapsed:.1f}s = {args.burst / elapsed:.0f} "

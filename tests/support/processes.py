@@ -64,7 +64,11 @@ class WorkerProcess:
             cwd=ROOT, env=child_environment(**self.env_overrides), stdout=self._log_file,
             stderr=subprocess.STDOUT, start_new_session=True,
         )
-        self.wait_for_log("ready", timeout=timeout)
+        try:
+            self.wait_for_log("ready", timeout=timeout)
+        except (TimeoutError, RuntimeError):
+            self.kill()  # never leave a half-started worker consuming the test queues
+            raise
         return self
 
     def read_log(self) -> str:
