@@ -12,13 +12,17 @@ from apps.devices.models import ApiKey, Device
 
 
 @dataclass(frozen=True)
-class DevicePrincipal:
+class _MachinePrincipal:
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    is_superuser = False
+    is_active = True
+
+
+@dataclass(frozen=True)
+class DevicePrincipal(_MachinePrincipal):
     device: Device
-    is_authenticated: bool = True
-    is_anonymous: bool = False
-    is_staff: bool = False
-    is_superuser: bool = False
-    is_active: bool = True
 
     @property
     def pk(self) -> str:
@@ -33,16 +37,11 @@ class DevicePrincipal:
 
 
 @dataclass(frozen=True)
-class ApiKeyPrincipal:
+class ApiKeyPrincipal(_MachinePrincipal):
     """An integration acting for exactly one tenant, limited to its key's scopes."""
 
     api_key: ApiKey
-    is_tenant_principal: bool = True
-    is_authenticated: bool = True
-    is_anonymous: bool = False
-    is_staff: bool = False
-    is_superuser: bool = False
-    is_active: bool = True
+    is_tenant_principal = True
 
     @property
     def pk(self) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -17,47 +20,49 @@ from apps.devices.throttling import DeviceRateThrottle, EnrollmentRateThrottle
 
 
 class _PublicDeviceApi(APIView):
-    """Unauthenticated by design (the device has no token yet), hence rate-limited per IP."""
+    """One step of enrolment or renewal: validate the body, call the service, answer.
+
+    Unauthenticated by design (the device has no token yet), hence rate-limited per IP.
+    """
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [EnrollmentRateThrottle]
+    input_serializer: type
+    output_serializer: type
+    service: Callable[..., Any]  # the enrolment or renewal step, as a staticmethod
+    success_status = status.HTTP_200_OK
+
+    def post(self, request):
+        data = self.input_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = type(self).service(**data.validated_data)
+        return Response(self.output_serializer(result).data, status=self.success_status)
 
 
+@extend_schema(request=s.EnrollStartInput, responses={201: s.ChallengeOutput})
 class EnrollStartApi(_PublicDeviceApi):
-    @extend_schema(request=s.EnrollStartInput, responses={201: s.ChallengeOutput})
-    def post(self, request):
-        data = s.EnrollStartInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        challenge = enrollment.enrollment_start(**data.validated_data)
-        return Response(s.ChallengeOutput(challenge).data, status=status.HTTP_201_CREATED)
+    input_serializer, output_serializer = s.EnrollStartInput, s.ChallengeOutput
+    service = staticmethod(enrollment.enrollment_start)
+    success_status = status.HTTP_201_CREATED
 
 
+@extend_schema(request=s.EnrollCompleteInput, responses=s.TokenOutput)
 class EnrollCompleteApi(_PublicDeviceApi):
-    @extend_schema(request=s.EnrollCompleteInput, responses=s.TokenOutput)
-    def post(self, request):
-        data = s.EnrollCompleteInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        issued = enrollment.enrollment_complete(**data.validated_data)
-        return Response(s.TokenOutput(issued).data)
+    input_serializer, output_serializer = s.EnrollCompleteInput, s.TokenOutput
+    service = staticmethod(enrollment.enrollment_complete)
 
 
+@extend_schema(request=s.RenewalChallengeInput, responses=s.RenewalChallengeOutput)
 class RenewalChallengeApi(_PublicDeviceApi):
-    @extend_schema(request=s.RenewalChallengeInput, responses=s.RenewalChallengeOutput)
-    def post(self, request):
-        data = s.RenewalChallengeInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        challenge = enrollment.renewal_challenge_create(**data.validated_data)
-        return Response(s.RenewalChallengeOutput(challenge).data)
+    input_serializer, output_serializer = s.RenewalChallengeInput, s.RenewalChallengeOutput
+    service = staticmethod(enrollment.renewal_challenge_create)
 
 
+@extend_schema(request=s.RenewalInput, responses=s.TokenOutput)
 class RenewalTokenApi(_PublicDeviceApi):
-    @extend_schema(request=s.RenewalInput, responses=s.TokenOutput)
-    def post(self, request):
-        data = s.RenewalInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        issued = enrollment.renewal_complete(**data.validated_data)
-        return Response(s.TokenOutput(issued).data)
+    input_serializer, output_serializer = s.RenewalInput, s.TokenOutput
+    service = staticmethod(enrollment.renewal_complete)
 
 
 class DeviceApi(APIView):
