@@ -71,8 +71,12 @@ def _challenge_ttl() -> timedelta:
     return timedelta(seconds=settings.TOCSIN_CHALLENGE_TTL_SECONDS)
 
 
-def enrollment_start(*, setup_token: str, location_id: str, hardware_id: str, model: str, kind: str,
-                     public_key: str) -> Challenge:
+def setup_token_admitting(*, setup_token: str, location_id: str, hardware_id: str):
+    """The setup token, if it may enrol this hardware at this location; else refused.
+
+    Every failed check (unknown, expired, used up, revoked, another location, hardware of
+    another tenant) raises the same EnrollmentRefused.
+    """
     token = setup_token_find_usable(token=setup_token)
     if token is None or token.site.location_id != location_id:
         raise EnrollmentRefused()
@@ -80,6 +84,12 @@ def enrollment_start(*, setup_token: str, location_id: str, hardware_id: str, mo
     if owner is not None and owner != token.tenant_id:
         logger.warning("enrolment refused: hardware id belongs to another tenant")
         raise EnrollmentRefused()
+    return token
+
+
+def enrollment_start(*, setup_token: str, location_id: str, hardware_id: str, model: str, kind: str,
+                     public_key: str) -> Challenge:
+    token = setup_token_admitting(setup_token=setup_token, location_id=location_id, hardware_id=hardware_id)
     enrollment = Enrollment.objects.create(
         tenant=token.tenant, setup_token=token, site=token.site, hardware_id=hardware_id, model=model,
         kind=kind, public_key=public_key, challenge=keys.new_challenge(),

@@ -10,18 +10,14 @@ token version, so only the newest token of a tablet is ever valid.
 
 from __future__ import annotations
 
-import logging
-
 from django.db import transaction
 
 from apps.audit.models import ActorType
 from apps.audit.services import Actor, audit_record
 from apps.devices.device_tokens import issue_device_token
-from apps.devices.enrollment import EnrollmentRefused, IssuedToken, device_upsert
-from apps.devices.models import Device, DeviceKind
-from apps.devices.setup_tokens import setup_token_consume, setup_token_find_usable
-
-logger = logging.getLogger(__name__)
+from apps.devices.enrollment import EnrollmentRefused, IssuedToken, device_upsert, setup_token_admitting
+from apps.devices.models import DeviceKind
+from apps.devices.setup_tokens import setup_token_consume
 
 LEGACY_MODEL = "legacy tablet"
 
@@ -33,13 +29,7 @@ def legacy_register(*, setup_token: str, hotel_id: str, device_id: str, room_id:
     The device gets no public key (legacy tablets have none), so key-based renewal can
     never succeed for it: the setup token is its only way to a new device token.
     """
-    token = setup_token_find_usable(token=setup_token)
-    if token is None or token.site.location_id != hotel_id:
-        raise EnrollmentRefused()
-    owner = Device.objects.filter(hardware_id=device_id).values_list("tenant_id", flat=True).first()
-    if owner is not None and owner != token.tenant_id:
-        logger.warning("legacy registration refused: hardware id belongs to another tenant")
-        raise EnrollmentRefused()
+    token = setup_token_admitting(setup_token=setup_token, location_id=hotel_id, hardware_id=device_id)
     with transaction.atomic():
         if not setup_token_consume(setup_token=token):
             raise EnrollmentRefused()
