@@ -9,6 +9,7 @@ import time
 
 import pytest
 from celery import current_app
+from kombu import pools as kombu_pools
 
 from apps.alerts.services import alert_raise
 from apps.notifications.models import Notification
@@ -75,7 +76,7 @@ def test_broker_down_while_raising_then_sweeper_delivers(world_a, make_channel, 
     def use_broker(url: str) -> None:
         """Point this process's publisher at another broker (test harness only)."""
         current_app.conf.broker_url = url
-        current_app.pool.force_close_all()
+        kombu_pools.reset()  # kombu keeps producer pools per broker URL, process-wide
         current_app._pool = None
         current_app.amqp._producer_pool = None
 

@@ -1,0 +1,93 @@
+"""Publishing live events from the processes that change state (web and workers).
+
+Called only after commit (see `receivers`), so a client never sees a change that rolls
+back. Publishing must never fail the caller: the change is committed and the board can
+always be reloaded, so a Redis outage is logged and publishing pauses briefly instead of
+making every request wait for a connect timeout. Tenants whose events were dropped get a
+`stream.reset` event as soon as Redis answers again, telling their clients to reload
+rather than silently showing stale state.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import redis
+from django.conf import settings
+
+from apps.realtime.events import EventLog
+
+logger = logging.getLogger(__name__)
+
+PAUSE_AFTER_FAILURE_SECONDS = 5.0
+_MAX_REMEMBERED_TENANTS = 1000
+
+_lock = threading.Lock()
+_clients: dict[str, redis.Redis] = {}
+_logs: dict[tuple, EventLog] = {}
+_paused_until = 0.0
+_dropped_tenants: set[str] = set()
+
+
+def redis_client() -> redis.Redis:
+    """One client (and connection pool) per process, with short timeouts: publishing runs
+    inside requests and tasks."""
+    url = settings.REDIS_URL
+    with _lock:
+        if url not in _clients:
+            _clients[url] = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=1.0)
+        return _clients[url]
+
+
+def event_log() -> EventLog:
+    """One EventLog (and connection pool) per process and configuration."""
+    key = (settings.REDIS_URL, settings.TOCSIN_REALTIME_PREFIX, settings.TOCSIN_STREAM_MAXLEN,
+           settings.TOCSIN_STREAM_RETENTION_SECONDS)
+    client = redis_client()
+    with _lock:
+        if key not in _logs:
+            _logs[key] = EventLog(client, prefix=settings.TOCSIN_REALTIME_PREFIX,
+                                  maxlen=settings.TOCSIN_STREAM_MAXLEN,
+                                  retention_seconds=settings.TOCSIN_STREAM_RETENTION_SECONDS)
+        return _logs[key]
+
+
+def publish(*, tenant: str, event_type: str, site: str | None, data: dict) -> str | None:
+    """Append the event to the tenant's stream and announce it; its id, or None if dropped."""
+    global _paused_until
+    if time.monotonic() < _paused_until:
+        _remember_dropped(tenant)
+        return None
+    log = event_log()
+    try:
+        _announce_resets(log)
+        entry_id = log.append(tenant=tenant, event_type=event_type, site=site, data=data)
+    except (redis.RedisError, OSError) as exc:
+        _paused_until = time.monotonic() + PAUSE_AFTER_FAILURE_SECONDS
+        _remember_dropped(tenant)
+        logger.warning("live event dropped: Redis unavailable", extra={
+            "tenant": tenant, "event_type": event_type, "error": exc.__class__.__name__,
+            "paused_seconds": PAUSE_AFTER_FAILURE_SECONDS})
+        return None
+    return entry_id
+
+
+def _remember_dropped(tenant: str) -> None:
+    with _lock:
+        if len(_dropped_tenants) < _MAX_REMEMBERED_TENANTS:
+            _dropped_tenants.add(tenant)
+
+
+def _announce_resets(log: EventLog) -> None:
+    with _lock:
+        pending = sorted(_dropped_tenants)
+        _dropped_tenants.clear()
+    for position, tenant in enumerate(pending):
+        try:
+            log.append(tenant=tenant, event_type="stream.reset", site=None, data={"reason": "events_lost"})
+        except (redis.RedisError, OSError):
+            for unsent in pending[position:]:
+                _remember_dropped(unsent)
+            raise
