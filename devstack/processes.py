@@ -22,6 +22,7 @@ def process_table(env: dict[str, str]) -> dict[str, str]:
     celery = os.path.join(bin_dir, "celery")
     table = {
         "web": f"{os.path.join(bin_dir, 'gunicorn')} tocsin.wsgi:application --bind 127.0.0.1:{WEB_PORT} "
+               f"--config docker/gunicorn.conf.py "
                f"--workers {env.get('WEB_CONCURRENCY', '3')} --threads 2 --worker-class gthread "
                f"--access-logfile - --log-level info",
         # The SSE stream (ASGI). No access log: stream tickets travel in query strings.
@@ -45,6 +46,16 @@ def process_table(env: dict[str, str]) -> dict[str, str]:
     return table
 
 
+def _fresh_metrics_dir(env: dict[str, str]) -> None:
+    """gunicorn workers share their Prometheus counters through files; start from none."""
+    import shutil
+
+    metrics_dir = ROOT / "var" / "prometheus"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+
+
 def run_foreground(env: dict[str, str]) -> int:
     env.setdefault("FLOWER_BASIC_AUTH", "admin:tocsin-flower")
     env.setdefault("TOCSIN_STREAM_PUBLIC_URL", f"http://127.0.0.1:{STREAM_PORT}")
@@ -53,8 +64,11 @@ def run_foreground(env: dict[str, str]) -> int:
     log(f"stream   {env['TOCSIN_STREAM_PUBLIC_URL']}/api/v1/stream/  (SSE; ticket from POST /api/v1/stream/ticket/)")
     log(f"ready    http://127.0.0.1:{WEB_PORT}/readyz   metrics: /metrics")
     log(f"flower   http://127.0.0.1:{FLOWER_PORT}/  (basic auth {env['FLOWER_BASIC_AUTH'].split(':')[0]})")
+    _fresh_metrics_dir(env)
     manager = Manager()
     for name, command in process_table(env).items():
-        manager.add_process(name, command, cwd=str(ROOT), env=env)
+        # Only the web workers share metric files; other processes keep their own counters.
+        process_env = env if name == "web" else {k: v for k, v in env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+        manager.add_process(name, command, cwd=str(ROOT), env=process_env)
     manager.loop()
     return manager.returncode or 0

@@ -7,7 +7,9 @@ case "$role" in
   web)
     python manage.py migrate --noinput
     python manage.py setup_periodic_tasks
-    exec gunicorn tocsin.wsgi:application --bind 0.0.0.0:8000 \
+    export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/prometheus}"
+    rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+    exec gunicorn tocsin.wsgi:application --bind 0.0.0.0:8000 --config docker/gunicorn.conf.py \
       --workers "${WEB_CONCURRENCY:-3}" --threads 2 --worker-class gthread --access-logfile -
     ;;
   stream)

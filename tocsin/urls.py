@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.common import health
 from apps.notifications import hooks_views
+from tocsin.metrics import metrics
 
 api_v1 = [
     path("", include("apps.devices.api.urls")),
@@ -18,7 +19,7 @@ api_v1 = [
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("", include("django_prometheus.urls")),
+    path("metrics", metrics, name="prometheus-metrics"),
     path("admin/", admin.site.urls),
     path("", include("apps.realtime.urls")),
     path("hooks/twilio/status/", hooks_views.twilio_status, name="twilio-status"),

@@ -49,3 +49,10 @@ def test_metrics_are_prometheus_text(client):
     response = client.get("/metrics")
     assert response.status_code == 200
     assert b"django_http_requests_total_by_method_total" in response.content
+
+
+def test_metrics_in_multiprocess_mode_keep_the_outbox_collector(client, monkeypatch, tmp_path):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert b"tocsin_notifications_dead_total" in response.content
