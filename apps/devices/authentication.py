@@ -9,6 +9,7 @@ on every use), so the device path costs one indexed query and no JWT decoding.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -63,22 +64,33 @@ def hydrate(model: type[models.Model], values: Sequence):
     return model.from_db(DEFAULT_DB_ALIAS, attnames, values)
 
 
+# Planning this three-table join cost PostgreSQL more CPU than running it (0.26 ms against
+# 0.06 ms per request here), so each connection prepares it once and then EXECUTEs it.
+# Prepared statements live as long as their session (a rollback does not undo PREPARE);
+# a new connection prepares again. Not for a transaction-pooling PgBouncer in front.
+_DEVICE_STATEMENT = "tocsin_device_auth"
+_prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _device_sql() -> str:
     return (f"SELECT {select_columns(Device, 'd')}, {select_columns(Tenant, 't')}, {select_columns(Site, 's')} "  # noqa: S608
             f"FROM devices_device d JOIN tenancy_tenant t ON t.id = d.tenant_id "
-            f"JOIN tenancy_site s ON s.id = d.site_id WHERE d.public_id = %s")
+            f"JOIN tenancy_site s ON s.id = d.site_id WHERE d.public_id = $1")
 
 
-_DEVICE_SQL: list[str] = []
+def _fetch_device_row(public_id: str):
+    with connection.cursor() as cursor:
+        raw = connection.connection
+        if raw not in _prepared_on:
+            cursor.execute(f"PREPARE {_DEVICE_STATEMENT}(varchar) AS {_device_sql()}")
+            _prepared_on[raw] = True
+        cursor.execute(f"EXECUTE {_DEVICE_STATEMENT}(%s)", [public_id])
+        return cursor.fetchone()
 
 
 def device_with_tenant_and_site(public_id: str) -> Device | None:
     """One indexed query: the device with its tenant and site attached, as select_related would."""
-    if not _DEVICE_SQL:
-        _DEVICE_SQL.append(_device_sql())
-    with connection.cursor() as cursor:
-        cursor.execute(_DEVICE_SQL[0], [public_id])
-        row = cursor.fetchone()
+    row = _fetch_device_row(public_id)
     if row is None:
         return None
     first, second = len(Device._meta.concrete_fields), len(Device._meta.concrete_fields) + len(

@@ -284,15 +284,30 @@ ON CONFLICT (device_id, batch_id) DO NOTHING
 _SCANS_AND_BATCH = f"WITH scans AS ({_SCAN_INSERT}), batch AS ({_SCAN_BATCH_INSERT}) SELECT scan_id FROM scans"  # noqa: S608
 
 
+def _array(values, *, text: bool = False) -> str:
+    """A PostgreSQL array literal, passed as one text parameter: psycopg would otherwise
+    quote a list element by element in Python. Text elements are quoted and escaped; the
+    others (UUIDs, numbers, ISO timestamps, t/f) never contain anything that needs it."""
+    if text:
+        values = ['"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values]
+    return "{" + ",".join(values) + "}"
+
+
 def _scan_params(device: Device, batch_id, scans: list[dict], rejected: list[dict]) -> dict:
+    flag = {True: "t", False: "f"}
     return {
         "tenant_id": device.tenant_id, "device_id": device.pk, "site_id": device.site_id, "batch_id": batch_id,
         "count": len(scans), "rejected": len(rejected),
-        "scan_id": [s["scan_id"] for s in scans], "scanned_at": [s["scanned_at"] for s in scans],
-        "birth_year": [s["birth_year"] for s in scans], "age": [s["age"] for s in scans],
-        "age_band": [age_band(s["age"]) for s in scans], "is_underage": [s["is_underage"] for s in scans],
-        "is_valid": [s["is_valid"] for s in scans], "document_expired": [s["document_expired"] for s in scans],
-        "jurisdiction": [s["jurisdiction"] for s in scans], "subject_hash": [s["subject_hash"] for s in scans],
+        "scan_id": _array([str(s["scan_id"]) for s in scans]),
+        "scanned_at": _array([s["scanned_at"].isoformat() for s in scans]),
+        "birth_year": _array([str(s["birth_year"]) for s in scans]),
+        "age": _array([str(s["age"]) for s in scans]),
+        "age_band": _array([age_band(s["age"]) for s in scans], text=True),
+        "is_underage": _array([flag[s["is_underage"]] for s in scans]),
+        "is_valid": _array([flag[s["is_valid"]] for s in scans]),
+        "document_expired": _array([flag[s["document_expired"]] for s in scans]),
+        "jurisdiction": _array([s["jurisdiction"] for s in scans], text=True),
+        "subject_hash": _array([s["subject_hash"] for s in scans], text=True),
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 from django.http import JsonResponse
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import status
 
@@ -59,8 +60,9 @@ def _items(body, list_key: str):
 
 def _validate_all(items, validator) -> tuple[list[dict], list[dict]]:
     valid, rejected = [], []
+    now = timezone.now()
     for index, item in enumerate(items):
-        clean, errors = validator(item)
+        clean, errors = validator(item, now)
         if errors:
             rejected.append({"index": index, "errors": errors})
         else:
