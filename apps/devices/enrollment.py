@@ -100,7 +100,9 @@ def enrollment_start(*, setup_token: str, location_id: str, hardware_id: str, mo
 
 def enrollment_complete(*, enrollment_id: str, signature: str) -> IssuedToken:
     with transaction.atomic():
-        enrollment = (Enrollment.objects.select_for_update().select_related("site", "tenant", "setup_token")
+        # Lock the enrolment row only: devices enrolling together at one site share its rows.
+        enrollment = (Enrollment.objects.select_for_update(of=("self",))
+                      .select_related("site", "tenant", "setup_token")
                       .filter(public_id=enrollment_id).first())
         if enrollment is None or enrollment.completed_at is not None or enrollment.expires_at <= timezone.now():
             raise EnrollmentRefused()
@@ -180,7 +182,8 @@ def renewal_challenge_create(*, device_id: str) -> Challenge:
 
 def renewal_complete(*, device_id: str, challenge_id: str, signature: str) -> IssuedToken:
     with transaction.atomic():
-        record = (DeviceChallenge.objects.select_for_update().select_related("device__tenant", "device__site")
+        record = (DeviceChallenge.objects.select_for_update(of=("self",))
+                  .select_related("device__tenant", "device__site")
                   .filter(public_id=challenge_id, device__public_id=device_id).first())
         if record is None or record.used_at is not None or record.expires_at <= timezone.now():
             raise RenewalRefused()

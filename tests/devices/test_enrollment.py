@@ -239,3 +239,29 @@ def test_concurrent_enrolments_cannot_overspend_a_token(transactional_db, world_
     assert sorted(statuses) == [200] + [403] * 7
     assert Device.objects.count() == 1
     assert SetupToken.objects.get().uses == 1
+
+
+def test_concurrent_enrolments_at_one_site_all_succeed(transactional_db, world_a, issue_setup_token):
+    """Locks cover the enrolment rows only: devices enrolling together don't deadlock on the site."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    token = issue_setup_token(world_a.site, max_uses=8)
+    prepared = []
+    for index in range(8):
+        started, key = _start(APIClient(), token=token, location_id=world_a.site.location_id,
+                              hardware_id=f"together-{index}")
+        body = started.json()
+        prepared.append({"enrollment_id": body["enrollment_id"], "signature": key.sign_enrollment(
+            enrollment_id=body["enrollment_id"], hardware_id=f"together-{index}", challenge=body["challenge"])})
+
+    def complete(payload):
+        try:
+            return APIClient().post(COMPLETE, payload, format="json").status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(complete, prepared)) == [200] * 8
+    assert Device.objects.count() == 8
