@@ -139,3 +139,21 @@ def test_a_failing_receiver_never_breaks_the_commit(world_a, store, committed, m
         alert = _raise(world_a)
     assert alert.pk and _events(store, world_a.tenant) == []
     assert any(record.getMessage() == "live event not published" for record in caplog.records)
+
+
+def test_hand_built_alert_payload_matches_the_rest_serializer(world_a):
+    from apps.alerts.api.serializers import AlertSerializer
+    from apps.realtime.payloads import alert_payload
+    from tests.factories import DeviceFactory
+
+    device = DeviceFactory(site=world_a.site)
+    alert = alert_raise(tenant=world_a.tenant, kind="breach", dedup_key="shape", severity="critical",
+                        summary="shape check", source="rule", site=world_a.site, device=device,
+                        details={"rssi": -90}).alert
+    alert = alert_acknowledge(alert=alert, actor=Actor.system("t"))
+    alert.refresh_from_db()
+    assert alert_payload(alert) == dict(AlertSerializer(alert).data)
+    bare = alert_raise(tenant=world_a.tenant, kind="external", dedup_key="bare", severity="info", summary="x",
+                       source="external").alert
+    bare.refresh_from_db()
+    assert alert_payload(bare) == dict(AlertSerializer(bare).data)
