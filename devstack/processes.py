@@ -23,7 +23,7 @@ def process_table(env: dict[str, str]) -> dict[str, str]:
     table = {
         "web": f"{os.path.join(bin_dir, 'gunicorn')} tocsin.wsgi:application --bind 127.0.0.1:{WEB_PORT} "
                f"--config docker/gunicorn.conf.py "
-               f"--workers {env.get('WEB_CONCURRENCY', '3')} --threads 2 --worker-class gthread "
+               f"--workers {env.get('WEB_CONCURRENCY', '3')} --worker-class sync "
                f"--access-logfile - --log-level info",
         # The SSE stream (ASGI). No access log: stream tickets travel in query strings.
         "stream": f"{os.path.join(bin_dir, 'uvicorn')} apps.realtime.asgi:application --host 127.0.0.1 "

@@ -10,7 +10,7 @@ case "$role" in
     export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/prometheus}"
     rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
     exec gunicorn tocsin.wsgi:application --bind 0.0.0.0:8000 --config docker/gunicorn.conf.py \
-      --workers "${WEB_CONCURRENCY:-3}" --threads 2 --worker-class gthread --access-logfile -
+      --workers "${WEB_CONCURRENCY:-3}" --worker-class sync --access-logfile -
     ;;
   stream)
     # No access log: stream tickets travel in query strings (the app logs its own lines).

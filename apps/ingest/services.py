@@ -114,6 +114,8 @@ def _live_fields(device: Device, heartbeat: dict, changes: list[str]) -> dict:
     """What a newest heartbeat sets on the device row."""
     battery, link = heartbeat.get("battery") or {}, heartbeat.get("link") or {}
     fields = {"last_heartbeat_at": heartbeat["sent_at"]}
+    if device.last_heartbeat_at is None:
+        changes.append("online")  # its first report: boards should show the device from now on
     if battery.get("level") is not None:
         if battery["level"] != device.battery_level:
             changes.append("battery")
