@@ -94,7 +94,8 @@ def test_device_changes_are_published(world_a, device_client, store, committed):
                                                        "battery": {"level": 64, "charging": False}}, format="json")
     assert response.status_code == 202, response.content
     ((_, event),) = [e for e in _events(store, world_a.tenant) if e[1]["type"] == "device.updated"]
-    assert event["site"] == world_a.site.public_id and event["data"]["changes"] == ["online", "battery"]  # first report, new level
+    assert event["site"] == world_a.site.public_id
+    assert event["data"]["changes"] == ["online", "battery"]  # its first report, with a new level
     assert event["data"]["device"]["id"] == device.public_id
     assert event["data"]["device"]["battery_level"] == 64 and event["data"]["device"]["state"] == "online"
 
