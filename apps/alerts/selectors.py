@@ -19,4 +19,4 @@ def alert_detail_queryset(*, tenant: Tenant) -> QuerySet[Alert]:
 
 def alert_open_by_key(*, tenant: Tenant, dedup_key: str) -> Alert | None:
     return Alert.objects.for_tenant(tenant).filter(dedup_key=dedup_key,
-                                                   status__in=["triggered", "acknowledged"]).first()
+                                                   status__in=["triggered", "acknowledged"]).order_by().first()

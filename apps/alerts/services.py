@@ -261,7 +261,8 @@ def alert_add_note(*, alert: Alert, actor: Actor, note: str) -> AlertEvent:
 def alert_resolve_open(*, tenant: Tenant, dedup_key: str, resolution: str, note: str = "",
                        actor: Actor | None = None) -> Alert | None:
     """Resolve the open alert with this key, if any (rules call this when a problem clears)."""
-    alert = Alert.objects.filter(tenant=tenant, dedup_key=dedup_key, status__in=["triggered", "acknowledged"]).first()
+    alert = (Alert.objects.filter(tenant=tenant, dedup_key=dedup_key, status__in=["triggered", "acknowledged"])
+             .order_by().first())
     if alert is None:
         return None
     return alert_resolve(alert=alert, actor=actor or Actor.system("rules"), note=note, resolution=resolution)

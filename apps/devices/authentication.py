@@ -165,7 +165,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if parts is None:
             raise exceptions.AuthenticationFailed()
         prefix, secret = parts
-        api_key = ApiKey.objects.select_related("tenant").filter(prefix=prefix).first()
+        api_key = ApiKey.objects.select_related("tenant").filter(prefix=prefix).order_by().first()
         if api_key is None or not secret_matches(secret, api_key.key_hash) or not api_key.is_usable:
             raise exceptions.AuthenticationFailed()
         _touch_last_used(api_key)

@@ -80,7 +80,7 @@ def setup_token_admitting(*, setup_token: str, location_id: str, hardware_id: st
     token = setup_token_find_usable(token=setup_token)
     if token is None or token.site.location_id != location_id:
         raise EnrollmentRefused()
-    owner = Device.objects.filter(hardware_id=hardware_id).values_list("tenant_id", flat=True).first()
+    owner = Device.objects.filter(hardware_id=hardware_id).values_list("tenant_id", flat=True).order_by().first()
     if owner is not None and owner != token.tenant_id:
         logger.warning("enrolment refused: hardware id belongs to another tenant")
         raise EnrollmentRefused()
@@ -103,7 +103,7 @@ def enrollment_complete(*, enrollment_id: str, signature: str) -> IssuedToken:
         # Lock the enrolment row only: devices enrolling together at one site share its rows.
         enrollment = (Enrollment.objects.select_for_update(of=("self",))
                       .select_related("site", "tenant", "setup_token")
-                      .filter(public_id=enrollment_id).first())
+                      .filter(public_id=enrollment_id).order_by().first())
         if enrollment is None or enrollment.completed_at is not None or enrollment.expires_at <= timezone.now():
             raise EnrollmentRefused()
         message = keys.enrollment_message(enrollment_id=enrollment.public_id,
@@ -139,7 +139,7 @@ def device_upsert(*, tenant: Tenant, site: Site, hardware_id: str, model: str, k
     given, is set on re-key too; `desired_state` entries are merged into the existing ones,
     so what staff configured (allowed access points...) survives a re-enrolment.
     """
-    existing = Device.objects.select_for_update().filter(hardware_id=hardware_id).first()
+    existing = Device.objects.select_for_update().filter(hardware_id=hardware_id).order_by().first()
     now = timezone.now()
     if existing is None:
         try:
@@ -171,7 +171,7 @@ def device_upsert(*, tenant: Tenant, site: Site, hardware_id: str, model: str, k
 
 def renewal_challenge_create(*, device_id: str) -> Challenge:
     """A challenge for the device's key. Unknown ids get an unusable one that looks the same."""
-    device = Device.objects.filter(public_id=device_id).only("pk", "tenant_id").first()
+    device = Device.objects.filter(public_id=device_id).only("pk", "tenant_id").order_by().first()
     expires_at = timezone.now() + _challenge_ttl()
     if device is None:
         return Challenge(id=generate_public_id("chl"), challenge=keys.new_challenge(), expires_at=expires_at)
@@ -184,7 +184,7 @@ def renewal_complete(*, device_id: str, challenge_id: str, signature: str) -> Is
     with transaction.atomic():
         record = (DeviceChallenge.objects.select_for_update(of=("self",))
                   .select_related("device__tenant", "device__site")
-                  .filter(public_id=challenge_id, device__public_id=device_id).first())
+                  .filter(public_id=challenge_id, device__public_id=device_id).order_by().first())
         if record is None or record.used_at is not None or record.expires_at <= timezone.now():
             raise RenewalRefused()
         device = record.device

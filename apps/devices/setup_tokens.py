@@ -62,7 +62,7 @@ def setup_token_revoke(*, setup_token: SetupToken, actor: Actor) -> SetupToken:
 
 
 def setup_token_find_usable(*, token: str) -> SetupToken | None:
-    record = SetupToken.objects.select_related("site", "tenant").filter(token_hash=sha256_hex(token)).first()
+    record = SetupToken.objects.select_related("site", "tenant").filter(token_hash=sha256_hex(token)).order_by().first()
     return record if record is not None and record.is_usable else None
 
 

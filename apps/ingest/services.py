@@ -438,7 +438,7 @@ def offline_sweep(*, now: datetime | None = None) -> int:
 def _flag_offline(device_id: int, cutoff: datetime) -> int:
     with transaction.atomic():
         device = (Device.objects.select_for_update(skip_locked=True).select_related("tenant", "site")
-                  .filter(pk=device_id, last_seen_at__lt=cutoff).first())
+                  .filter(pk=device_id, last_seen_at__lt=cutoff).order_by().first())
         if device is None:
             return 0
         state = dict(device.reported_state.get("rules", {}))

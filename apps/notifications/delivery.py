@@ -58,7 +58,7 @@ def _claim(notification_id: int, now) -> list[Notification] | None:
     with transaction.atomic():
         row = (Notification.objects.select_for_update(of=("self",))
                .select_related("alert__site", "alert__device", "alert__tenant", "channel")
-               .filter(pk=notification_id).first())
+               .filter(pk=notification_id).order_by().first())
         if row is None or row.status != NotificationStatus.PENDING or row.due_at > now + DUE_TOLERANCE:
             return None
         reason = _no_longer_due(row)

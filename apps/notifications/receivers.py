@@ -20,7 +20,7 @@ def stop_paging_when_handled(sender, alert_id: int, change: str, **kwargs) -> No
     with transaction.atomic():
         Notification.objects.filter(alert_id=alert_id, purpose=Purpose.PAGE, status=NotificationStatus.PENDING).update(
             status=NotificationStatus.CANCELLED, last_error=f"alert {change}")
-        alert = Alert.objects.filter(pk=alert_id).first()
+        alert = Alert.objects.filter(pk=alert_id).order_by().first()
         if alert is None:
             return
         plan = alert.policy_snapshot or {}

@@ -47,7 +47,7 @@ def _never_raises(handler):
 def publish_alert_change(sender, *, alert_id: int, tenant_id: int, change: str, actor_label: str = "",
                          **kwargs) -> None:
     alert = (Alert.objects.filter(pk=alert_id, tenant_id=tenant_id)
-             .select_related("tenant", "site", "device").first())
+             .select_related("tenant", "site", "device").order_by().first())
     if alert is None:
         return
     publish(tenant=alert.tenant.public_id, event_type="alert.raised" if change == "raised" else "alert.updated",
@@ -59,7 +59,7 @@ def publish_alert_change(sender, *, alert_id: int, tenant_id: int, change: str, 
 @_never_raises
 def publish_notification_update(sender, *, notification_id: int, tenant_id: int, **kwargs) -> None:
     notification = (Notification.objects.filter(pk=notification_id, tenant_id=tenant_id)
-                    .select_related("tenant", "alert__site", "channel").first())
+                    .select_related("tenant", "alert__site", "channel").order_by().first())
     if notification is None:
         return
     publish(tenant=notification.tenant.public_id, event_type="notification.updated",
@@ -70,7 +70,8 @@ def publish_notification_update(sender, *, notification_id: int, tenant_id: int,
 @receiver(device_updated, dispatch_uid="realtime.device_updated")
 @_never_raises
 def publish_device_update(sender, *, device_id: int, tenant_id: int, changes: list[str], **kwargs) -> None:
-    device = Device.objects.filter(pk=device_id, tenant_id=tenant_id).select_related("tenant", "site").first()
+    device = (Device.objects.filter(pk=device_id, tenant_id=tenant_id).select_related("tenant", "site")
+              .order_by().first())
     if device is None:
         return
     publish(tenant=device.tenant.public_id, event_type="device.updated", site=device.site.public_id,

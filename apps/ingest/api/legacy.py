@@ -235,7 +235,7 @@ class LegacyAcknowledgeApi(TenantScopedViewMixin, APIView):
         data = LegacyAcknowledgeInput(data=request.data)
         data.is_valid(raise_exception=True)
         body = data.validated_data
-        alert = legacy_alerts(tenant=self.tenant).filter(public_id=body["alertId"]).first()
+        alert = legacy_alerts(tenant=self.tenant).filter(public_id=body["alertId"]).order_by().first()
         if alert is None:
             raise NotFoundError("Alert not found.")
         alert_acknowledge(alert=alert, actor=Actor.for_principal(request.user), user=request.user,
