@@ -49,16 +49,16 @@ class DeviceAdmin(TenantScopedAdmin):
 
 
 class SecretShownOnceAdmin(TenantScopedAdmin):
-    """Creation goes through a service and ends on a page that shows the secret once."""
+    """Creation goes through a service and ends on a page that shows the secret once.
+
+    Subclasses name their `creation_form` and define `issue(request, cleaned) -> dict`,
+    which creates through the service and returns the page's context (title, intro, secret).
+    """
 
     creation_form: type[forms.Form]
 
     def has_change_permission(self, request, obj=None):
         return False if obj is not None else super().has_change_permission(request, obj)
-
-    def issue(self, request, cleaned: dict) -> dict:
-        """Create through the service; returns the template context (title, intro, secret...)."""
-        raise NotImplementedError
 
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):

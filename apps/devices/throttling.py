@@ -57,11 +57,10 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 class FixedWindowThrottle(BaseThrottle):
-    scope: str = ""
+    """Subclasses set `scope` and define `identity(request, view) -> str | None`: who is
+    counted, or None when the throttle does not apply to the request."""
 
-    def identity(self, request, view) -> str | None:
-        """Who is counted; None means this throttle does not apply to the request."""
-        raise NotImplementedError
+    scope: str = ""
 
     def rate(self, request, view) -> str:
         return settings.TOCSIN_RATE_LIMITS[self.scope]
