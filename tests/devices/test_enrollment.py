@@ -213,20 +213,19 @@ def test_stale_token_version_is_refused(world_a, issue_setup_token):
     assert _device_client(issued["access"]).get("/api/v1/devices/me/").status_code == 401
 
 
-def test_concurrent_enrolments_cannot_overspend_a_token(transactional_db, world_a, issue_setup_token):
-    """Eight devices race to complete with a one-use token: the database lets exactly one in."""
+def _complete_eight_at_once(site, token: str, prefix: str) -> list[int]:
+    """Start eight enrolments, then complete them all at the same moment from eight threads."""
     from concurrent.futures import ThreadPoolExecutor
 
     from django.db import connection
 
-    token = issue_setup_token(world_a.site, max_uses=1)
     prepared = []
     for index in range(8):
-        started, key = _start(APIClient(), token=token, location_id=world_a.site.location_id,
-                              hardware_id=f"race-{index}")
+        hardware_id = f"{prefix}-{index}"
+        started, key = _start(APIClient(), token=token, location_id=site.location_id, hardware_id=hardware_id)
         body = started.json()
         prepared.append({"enrollment_id": body["enrollment_id"], "signature": key.sign_enrollment(
-            enrollment_id=body["enrollment_id"], hardware_id=f"race-{index}", challenge=body["challenge"])})
+            enrollment_id=body["enrollment_id"], hardware_id=hardware_id, challenge=body["challenge"])})
 
     def complete(payload):
         try:
@@ -235,7 +234,12 @@ def test_concurrent_enrolments_cannot_overspend_a_token(transactional_db, world_
             connection.close()
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        statuses = list(pool.map(complete, prepared))
+        return list(pool.map(complete, prepared))
+
+
+def test_concurrent_enrolments_cannot_overspend_a_token(transactional_db, world_a, issue_setup_token):
+    """Eight devices race to complete with a one-use token: the database lets exactly one in."""
+    statuses = _complete_eight_at_once(world_a.site, issue_setup_token(world_a.site, max_uses=1), "race")
     assert sorted(statuses) == [200] + [403] * 7
     assert Device.objects.count() == 1
     assert SetupToken.objects.get().uses == 1
@@ -243,25 +247,6 @@ def test_concurrent_enrolments_cannot_overspend_a_token(transactional_db, world_
 
 def test_concurrent_enrolments_at_one_site_all_succeed(transactional_db, world_a, issue_setup_token):
     """Locks cover the enrolment rows only: devices enrolling together don't deadlock on the site."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import connection
-
-    token = issue_setup_token(world_a.site, max_uses=8)
-    prepared = []
-    for index in range(8):
-        started, key = _start(APIClient(), token=token, location_id=world_a.site.location_id,
-                              hardware_id=f"together-{index}")
-        body = started.json()
-        prepared.append({"enrollment_id": body["enrollment_id"], "signature": key.sign_enrollment(
-            enrollment_id=body["enrollment_id"], hardware_id=f"together-{index}", challenge=body["challenge"])})
-
-    def complete(payload):
-        try:
-            return APIClient().post(COMPLETE, payload, format="json").status_code
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        assert list(pool.map(complete, prepared)) == [200] * 8
+    statuses = _complete_eight_at_once(world_a.site, issue_setup_token(world_a.site, max_uses=8), "together")
+    assert statuses == [200] * 8
     assert Device.objects.count() == 8
