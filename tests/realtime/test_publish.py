@@ -158,3 +158,16 @@ def test_hand_built_alert_payload_matches_the_rest_serializer(world_a):
                        source="external").alert
     bare.refresh_from_db()
     assert alert_payload(bare) == dict(AlertSerializer(bare).data)
+
+
+def test_hand_built_notification_payload_matches_the_rest_serializer(world_a, make_channel, make_policy):  # noqa: F811
+    from apps.notifications.api.serializers import NotificationSerializer
+    from apps.realtime.payloads import notification_payload
+
+    make_policy(world_a, [(0, [make_channel(world_a, name="Front desk")])])
+    alert = _raise(world_a)
+    row = Notification.objects.get(alert=alert)
+    for _ in range(2):  # pending, then sent
+        row = Notification.objects.select_related("alert", "channel").get(pk=row.pk)
+        assert notification_payload(row) == dict(NotificationSerializer(row).data)
+        deliver(row.pk)
