@@ -71,6 +71,7 @@ def test_sigkill_mid_burst_loses_nothing(world_a, make_channel, make_policy, web
 def test_broker_down_while_raising_then_sweeper_delivers(world_a, make_channel, make_policy, webhook_receiver,
                                                          settings, celery_worker_process, tmp_path):
     broker = RedisServerProcess(tmp_path).start()
+    restarted = None
     previous_url = current_app.conf.broker_url
 
     def use_broker(url: str) -> None:
@@ -89,7 +90,7 @@ def test_broker_down_while_raising_then_sweeper_delivers(world_a, make_channel, 
         _raise_many(world_a, 5, "outage")  # commits succeed; publishing fails and is logged
         assert Notification.objects.filter(status="pending", enqueued_at__isnull=True).count() == 5
 
-        RedisServerProcess(tmp_path, port=broker.port).start()
+        restarted = RedisServerProcess(tmp_path, port=broker.port).start()
         settings.TOCSIN_NOTIFY_REENQUEUE_AFTER_SECONDS = 0
         deadline = time.monotonic() + 60
         while Notification.objects.filter(status="sent").count() < 5:
@@ -99,4 +100,6 @@ def test_broker_down_while_raising_then_sweeper_delivers(world_a, make_channel, 
         assert len({m["json"]["alert_id"] for m in webhook_receiver.messages}) == 5
     finally:
         use_broker(previous_url)
-        broker.stop()
+        for server in (broker, restarted):
+            if server is not None:
+                server.stop()
