@@ -350,6 +350,10 @@ TOCSIN_SMS_BUNDLE_SECONDS = env.int("TOCSIN_SMS_BUNDLE_SECONDS", default=30)
 # A row still "sending" after this long belongs to a worker that died mid-send.
 TOCSIN_NOTIFY_STALE_SENDING_SECONDS = env.int("TOCSIN_NOTIFY_STALE_SENDING_SECONDS", default=180)
 TOCSIN_NOTIFY_REENQUEUE_AFTER_SECONDS = env.int("TOCSIN_NOTIFY_REENQUEUE_AFTER_SECONDS", default=60)
+# Site outages: alerts of these kinds can be grouped (thresholds are per site); their first
+# page waits this long, so the first devices of a power cut don't page one by one.
+TOCSIN_OUTAGE_KINDS = env.list("TOCSIN_OUTAGE_KINDS", default=["offline"])
+TOCSIN_OUTAGE_HOLD_SECONDS = env.int("TOCSIN_OUTAGE_HOLD_SECONDS", default=60)
 
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")

@@ -45,6 +45,8 @@ def normalise_target(kind: str, target: str) -> str:
             except ValidationError as exc:
                 raise invalid(f"'{address}' is not an email address.") from exc
         return ", ".join(addresses)
+    if kind == ChannelKind.MANAGERS:
+        return ""  # the addresses are the tenant's owners' and admins', read when it sends
     if kind == ChannelKind.SLACK:
         import re
 

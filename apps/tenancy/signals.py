@@ -8,3 +8,6 @@ from django.dispatch import Signal
 
 # kwargs: membership, created (bool), actor (user or None)
 membership_changed = Signal()
+
+# kwargs: tenant. Higher apps give a new tenant what it must never lack (a catch-all policy).
+tenant_created = Signal()
