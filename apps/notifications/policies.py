@@ -44,8 +44,15 @@ def _lock_tenant_policies(tenant_id: int) -> None:
     list(EscalationPolicy.objects.select_for_update().filter(tenant_id=tenant_id).values_list("pk", flat=True))
 
 
-def _keeps_an_enabled_policy(policy: EscalationPolicy) -> bool:
+def keeps_an_enabled_policy(policy: EscalationPolicy) -> bool:
+    """Whether the tenant has an enabled policy besides this one."""
     return EscalationPolicy.objects.filter(tenant_id=policy.tenant_id, enabled=True).exclude(pk=policy.pk).exists()
+
+
+def ensure_not_last_enabled(policy: EscalationPolicy) -> None:
+    if policy.pk and not keeps_an_enabled_policy(policy):
+        raise ConflictError("This is the tenant's last enabled policy: without it alerts would page nobody.",
+                            code="last_policy")
 
 
 def policy_save(*, tenant: Tenant, actor: Actor, name: str, steps: list[dict], kinds: list[str] | None = None,
@@ -57,9 +64,7 @@ def policy_save(*, tenant: Tenant, actor: Actor, name: str, steps: list[dict], k
     with transaction.atomic():
         if policy is not None and policy.pk and options.get("enabled") is False:
             _lock_tenant_policies(tenant.pk)
-            if not _keeps_an_enabled_policy(policy):
-                raise ConflictError("This is the tenant's last enabled policy; disabling it would page nobody.",
-                                    code="last_policy")
+            ensure_not_last_enabled(policy)
         policy = policy or EscalationPolicy(tenant=tenant)
         policy.name, policy.kinds, policy.severities = name, sorted(set(kinds)), sorted(set(severities))
         for field, value in options.items():
@@ -80,9 +85,8 @@ def policy_delete(*, policy: EscalationPolicy, actor: Actor) -> None:
     """Refused for the tenant's last enabled policy: alerts would then page nobody."""
     with transaction.atomic():
         _lock_tenant_policies(policy.tenant_id)
-        if policy.enabled and not _keeps_an_enabled_policy(policy):
-            raise ConflictError("This is the tenant's last enabled policy; alerts would page nobody without it.",
-                                code="last_policy")
+        if policy.enabled:
+            ensure_not_last_enabled(policy)
         public_id = policy.public_id
         policy.delete()
         audit_record(tenant=policy.tenant, actor=actor, action="policy.deleted", target_type="policy",

@@ -26,6 +26,9 @@ class ChannelViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
         serializer.instance = services.channel_create(tenant=self.tenant, actor=Actor.for_principal(self.request.user),
                                                       **serializer.validated_data)
 
+    def perform_destroy(self, instance):
+        services.channel_delete(channel=instance, actor=Actor.for_principal(self.request.user))
+
     def perform_update(self, serializer):
         changes = dict(serializer.validated_data)
         changes.pop("kind", None)  # a channel's kind is fixed; make a new channel instead
