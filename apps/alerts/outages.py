@@ -104,6 +104,7 @@ def _link(group: Alert, members: list[Alert], *, raising: Alert) -> None:
     being raised now: it is routed after this, already knowing its group."""
     now = timezone.now()
     Alert.objects.filter(pk__in=[member.pk for member in members]).update(group=group)
+    raising.group = group
     for member in members:
         member.group = group
         AlertEvent.objects.create(tenant_id=member.tenant_id, alert=member, kind=AlertEventKind.GROUPED, at=now,
