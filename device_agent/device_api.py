@@ -213,7 +213,7 @@ class DeviceSession:
         if not self.state.revoked:
             self.identity.update(revoked=True, access=None, access_expires_at=None)
             log.error(
-                "device revoked by the server: sending stopped until staff re-admit it and it is re-enrolled",
+                "device revoked by the server: sending stopped until re-admitted and re-enrolled",
                 extra={"fields": {"device_id": self.state.device_id}},
             )
 
