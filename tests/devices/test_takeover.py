@@ -116,6 +116,17 @@ def test_setup_token_holder_cannot_take_over_a_device_through_legacy_registratio
     assert SetupToken.objects.get(hint=token[:8]).uses == 0
 
 
+def test_a_legacy_tablet_cannot_be_taken_over_through_key_enrolment(world_a, issue_setup_token):
+    """A tablet without a key can't prove one: enrolling its hardware id with a key is refused too."""
+    tablet = APIClient().post(REGISTER, {"deviceId": "tab-202", "roomId": "202", "hotelId": world_a.site.location_id,
+                                         "setupToken": issue_setup_token(world_a.site)}, format="json")
+    response = _complete(APIClient(), token=issue_setup_token(world_a.site), location_id=world_a.site.location_id,
+                         hardware_id="tab-202", key=DeviceKey())
+    assert response.status_code == 403 and response.json() == REFUSED
+    assert Device.objects.get(hardware_id="tab-202").public_key == ""
+    assert _device_client(tablet.json()["token"]).get(ME).status_code == 200
+
+
 # --- revoked stays revoked; re-admit -----------------------------------------------------------
 
 
