@@ -45,6 +45,24 @@ class EnrollmentRefused(ForbiddenError):
         super().__init__("Enrollment refused.")
 
 
+class TakeoverRefused(EnrollmentRefused):
+    """A re-key of an enrolled device without its key or a re-admit. It answers exactly like
+    any other refusal; the caller records it after the rollback, so staff see the attempt."""
+
+    def __init__(self, device: Device):
+        super().__init__()
+        self.device = device
+
+
+def takeover_refused_record(refused: TakeoverRefused, *, setup_token_id: str, legacy: bool) -> None:
+    """Audit a refused takeover in a transaction of its own (the enrolment's was rolled back)."""
+    device = refused.device
+    with transaction.atomic():
+        audit_record(tenant=device.tenant, actor=Actor.system("anonymous"), action="device.takeover_refused",
+                     target_type="device", target_id=device.public_id,
+                     details={"setup_token_id": setup_token_id, "legacy": legacy, "status": device.status})
+
+
 class RenewalRefused(ApplicationError):
     status_code = 401
     code = "authentication_failed"
@@ -133,6 +151,17 @@ def _enrolment_rekey_proof(enrollment: Enrollment, current_key_signature: str | 
 
 def enrollment_complete(*, enrollment_id: str, signature: str, current_key_signature: str | None = None
                         ) -> IssuedToken:
+    try:
+        return _enrollment_complete(enrollment_id=enrollment_id, signature=signature,
+                                    current_key_signature=current_key_signature)
+    except TakeoverRefused as refused:
+        token_id = Enrollment.objects.filter(public_id=enrollment_id).values_list(
+            "setup_token__public_id", flat=True).get()
+        takeover_refused_record(refused, setup_token_id=token_id, legacy=False)
+        raise
+
+
+def _enrollment_complete(*, enrollment_id: str, signature: str, current_key_signature: str | None) -> IssuedToken:
     with transaction.atomic():
         # Lock the enrolment row only: devices enrolling together at one site share its rows.
         enrollment = (Enrollment.objects.select_for_update(of=("self",))
@@ -201,7 +230,7 @@ def device_upsert(*, tenant: Tenant, site: Site, hardware_id: str, model: str, k
     if proof is None:
         logger.warning("enrolment refused: re-key of an enrolled device without its key or a re-admit",
                        extra={"device_id": existing.public_id})
-        raise EnrollmentRefused()
+        raise TakeoverRefused(existing)
     changes = {}
     if name:
         changes["name"] = name

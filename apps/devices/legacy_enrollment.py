@@ -26,9 +26,11 @@ from apps.devices.enrollment import (
     DeviceRevoked,
     EnrollmentRefused,
     IssuedToken,
+    TakeoverRefused,
     device_upsert,
     readmit_is_open,
     setup_token_admitting,
+    takeover_refused_record,
 )
 from apps.devices.models import Device, DeviceKind, DeviceRefreshCredential, DeviceStatus
 from apps.devices.services import device_revoke
@@ -68,6 +70,14 @@ def legacy_register(*, setup_token: str, hotel_id: str, device_id: str, room_id:
     id), or re-key it if staff re-admitted it; return a device token and its first refresh
     credential. The device gets no public key (legacy tablets have none)."""
     token = setup_token_admitting(setup_token=setup_token, location_id=hotel_id, hardware_id=device_id)
+    try:
+        return _legacy_register(token=token, device_id=device_id, room_id=room_id)
+    except TakeoverRefused as refused:
+        takeover_refused_record(refused, setup_token_id=token.public_id, legacy=True)
+        raise
+
+
+def _legacy_register(*, token, device_id: str, room_id: str) -> LegacyIssued:
     with transaction.atomic():
         if not setup_token_consume(setup_token=token):
             raise EnrollmentRefused()

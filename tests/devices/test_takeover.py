@@ -82,6 +82,8 @@ def test_setup_token_holder_cannot_take_over_an_enrolled_device(world_a, issue_s
     assert _device_client(access).get(ME).status_code == 200  # the real device never noticed
     assert _renew(key, device.public_id).status_code == 200
     assert not AuditEntry.objects.filter(action="device.rekeyed").exists()
+    attempts = AuditEntry.objects.filter(tenant=world_a.tenant, action="device.takeover_refused")
+    assert attempts.count() == 2 and {e.target_id for e in attempts} == {device.public_id}
 
 
 def test_a_device_hands_its_identity_to_a_new_key_with_its_current_one(world_a, issue_setup_token):
@@ -114,6 +116,8 @@ def test_setup_token_holder_cannot_take_over_a_device_through_legacy_registratio
     assert _device_client(access).get(ME).status_code == 200
     assert _device_client(tablet.json()["token"]).get(ME).status_code == 200
     assert SetupToken.objects.get(hint=token[:8]).uses == 0
+    attempts = AuditEntry.objects.filter(action="device.takeover_refused", details__legacy=True)
+    assert {e.target_id for e in attempts} == {device.public_id, tablet_device.public_id}
 
 
 def test_a_legacy_tablet_cannot_be_taken_over_through_key_enrolment(world_a, issue_setup_token):
