@@ -36,7 +36,13 @@ class LoginRateThrottle(rate_limits.ClientIpThrottle):
 
 
 class AccountLocked(Throttled):
+    """429 with `Retry-After`; the message carries no count, so it is the same for every name."""
+
     default_detail = "Too many failed logins; try again later."
+
+    def __init__(self, wait: int):
+        super().__init__()
+        self.wait = wait
 
 
 def _account_key(username: str) -> str:

@@ -74,7 +74,9 @@ def test_with_redis_down_enrolment_renewal_and_login_fail_closed_and_heartbeats_
         format="json"))
     _assert_unavailable(client.post("/api/v1/auth/token/", {"username": world_a.admin.username,
                                                             "password": DEFAULT_PASSWORD}, format="json"))
-    assert not Client().login(username=world_a.admin.username, password=DEFAULT_PASSWORD)  # the admin too
+    _assert_unavailable(Client().post("/admin/login/", {"username": world_a.admin.username,
+                                                        "password": DEFAULT_PASSWORD}))
+    assert not Client().login(username=world_a.admin.username, password=DEFAULT_PASSWORD)  # any other path
     assert not Device.objects.filter(hardware_id__in=["pi-new", "tab-down"]).exists()
 
     device = APIClient()

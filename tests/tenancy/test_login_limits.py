@@ -29,7 +29,10 @@ def test_the_11th_failed_login_from_11_addresses_is_refused(world_a):
     assert locked.status_code == 429
     assert locked.json()["error"]["code"] == "throttled"
     assert 1 <= int(locked["Retry-After"]) <= 900
-    assert not Client(REMOTE_ADDR="10.0.0.12").login(username=account, password=DEFAULT_PASSWORD)  # admin too
+    admin_form = Client(REMOTE_ADDR="10.0.0.12").post("/admin/login/", {"username": account,
+                                                                         "password": DEFAULT_PASSWORD})
+    assert admin_form.status_code == 429 and admin_form.json() == {**locked.json()}
+    assert not Client(REMOTE_ADDR="10.0.0.13").login(username=account, password=DEFAULT_PASSWORD)  # any path
 
     assert _login(world_a.staff.username, DEFAULT_PASSWORD, "10.0.0.11").status_code == 200  # others unaffected
     entry = AuditEntry.objects.get(tenant=world_a.tenant, action="user.login_locked")
@@ -59,3 +62,17 @@ def test_logins_are_still_limited_per_address(world_a, settings):
     refused = _login(world_a.admin.username, DEFAULT_PASSWORD, "10.2.0.1")
     assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
     assert _login(world_a.admin.username, DEFAULT_PASSWORD, "10.2.0.2").status_code == 200
+
+
+def test_the_admin_login_form_is_limited_per_address_too(world_a, settings):
+    settings.TOCSIN_RATE_LIMITS = {**settings.TOCSIN_RATE_LIMITS, "login": "2/min"}
+    if time.time() % 60 > 50:
+        time.sleep(60 - time.time() % 60 + 0.1)
+    browser = Client(REMOTE_ADDR="10.3.0.1")
+    for name in ("a", "b"):
+        assert browser.post("/admin/login/", {"username": name, "password": "x"}).status_code == 200  # form again
+    refused = browser.post("/admin/login/", {"username": world_a.admin.username, "password": DEFAULT_PASSWORD})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    fresh = Client(REMOTE_ADDR="10.3.0.2").post("/admin/login/", {"username": world_a.admin.username,
+                                                                  "password": DEFAULT_PASSWORD})
+    assert fresh.status_code == 302
