@@ -45,11 +45,12 @@ def device_update(*, device: Device, actor: Actor, name: str | None = None, site
 
 
 def device_revoke(*, device: Device, actor: Actor, reason: str = "", revoked_by=None) -> Device:
-    """Bump the token version (every token dies on its next use) and mark the device revoked."""
+    """Bump the token version (every token dies on its next use) and mark the device revoked.
+    A re-admit still open is withdrawn: revoking is the later decision."""
     with transaction.atomic():
         Device.objects.filter(pk=device.pk).update(
             status=DeviceStatus.REVOKED, token_version=F("token_version") + 1, revoked_at=timezone.now(),
-            revoked_by=revoked_by, revoke_reason=reason[:200],
+            revoked_by=revoked_by, revoke_reason=reason[:200], readmit_until=None,
         )
         audit_record(tenant=device.tenant, actor=actor, action="device.revoked", target_type="device",
                      target_id=device.public_id, details={"reason": reason[:200]})

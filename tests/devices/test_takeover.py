@@ -183,6 +183,16 @@ def test_an_expired_readmit_admits_nothing(world_a, issue_setup_token, client_fo
     assert response.status_code == 403
 
 
+def test_revoking_withdraws_an_open_readmit(world_a, issue_setup_token, client_for):
+    device, _, _ = _enrolled(world_a, issue_setup_token)
+    client_for(world_a.admin).post(f"/api/v1/devices/{device.public_id}/readmit/", {"reason": "swap"}, format="json")
+    client_for(world_a.staff).post(f"/api/v1/devices/{device.public_id}/revoke/", {"reason": "no"}, format="json")
+    assert Device.objects.get(pk=device.pk).readmit_until is None
+    response = _complete(APIClient(), token=issue_setup_token(world_a.site), location_id=world_a.site.location_id,
+                         hardware_id=device.hardware_id, key=DeviceKey())
+    assert response.status_code == 403
+
+
 def test_readmit_of_another_tenants_device_is_404(world_a, world_b, issue_setup_token, client_for):
     device, _, _ = _enrolled(world_b, issue_setup_token)
     response = client_for(world_a.admin).post(f"/api/v1/devices/{device.public_id}/readmit/", {"reason": "mine"},
