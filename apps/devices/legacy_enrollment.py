@@ -32,7 +32,7 @@ from apps.devices.enrollment import (
     setup_token_admitting,
     takeover_refused_record,
 )
-from apps.devices.models import Device, DeviceKind, DeviceRefreshCredential, DeviceStatus
+from apps.devices.models import Device, DeviceKind, DeviceRefreshCredential, DeviceStatus, SetupToken
 from apps.devices.services import device_revoke
 from apps.devices.setup_tokens import setup_token_consume
 from apps.devices.signals import device_tampered
@@ -77,7 +77,7 @@ def legacy_register(*, setup_token: str, hotel_id: str, device_id: str, room_id:
         raise
 
 
-def _legacy_register(*, token, device_id: str, room_id: str) -> LegacyIssued:
+def _legacy_register(*, token: SetupToken, device_id: str, room_id: str) -> LegacyIssued:
     with transaction.atomic():
         if not setup_token_consume(setup_token=token):
             raise EnrollmentRefused()
