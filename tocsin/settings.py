@@ -263,6 +263,11 @@ CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Celery's Django fixup closes the database connection around every task unless this is set,
+# which made each delivery pay a new PostgreSQL connection (~5 ms here, ~17 ms of database
+# CPU). With it, a worker keeps its connection; workers/signals.py still drops it when it
+# is older than CONN_MAX_AGE or broken, as Django does between requests.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 # The longest a retry may wait; far below the visibility timeout (see above).
 TOCSIN_TASK_RETRY_BACKOFF_MAX = env.int("TOCSIN_TASK_RETRY_BACKOFF_MAX", default=300)
 TOCSIN_TASK_MAX_RETRIES = env.int("TOCSIN_TASK_MAX_RETRIES", default=6)
