@@ -31,7 +31,7 @@ def _claim_sql() -> str:
     if "claim" not in _statements:
         table = {alias: model._meta.db_table for alias, model in _PARTS}
         columns = ", ".join(select_columns(model, alias) for alias, model in _PARTS)
-        _statements["claim"] = f"""
+        _statements["claim"] = f"""  # noqa: S608 (names from model metadata, values bound)
 UPDATE {table['n']} AS n
 SET status = 'sending', sending_since = %(now)s, attempts = n.attempts + 1, bundled_into_id = NULL,
     updated_at = %(now)s
