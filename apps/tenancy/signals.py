@@ -8,3 +8,5 @@ from django.dispatch import Signal
 
 # kwargs: membership, created (bool), actor (user or None)
 membership_changed = Signal()
+# kwargs: membership (no longer saved), actor (user or None)
+membership_removed = Signal()
