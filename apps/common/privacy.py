@@ -208,11 +208,17 @@ def personal_data_fields(payload: Any, *, typed_fields: frozenset[str] = frozens
     a free-form object (`details`, `custom_details`) every value is read, whatever its key.
     """
     found: list[str] = []
+    typed_clean = _all_clean(typed_fields)
     pending: list[tuple[Any, str, frozenset[str]]] = [(payload, "", typed_fields)]
     while pending:
         node, path, typed = pending.pop()
         if isinstance(node, dict):
-            if not node.keys() <= _CLEAN_KEYS:
+            keys = node.keys()
+            if keys <= typed and typed_clean:  # every scan of a clean batch: only nesting to follow
+                pending.extend((value, _join(path, key), typed) for key, value in node.items()
+                               if isinstance(value, (dict, list)))
+                continue
+            if not keys <= _CLEAN_KEYS:
                 _check_keys(node, path, found)
             for key, value in node.items():
                 if isinstance(value, str):
@@ -230,6 +236,11 @@ def personal_data_fields(payload: Any, *, typed_fields: frozenset[str] = frozens
         elif isinstance(node, str) and text_is_personal(node):
             found.append(path or "non_field_errors")
     return sorted(set(found))
+
+
+@lru_cache(maxsize=64)
+def _all_clean(keys: frozenset[str]) -> bool:
+    return not any(key_is_personal(key) for key in keys)
 
 
 def _join(path: str, key) -> str:
