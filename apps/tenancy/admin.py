@@ -66,6 +66,11 @@ class MembershipAddForm(forms.ModelForm):
         cleaned = super().clean()
         username = (cleaned.get("username") or "").strip()
         cleaned["user"] = User.objects.filter(username=username).first() if username else None
+        if cleaned["user"] is None and username:
+            try:
+                User._meta.get_field("username").run_validators(username)
+            except ValidationError as exc:
+                self.add_error("username", exc)
         if cleaned["user"] is None and cleaned.get("password"):
             try:
                 password_validation.validate_password(cleaned["password"], User(username=username))

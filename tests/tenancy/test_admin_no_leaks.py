@@ -159,6 +159,13 @@ def test_foreign_filter_values_in_the_url_show_nothing(alpha, bravo):
     assert _leaks(response.content.decode(), bravo) == []
 
 
+def test_autocomplete_answers_with_own_sites_only(alpha, bravo):
+    response = _client(alpha.admin).get("/admin/autocomplete/", {
+        "app_label": "devices", "model_name": "device", "field_name": "site", "term": ""})
+    assert response.status_code in (200, 403)
+    assert _leaks(response.content.decode(), bravo) == []
+
+
 # --- the membership form -----------------------------------------------------------------------------
 
 
@@ -179,6 +186,9 @@ def test_admin_adds_an_existing_user_by_username_and_creates_a_new_one(alpha, br
         "password": "a-long-enough-passphrase", "role": "viewer"})
     assert response.status_code == 302
     created = alpha.tenant.memberships.get(user__username="new-desk").user
+    refused = client.post("/admin/tenancy/membership/add/", {
+        "tenant": alpha.tenant.pk, "username": "no spaces allowed", "role": "viewer", "email": "", "password": ""})
+    assert refused.status_code == 200 and not alpha.tenant.memberships.filter(user__username__contains=" ").exists()
     assert created.email == "desk@alpha.example" and created.check_password("a-long-enough-passphrase")
     from apps.audit.models import AuditEntry
 
