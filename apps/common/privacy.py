@@ -86,8 +86,18 @@ def key_words(key: str) -> tuple[str, ...]:
     return tuple(word for word in _NOT_ALNUM.split(_CAMEL_BOUNDARY.sub(" ", key).lower()) if word)
 
 
-@lru_cache(maxsize=8192)
 def key_is_personal(key: str) -> bool:
+    # Key names repeat from request to request: short ones are remembered (long ones are no
+    # names of fields, and are not kept in memory).
+    return _key_is_personal(key) if len(key) <= 64 else _judge_key(key)
+
+
+@lru_cache(maxsize=4096)
+def _key_is_personal(key: str) -> bool:
+    return _judge_key(key)
+
+
+def _judge_key(key: str) -> bool:
     words = key_words(key)
     if not words:
         return False
@@ -173,8 +183,8 @@ def _has_name(text: str) -> bool:
                for first, second in _CAPITALISED_PAIR.findall(text))
 
 
-@lru_cache(maxsize=8192)
 def text_is_personal(text: str) -> bool:
+    """Not memoised: a cache would keep the very text refused in memory."""
     if len(text) < 6:
         return False
     if _LABELS.search(text):

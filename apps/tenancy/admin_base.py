@@ -12,7 +12,7 @@ without knowing it.
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.admin.utils import get_fields_from_path
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Q
@@ -142,7 +142,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
 def _last_field(model, path: str):
     try:
         return get_fields_from_path(model, path)[-1]
-    except (FieldDoesNotExist, IndexError):
+    except (FieldDoesNotExist, NotRelationField, IndexError):
         return None
 
 
