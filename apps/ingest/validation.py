@@ -32,11 +32,11 @@ SCAN_FIELDS = frozenset({"scan_id", "scanned_at", "birth_year", "age", "is_under
 READING_FIELDS = frozenset({"message_id", "metric", "value", "unit", "ts"})
 # Fields whose validators below admit only UUIDs, timestamps, codes, hashes, numbers or
 # choices: the personal-data check (apps/common/privacy.py) need not read their text, which
-# keeps a clean batch of scans on its fast path. Free text (firmware, unit, dedup_key,
-# details) is not among them.
+# keeps a clean batch of scans on its fast path. Free text and identifiers a device names
+# (firmware, unit, metric, dedup_key, details) are not among them.
 TYPED_FIELDS = frozenset({
     "scan_id", "scanned_at", "birth_year", "age", "is_underage", "is_valid", "document_expired", "jurisdiction",
-    "subject_hash", "batch_id", "message_id", "metric", "value", "ts", "sent_at", "level", "charging",
+    "subject_hash", "batch_id", "message_id", "value", "ts", "sent_at", "level", "charging",
     "wifi_bssid", "rssi", "cpu_percent", "memory_used_mb", "memory_total_mb", "disk_used_mb", "disk_total_mb",
     "temperature_c", "uptime_s", "error_count", "scanner_status", "kind", "severity", "occurred_at",
 })

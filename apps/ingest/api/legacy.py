@@ -38,8 +38,9 @@ from apps.tenancy.models import OPERATOR_ROLES, Tenant
 
 ALERT_ID = r"^alr_[a-z0-9]{10,32}$"
 ROOM_ID_MAX_LENGTH = 40
-# Fields whose serializers admit only an id, a secret or a number (see apps/common/privacy.py).
-LEGACY_TYPED_FIELDS = frozenset({"deviceId", "setupToken", "wifiBssid", "rssi", "battery", "level"})
+# Fields whose serializers admit only a secret, an access point or a number (see
+# apps/common/privacy.py); `deviceId` is read, as it becomes the device's hardware id.
+LEGACY_TYPED_FIELDS = frozenset({"setupToken", "wifiBssid", "rssi", "battery", "level"})
 
 # --- input ---------------------------------------------------------------------------------------
 
