@@ -27,24 +27,28 @@ _PARTS = (("n", Notification), ("a", Alert), ("c", Channel), ("t", Tenant), ("s"
 _statements: dict[str, str] = {}
 
 
-def _claim_sql() -> str:
-    if "claim" not in _statements:
-        table = {alias: model._meta.db_table for alias, model in _PARTS}
-        columns = ", ".join(select_columns(model, alias) for alias, model in _PARTS)
-        _statements["claim"] = f"""  # noqa: S608 (names from model metadata, values bound)
-UPDATE {table['n']} AS n
+_CLAIM_SQL = """
+UPDATE {n} AS n
 SET status = 'sending', sending_since = %(now)s, attempts = n.attempts + 1, bundled_into_id = NULL,
     updated_at = %(now)s
-FROM {table['a']} AS a
-     JOIN {table['t']} AS t ON t.id = a.tenant_id
-     LEFT JOIN {table['s']} AS s ON s.id = a.site_id
-     LEFT JOIN {table['d']} AS d ON d.id = a.device_id,
-     {table['c']} AS c
+FROM {a} AS a
+     JOIN {t} AS t ON t.id = a.tenant_id
+     LEFT JOIN {s} AS s ON s.id = a.site_id
+     LEFT JOIN {d} AS d ON d.id = a.device_id,
+     {c} AS c
 WHERE n.id = %(id)s AND n.status = 'pending' AND n.due_at <= %(due_by)s
   AND a.id = n.alert_id AND c.id = n.channel_id AND c.enabled AND c.kind <> 'sms'
   AND (n.purpose <> 'page' OR (a.status = 'triggered' AND n.cycle >= a.paging_cycle))
 RETURNING {columns}
 """
+
+
+def _claim_sql() -> str:
+    """The claim with every column spelled out (once: table and column names come from the models)."""
+    if "claim" not in _statements:
+        tables = {alias: model._meta.db_table for alias, model in _PARTS}
+        columns = ", ".join(select_columns(model, alias) for alias, model in _PARTS)
+        _statements["claim"] = _CLAIM_SQL.format(columns=columns, **tables)
     return _statements["claim"]
 
 
