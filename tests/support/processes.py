@@ -38,6 +38,8 @@ def child_environment(**overrides: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "tocsin.settings",
         "PYTHONUNBUFFERED": "1",
         "LOG_FORMAT": "json",
+        # A child sends where the test process would (stand-ins on 127.0.0.1 need the allowance).
+        "TOCSIN_ALLOW_PRIVATE_TARGETS": "true" if settings.TOCSIN_ALLOW_PRIVATE_TARGETS else "false",
     })
     env.update(overrides)
     return env
