@@ -145,4 +145,5 @@ def committed(django_capture_on_commit_callbacks):
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
+from tests.support.network_tripwire import *  # noqa: E402,F403  (SSRF tests: fake DNS, no packet off loopback)
 from tests.support.standin_fixtures import *  # noqa: E402,F403  (provider stand-ins: twilio, slack, smtp, webhook)

@@ -186,11 +186,11 @@ class GuardedHTTPAdapter(HTTPAdapter):
 
 
 def guarded_session() -> requests.Session:
-    """A requests session whose every connection is vetted; pass `allow_redirects=False`
-    to each call as well (the session refuses to follow any)."""
+    """A requests session whose every connection is vetted. Pass `allow_redirects=False`
+    to each call: the redirect itself would be vetted too, but a 3xx from a tenant's
+    endpoint is its answer, not an instruction to post the alert somewhere else."""
     session = requests.Session()
     session.trust_env = False
-    session.max_redirects = 0
     adapter = GuardedHTTPAdapter(max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
