@@ -4,7 +4,7 @@
 address (the test's own servers, Redis) goes through; any other is recorded and fails as
 refused without a packet being sent, so a broken guard shows up as a recorded attempt
 instead of traffic to 10.0.0.1 or 169.254.169.254. `fake_dns` answers chosen names with
-chosen addresses (and refuses every other name), so no DNS query leaves either.
+chosen addresses (and refuses every other name but `localhost`), so no DNS query leaves either.
 """
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ def fake_dns(monkeypatch) -> Iterator[FakeDns]:
         else:  # a literal address needs no DNS
             return real_getaddrinfo(host, port, family, type, proto, flags)
         dns.queries.append(name)
+        if name == "localhost" and name not in dns.answers:  # /etc/hosts, for a REDIS_URL that names it
+            return real_getaddrinfo(host, port, family, type, proto, flags)
         if name not in dns.answers:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         answers = dns.answers[name]
