@@ -57,6 +57,16 @@ def test_literal_internal_urls_are_refused(guard_on, fake_dns, tripwire, address
     assert tripwire.outside == [] and fake_dns.queries == []
 
 
+@pytest.mark.parametrize("host", ["127.1", "0x7f000001", "2130706433", "0177.0.0.1", "0x7f.1", "10.1", "0xa9fea9fe"])
+def test_obfuscated_internal_literals_are_refused(guard_on, fake_dns, tripwire, host):
+    """Whatever spelling the resolver accepts, the check is on the address it produced."""
+    with pytest.raises(DestinationRefused):
+        netguard.check_url(f"http://{host}/hook")
+    with pytest.raises(DestinationRefused):
+        netguard.create_connection((host, 80), timeout=1)
+    assert tripwire.outside == [] and fake_dns.queries == []
+
+
 @pytest.mark.parametrize("name", ["localhost", "LOCALHOST.", "api.localhost", "ip6-localhost"])
 def test_local_names_are_refused_without_a_lookup(guard_on, fake_dns, name):
     with pytest.raises(DestinationRefused):

@@ -16,7 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from apps.common.netguard import DestinationRefused
+from apps.notifications.delivery import deliver
 from apps.notifications.messages import Message
+from apps.notifications.models import Notification
 from apps.notifications.providers.base import DESTINATION_REFUSED, PermanentError
 from apps.notifications.providers.slack import SlackProvider
 from apps.notifications.providers.webhook import WebhookProvider
@@ -150,6 +152,21 @@ def test_slack_incoming_webhook_and_api_base_inside_are_refused_when_sending(
     assert slack_standin.messages == [] and tripwire.outside == []
 
 
+def test_a_delivery_to_an_internal_destination_fails_at_once_and_is_not_retried(
+        world_a, make_channel, make_policy, raise_alert, settings, fake_dns, tripwire, webhook_receiver):
+    fake_dns.set("hooks.tenant.example", "93.184.216.34")
+    channel = make_channel(world_a, "webhook", target="https://hooks.tenant.example/in")
+    settings.TOCSIN_ALLOW_PRIVATE_TARGETS = False
+    make_policy(world_a, [(0, [channel])])
+    fake_dns.set("hooks.tenant.example", "169.254.169.254")
+    row = Notification.objects.get(alert=raise_alert(world_a))
+    outcome = deliver(row.pk)
+    row.refresh_from_db()
+    assert outcome.status == "failed" and row.status == "failed" and row.attempts == 1
+    assert "169.254" not in row.last_error
+    assert tripwire.outside == []
+
+
 # --- redirects are answered, never followed ----------------------------------------------------
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
@@ -171,6 +188,15 @@ def test_slack_webhook_redirects_are_not_followed(world_a, make_channel, redirec
     with pytest.raises(PermanentError) as failure:
         SlackProvider().send(channel, MESSAGE)
     assert failure.value.code == str(status)
+    assert redirector.hits == 1 and slack_standin.messages == []
+
+
+def test_slack_api_redirects_are_not_followed(world_a, make_channel, real_providers, settings, redirector,
+                                              slack_standin):
+    redirector.location = slack_standin.api_url + "chat.postMessage"
+    settings.SLACK_API_BASE_URL = redirector.url.rsplit("/", 1)[0] + "/api/"
+    with pytest.raises(PermanentError):  # the SDK reports the 302's empty body as "not JSON"
+        SlackProvider().send(make_channel(world_a, "slack"), MESSAGE)
     assert redirector.hits == 1 and slack_standin.messages == []
 
 

@@ -71,12 +71,10 @@ def fake_dns(monkeypatch) -> Iterator[FakeDns]:
 
     def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):  # noqa: A002 (socket's own names)
         name = host.decode() if isinstance(host, bytes) else str(host)
-        try:
-            ipaddress.ip_address(name.split("%", 1)[0])
-        except ValueError:
+        try:  # a literal address in any form inet_aton reads (127.1, 0x7f000001, ...) needs no DNS
+            return real_getaddrinfo(host, port, family, type, proto, flags | socket.AI_NUMERICHOST)
+        except socket.gaierror:
             pass
-        else:  # a literal address needs no DNS
-            return real_getaddrinfo(host, port, family, type, proto, flags)
         dns.queries.append(name)
         if name == "localhost" and name not in dns.answers:  # /etc/hosts, for a REDIS_URL that names it
             return real_getaddrinfo(host, port, family, type, proto, flags)
