@@ -382,8 +382,10 @@ if IS_PRODUCTION and not TOCSIN_ENCRYPTION_KEYS:
 
 # Webhook, Slack-webhook and Slack API destinations that resolve to loopback, private,
 # link-local or reserved addresses are refused (apps.common.netguard). Development
-# stand-ins on 127.0.0.1 need this on; production never does.
+# stand-ins on 127.0.0.1 need this on; production refuses to start with it.
 TOCSIN_ALLOW_PRIVATE_TARGETS = env.bool("TOCSIN_ALLOW_PRIVATE_TARGETS", default=False)
+if IS_PRODUCTION and TOCSIN_ALLOW_PRIVATE_TARGETS:
+    raise environ.ImproperlyConfigured("TOCSIN_ALLOW_PRIVATE_TARGETS is for development only")
 TOCSIN_NOTIFY_MAX_ATTEMPTS = env.int("TOCSIN_NOTIFY_MAX_ATTEMPTS", default=5)
 TOCSIN_NOTIFY_PROVIDER_TIMEOUT = env.float("TOCSIN_NOTIFY_PROVIDER_TIMEOUT", default=10.0)
 TOCSIN_NOTIFY_RETRY_BASE_SECONDS = env.float("TOCSIN_NOTIFY_RETRY_BASE_SECONDS", default=2.0)

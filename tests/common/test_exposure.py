@@ -141,10 +141,14 @@ def test_metrics_without_a_token_are_not_served_in_production(settings):
 
 # --- settings decided at start -----------------------------------------------------------------
 
-def _settings_in_child(expression: str, **env: str) -> str:
+def _run_settings(expression: str, **env: str) -> subprocess.CompletedProcess:
     code = f"import django; django.setup(); from django.conf import settings; print({expression})"
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=child_environment(**env),
-                            capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=child_environment(**env),
+                          capture_output=True, text=True, timeout=60)
+
+
+def _settings_in_child(expression: str, **env: str) -> str:
+    result = _run_settings(expression, **env)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -162,11 +166,21 @@ def test_a_client_claiming_https_is_not_believed_without_a_proxy(settings):
     assert response.status_code == 301 and response["Location"].startswith("https://")
 
 
-def test_production_defaults_close_docs_and_metrics():
+def _production() -> dict[str, str]:
     from cryptography.fernet import Fernet
 
-    production = {"DJANGO_ENV": "production", "DJANGO_SECRET_KEY": "p" * 60, "DJANGO_ALLOWED_HOSTS": "tocsin.example",
-                  "TOCSIN_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+    return {"DJANGO_ENV": "production", "DJANGO_SECRET_KEY": "p" * 60, "DJANGO_ALLOWED_HOSTS": "tocsin.example",
+            "TOCSIN_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+
+
+def test_production_refuses_the_private_targets_allowance():
+    result = _run_settings("settings.TOCSIN_ALLOW_PRIVATE_TARGETS", TOCSIN_ALLOW_PRIVATE_TARGETS="true",
+                           **_production())
+    assert result.returncode != 0 and "TOCSIN_ALLOW_PRIVATE_TARGETS is for development only" in result.stderr
+
+
+def test_production_defaults_close_docs_and_metrics():
+    production = _production()
     assert _settings_in_child("settings.TOCSIN_API_DOCS_PUBLIC, settings.METRICS_PUBLIC_WITHOUT_TOKEN, "
                               "settings.TOCSIN_ALLOW_PRIVATE_TARGETS, settings.CORS_ALLOWED_ORIGINS",
-                              TOCSIN_ALLOW_PRIVATE_TARGETS="false", **production) == "False False False []"
+                              **production) == "False False False []"
