@@ -18,7 +18,7 @@ import pytest
 from apps.common.netguard import DestinationRefused
 from apps.notifications.delivery import deliver
 from apps.notifications.messages import Message
-from apps.notifications.models import Notification
+from apps.notifications.models import Channel, Notification
 from apps.notifications.providers.base import DESTINATION_REFUSED, PermanentError
 from apps.notifications.providers.slack import SlackProvider
 from apps.notifications.providers.webhook import WebhookProvider
@@ -105,6 +105,26 @@ def test_slack_webhook_secrets_pointing_inside_are_refused(world_a, client_for, 
     update = client.patch(f"/api/v1/channels/{created.json()['id']}/", {"secret": secret}, format="json")
     assert update.status_code == 400 and list(update.json()["error"]["fields"]) == ["secret"]
     assert tripwire.outside == []
+
+
+@pytest.mark.parametrize("kind, target, secret, field", [
+    ("webhook", "http://127.0.0.1:9/hook", SECRET, "target"),
+    ("webhook", "http://169.254.169.254/latest/meta-data/", SECRET, "target"),
+    ("slack", "C0SECURITY", "http://[::1]:9/services/T/B/x", "secret"),
+])
+def test_the_admin_refuses_internal_destinations_too(world_a, guard_on, tripwire, kind, target, secret, field):
+    from django.test import Client
+
+    from tests.factories import DEFAULT_PASSWORD
+
+    client = Client()
+    assert client.login(username=world_a.admin.username, password=DEFAULT_PASSWORD)
+    response = client.post("/admin/notifications/channel/add/", {
+        "tenant": world_a.tenant.pk, "name": "Inside", "kind": kind, "target": target, "secret": secret,
+        "enabled": "on"})
+    assert response.status_code == 200  # the form again, with the error
+    assert "private or local address" in response.context["adminform"].form.errors[field][0]
+    assert not Channel.objects.filter(name="Inside").exists() and tripwire.outside == []
 
 
 # --- refused again when a delivery connects ----------------------------------------------------
