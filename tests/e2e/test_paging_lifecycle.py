@@ -171,7 +171,13 @@ def test_twenty_tablets_offline_within_a_minute_page_one_outage_once_per_channel
         DeviceFactory(site=world_a.site, last_seen_at=now - timedelta(minutes=10, seconds=index * 3))
     celery_worker_process()
 
-    assert offline_sweep() == 20
+    flagged = offline_sweep()
+    for _ in range(5):  # a device locked at that moment is left for the next sweep (SKIP LOCKED), as beat would
+        if flagged == 20:
+            break
+        time.sleep(0.5)
+        flagged += offline_sweep()
+    assert flagged == 20
     group = wait_until(lambda: Alert.objects.filter(is_group=True).first(), what="the outage alert")
     pages = wait_until(lambda: webhook_receiver.messages if len(webhook_receiver.messages) >= 2 else None,
                        what="the outage pages")
