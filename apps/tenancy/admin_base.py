@@ -8,7 +8,9 @@ many-to-many choice offered to them is limited to those tenants too.
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 
+from apps.common.forms import BoundedJSONFormField
 from apps.tenancy.context import tenant_ids_for_user, tenant_ids_where_role
 from apps.tenancy.models import MANAGER_ROLES, Tenant
 
@@ -19,6 +21,8 @@ def _has_tenant_field(model) -> bool:
 
 class TenantScopedAdmin(admin.ModelAdmin):
     tenant_field = "tenant"
+    # JSON typed into the admin is held to the API's limits (depth, NUL, numbers).
+    formfield_overrides = {models.JSONField: {"form_class": BoundedJSONFormField}}
 
     def _visible_tenant_ids(self, request) -> list[int]:
         cache_name = "_tocsin_visible_tenant_ids"

@@ -326,3 +326,19 @@ def test_api_body_over_the_limit_is_413_json_for_a_device_too(world_a, device_cl
 
 def test_me_with_an_api_key_is_403_not_500(world_a):
     assert _events_client(world_a).get("/api/v1/me/").status_code == 403
+
+
+# --- JSON typed into the admin is held to the same limits -------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["[" * 3000 + "]" * 3000, '{"1": [["09:00", "17:00\\u0000"]]}', '{"1": 1e999}'])
+def test_admin_json_fields_refuse_what_the_api_refuses(world_a, client, typed):
+    client.force_login(world_a.admin)
+    site = world_a.site
+    response = client.post(f"/admin/tenancy/site/{site.pk}/change/", {
+        "tenant": world_a.tenant.pk, "name": site.name, "location_id": site.location_id, "kind": site.kind,
+        "timezone": site.timezone, "address": "", "business_hours": typed})
+    assert response.status_code == 200  # the form again, with the error; not a redirect, not a 500
+    assert "business_hours" in response.context["adminform"].form.errors
+    site.refresh_from_db()
+    assert site.business_hours == world_a.site.business_hours
