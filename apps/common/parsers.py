@@ -22,6 +22,7 @@ MAX_JSON_DEPTH = 64
 NUMBER_MESSAGE = ("Numbers must be finite, and whole numbers within the 64-bit range "
                   f"({INT8_MIN} to {INT8_MAX}).")
 SURROGATE_MESSAGE = "Unpaired surrogates (\\ud800-\\udfff) are not valid text."
+DEPTH_MESSAGE = f"Nested deeper than {MAX_JSON_DEPTH} levels."
 
 
 class JsonBodyRefused(ValueError):
@@ -52,14 +53,27 @@ def loads(text: str):
     try:
         data = json.loads(text, parse_int=_bounded_int, parse_float=_finite_float, parse_constant=_no_constants)
     except RecursionError:
-        raise JsonBodyRefused(f"Nested deeper than {MAX_JSON_DEPTH} levels.") from None
-    # Cheap pre-checks on the text decide whether the walk is needed at all: the depth
-    # can't pass the number of brackets, and a NUL or a surrogate can only be written
-    # as a \u escape in JSON text.
-    deep = text.count("[") + text.count("{") > MAX_JSON_DEPTH
-    if deep or "\\u" in text:
-        _walk(data, check_text="\\u" in text)
+        raise JsonBodyRefused(DEPTH_MESSAGE) from None
+    # Cheap checks on the text decide whether the walks are needed at all: the depth
+    # can't pass the number of brackets, and JSON text can only carry a NUL or a
+    # surrogate as a \u escape.
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:
+        _check_depth(data)
+    if "\\u" in text:
+        _check_text(data)
     return data
+
+
+def _check_depth(data) -> None:
+    """Without recursion: the body may be as deep as the parser got."""
+    pending = [(data, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise JsonBodyRefused(DEPTH_MESSAGE)
+        for value in node.values() if isinstance(node, dict) else node:
+            if isinstance(value, (dict, list)):
+                pending.append((value, depth + 1))
 
 
 def _text_problem(value: str) -> str | None:
@@ -72,39 +86,24 @@ def _text_problem(value: str) -> str | None:
     return None
 
 
-def _walk(data, *, check_text: bool) -> None:
-    """Depth and text checks without recursion (the body may be as deep as the parser got)."""
-    pending = [(data, 1, "")]
+def _check_text(data) -> None:
+    """Every key and string (the depth is checked by then); the error names the path."""
+    pending = [(data, "")]
     while pending:
-        node, depth, path = pending.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise JsonBodyRefused(f"Nested deeper than {MAX_JSON_DEPTH} levels.")
-        if isinstance(node, dict):
-            for key, value in node.items():
-                child = f"{path}.{key}" if path else str(key)
-                if check_text:
-                    problem = _text_problem(key)
-                    if problem:
-                        raise exceptions.ValidationError({_printable(child): [problem]})
-                    if isinstance(value, str):
-                        problem = _text_problem(value)
-                        if problem:
-                            raise exceptions.ValidationError({_printable(child): [problem]})
-                if isinstance(value, (dict, list)):
-                    pending.append((value, depth + 1, child))
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                child = f"{path}[{index}]"
-                if check_text and isinstance(value, str):
-                    problem = _text_problem(value)
-                    if problem:
-                        raise exceptions.ValidationError({_printable(child) or "non_field_errors": [problem]})
-                if isinstance(value, (dict, list)):
-                    pending.append((value, depth + 1, child))
-        elif check_text and isinstance(node, str):
+        node, path = pending.pop()
+        if isinstance(node, str):
             problem = _text_problem(node)
             if problem:
-                raise exceptions.ValidationError({"non_field_errors": [problem]})
+                raise exceptions.ValidationError({_printable(path) or "non_field_errors": [problem]})
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                child = f"{path}.{key}" if path else key
+                problem = _text_problem(key)
+                if problem:
+                    raise exceptions.ValidationError({_printable(child): [problem]})
+                pending.append((value, child))
+        elif isinstance(node, list):
+            pending.extend((value, f"{path}[{index}]") for index, value in enumerate(node))
 
 
 def _printable(path: str) -> str:
