@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.core.exceptions import (
+    BadRequest,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import Http404, HttpResponseBadRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 
 from apps.common.errors import error_body
 from apps.common.limits import NUL_MESSAGE
@@ -38,7 +46,7 @@ def _is_api_path(path: str) -> bool:
     return path.startswith("/api/") or path.startswith("/hooks/")
 
 
-FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class RefuseNulMiddleware:
@@ -48,8 +56,8 @@ class RefuseNulMiddleware:
     PostgreSQL can neither store nor compare text holding NUL, so any lookup with one (a
     public id, a filter, a session key, a tenant header) would fail in the database. JSON
     bodies are checked by the JSON parser, admin forms by Django's own form fields. Form
-    bodies of API and hook requests are read here, so Django's DATA_UPLOAD_* refusals of
-    them (too large, too many fields) answer here as JSON too.
+    bodies of hook requests (the API takes only JSON) are read here, so Django's refusals
+    of them (DATA_UPLOAD_* limits, a broken multipart body) answer here, as JSON too.
     """
 
     def __init__(self, get_response):
@@ -58,9 +66,9 @@ class RefuseNulMiddleware:
     def __call__(self, request):
         api = _is_api_path(request.path_info)
         try:
-            where = _where_nul(request, read_form=api)
-        except SuspiciousOperation as exc:
-            return _suspicious_response(exc)
+            where = _where_nul(request, read_form=request.path_info.startswith("/hooks/"))
+        except (SuspiciousOperation, MultiPartParserError) as exc:
+            return _refused_body_response(exc)
         if where is None:
             return self.get_response(request)
         if api:
@@ -77,7 +85,7 @@ def _where_nul(request, *, read_form: bool) -> str | None:
     for key, value in request.META.items():
         if key.startswith("HTTP_") and isinstance(value, str) and "\x00" in value:
             return "headers"
-    if read_form and request.method == "POST" and request.content_type == FORM_CONTENT_TYPE:
+    if read_form and request.method == "POST" and request.content_type in FORM_CONTENT_TYPES:
         form = request.POST
         for key in form:
             if "\x00" in key or any("\x00" in value for value in form.getlist(key)):
@@ -85,11 +93,14 @@ def _where_nul(request, *, read_form: bool) -> str | None:
     return None
 
 
-def _suspicious_response(exc: SuspiciousOperation) -> JsonResponse:
-    """Django's refusals of a body (DATA_UPLOAD_MAX_MEMORY_SIZE, ..._NUMBER_FIELDS) as JSON."""
+def _refused_body_response(exc: Exception) -> JsonResponse:
+    """Django's refusals of a request (DATA_UPLOAD_MAX_MEMORY_SIZE, ..._NUMBER_FIELDS, a
+    malformed multipart body, a disallowed host) as JSON."""
     if isinstance(exc, RequestDataTooBig):
         return _json_error_for(413)
-    return JsonResponse(error_body("invalid", str(exc) or "The request is invalid."), status=400)
+    # Django's own wording for the field limits; other refusals may quote the input.
+    message = str(exc) if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)) else "The request is invalid."
+    return JsonResponse(error_body("invalid", message), status=400)
 
 
 class ApiErrorMiddleware:
@@ -111,8 +122,13 @@ class ApiErrorMiddleware:
     def process_exception(self, request, exception):
         if not _is_api_path(request.path):
             return None
-        if isinstance(exception, SuspiciousOperation):
-            return _suspicious_response(exception)
+        # What Django itself answers with 4xx (django.core.handlers.exception) stays 4xx here.
+        if isinstance(exception, (SuspiciousOperation, MultiPartParserError, BadRequest)):
+            return _refused_body_response(exception)
+        if isinstance(exception, Http404):
+            return _json_error_for(404)
+        if isinstance(exception, PermissionDenied):
+            return _json_error_for(403)
         logger.exception("unhandled error", extra={"path": request.path, "method": request.method})
         return _json_error_for(500)
 

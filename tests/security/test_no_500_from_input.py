@@ -342,3 +342,42 @@ def test_admin_json_fields_refuse_what_the_api_refuses(world_a, client, typed):
     assert "business_hours" in response.context["adminform"].form.errors
     site.refresh_from_db()
     assert site.business_hours == world_a.site.business_hours
+
+
+def test_twilio_hook_with_a_broken_multipart_body_is_400_json(client):
+    response = client.generic("POST", "/hooks/twilio/status/", b"--x\r\nbroken",
+                              content_type="multipart/form-data; boundary=")
+    assert response.status_code == 400
+    assert _error(response)["code"] == "invalid"
+
+
+# --- forged cursors -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url, position", [
+    ("/api/v1/audit/", "not-a-number"),
+    ("/api/v1/audit/", str(2**70)),
+    ("/api/v1/alerts/", "not-a-date"),
+    ("/api/v1/alerts/", "2026-01-01 00:00:00+16:00"),
+    ("/api/v1/alerts/", "0001-01-01 00:00:00+00:00"),
+])
+def test_forged_cursor_positions_are_404(world_a, client_for, url, position):
+    import base64
+    from urllib.parse import urlencode
+
+    cursor = base64.b64encode(urlencode({"p": position}).encode()).decode()
+    response = client_for(world_a.admin).get(url, {"cursor": cursor})
+    assert response.status_code == 404  # as DRF answers a cursor it cannot decode
+    assert _error(response)["code"] == "not_found"
+
+
+def test_a_real_cursor_still_pages(world_a, client_for):
+    from apps.alerts.services import alert_raise
+
+    for index in range(3):
+        alert_raise(tenant=world_a.tenant, kind="external", dedup_key=f"ext:{index}", severity="info",
+                    summary="s", source="external", actor=Actor.system("t"))
+    client = client_for(world_a.admin)
+    first = client.get("/api/v1/alerts/", {"page_size": 2}).json()
+    second = client.get(first["next"])
+    assert second.status_code == 200 and len(second.json()["results"]) == 1
