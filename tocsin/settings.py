@@ -125,6 +125,9 @@ CACHES = {
 
 # --- Auth -------------------------------------------------------------------------------
 
+# Django's model backend behind the per-account login lockout (apps/tenancy/login_guard.py).
+AUTHENTICATION_BACKENDS = ["apps.tenancy.login_guard.LockoutModelBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -318,8 +321,15 @@ TOCSIN_HEALTH_TIMEOUT_SECONDS = env.float("TOCSIN_HEALTH_TIMEOUT_SECONDS", defau
 
 DEVICE_TOKEN_LIFETIME_SECONDS = env.int("DEVICE_TOKEN_LIFETIME_SECONDS", default=24 * 3600)
 TOCSIN_CHALLENGE_TTL_SECONDS = env.int("TOCSIN_CHALLENGE_TTL_SECONDS", default=300)
+# How long a staff re-admit lets the next enrolment of that hardware id re-key the device.
+TOCSIN_READMIT_TTL_HOURS = env.int("TOCSIN_READMIT_TTL_HOURS", default=24)
+# Failed logins per account (whatever the address) before it is locked for the window.
+TOCSIN_LOGIN_LOCKOUT_FAILURES = env.int("TOCSIN_LOGIN_LOCKOUT_FAILURES", default=10)
+TOCSIN_LOGIN_LOCKOUT_SECONDS = env.int("TOCSIN_LOGIN_LOCKOUT_SECONDS", default=900)
 TOCSIN_RATE_LIMITS = {
     "enroll": env.str("RATE_LIMIT_ENROLL", default="20/hour"),
+    "renew": env.str("RATE_LIMIT_RENEW", default="30/hour"),
+    "login": env.str("RATE_LIMIT_LOGIN", default="30/min"),
     "device": env.str("RATE_LIMIT_DEVICE", default="600/min"),
     "user": env.str("RATE_LIMIT_USER", default="300/min"),
     "anon": env.str("RATE_LIMIT_ANON", default="60/min"),
@@ -361,6 +371,10 @@ TOCSIN_SMS_BUNDLE_SECONDS = env.int("TOCSIN_SMS_BUNDLE_SECONDS", default=30)
 # A row still "sending" after this long belongs to a worker that died mid-send.
 TOCSIN_NOTIFY_STALE_SENDING_SECONDS = env.int("TOCSIN_NOTIFY_STALE_SENDING_SECONDS", default=180)
 TOCSIN_NOTIFY_REENQUEUE_AFTER_SECONDS = env.int("TOCSIN_NOTIFY_REENQUEUE_AFTER_SECONDS", default=60)
+# Site outages: alerts of these kinds can be grouped (thresholds are per site); their first
+# page waits this long, so the first devices of a power cut don't page one by one.
+TOCSIN_OUTAGE_KINDS = env.list("TOCSIN_OUTAGE_KINDS", default=["offline"])
+TOCSIN_OUTAGE_HOLD_SECONDS = env.int("TOCSIN_OUTAGE_HOLD_SECONDS", default=60)
 
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")

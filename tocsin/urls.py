@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.common import health
 from apps.notifications import hooks_views
+from apps.tenancy.admin_login import admin_login
 from tocsin.metrics import metrics
 
 api_v1 = [
@@ -20,6 +21,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics, name="prometheus-metrics"),
+    path("admin/login/", admin_login, name="admin-login"),  # the admin's own, behind the login limits
     path("admin/", admin.site.urls),
     path("", include("apps.realtime.urls")),
     path("hooks/twilio/status/", hooks_views.twilio_status, name="twilio-status"),

@@ -39,8 +39,9 @@ class TocsinTask(Task):
               max_retries=None, **options):
         options.setdefault("queue", RETRY_QUEUE)
         retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None and countdown is None and eta is None:
-            # The provider told us when to come back; honour it (bounded).
+        if retry_after is not None and eta is None:
+            # The far side told us when to come back: that beats the backoff Celery computed
+            # for autoretry (which passes its own countdown), bounded.
             countdown = min(float(retry_after), settings.TOCSIN_TASK_RETRY_BACKOFF_MAX)
         return super().retry(args=args, kwargs=kwargs, exc=exc, throw=throw, eta=eta,
                              countdown=countdown, max_retries=max_retries, **options)
@@ -62,6 +63,8 @@ def tocsin_task(*, name: str, retry_on: tuple[type[BaseException], ...] = (Trans
         raise LookupError(f"Task {name} has no route in workers/routes.py")
     soft = options.pop("soft_time_limit", None)
     hard = time_limit or settings.CELERY_TASK_TIME_LIMIT
+    if not retry_on:
+        options.setdefault("retry_backoff", False)
     return app.task(
         name=name,
         base=TocsinTask,
@@ -69,7 +72,7 @@ def tocsin_task(*, name: str, retry_on: tuple[type[BaseException], ...] = (Trans
         acks_late=True,
         autoretry_for=retry_on,
         dont_autoretry_for=(PermanentTaskError,),
-        retry_backoff=True,
+        retry_backoff=options.pop("retry_backoff", True),
         retry_backoff_max=settings.TOCSIN_TASK_RETRY_BACKOFF_MAX,
         retry_jitter=True,
         max_retries=settings.TOCSIN_TASK_MAX_RETRIES if max_retries is None else max_retries,

@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.utils.html import format_html
 
 from apps.alerts import services
 from apps.alerts.models import Alert, AlertEvent
@@ -25,8 +26,9 @@ class AlertEventInline(admin.TabularInline):
 
 @admin.register(Alert)
 class AlertAdmin(TenantScopedAdmin):
-    list_display = ("summary", "kind", "severity", "status", "count", "site", "device", "last_seen_at", "tenant")
-    list_filter = ("status", "severity", "kind", "site", "tenant")
+    list_display = ("summary", "kind", "severity", "status", "paging", "count", "site", "device", "last_seen_at",
+                    "tenant")
+    list_filter = ("status", "severity", "kind", "is_group", "site", "tenant")
     search_fields = ("summary", "dedup_key", "public_id")
     list_select_related = ("site", "device", "tenant")
     readonly_fields = [field.name for field in Alert._meta.fields]
@@ -39,6 +41,15 @@ class AlertAdmin(TenantScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Paging")
+    def paging(self, alert):
+        if alert.unnotified_reason:
+            return format_html('<strong style="color:#ba2121" title="{}">nobody was notified</strong>',
+                               alert.unnotified_reason)
+        if alert.is_group:
+            return "outage"
+        return "through its outage" if alert.group_id else ""
 
     def _operator_of(self, request, alert) -> bool:
         if request.user.is_superuser:

@@ -1,37 +1,65 @@
 """Where higher apps plug into the alert engine, without this app importing them.
 
-- `alert_raised_in_transaction(alert)`: called inside the raising transaction, so the
-  notification engine can write the alert's first outbox rows atomically with it.
-- `alert_changed` (a Django signal) is sent after commit for every change, so real-time
-  publishing and task enqueueing never see a row that may still roll back.
+- Lifecycle hooks run inside the transaction of every change that matters to paging
+  (raised, acknowledged, resolved, reopened, severity raised, grouped into an outage), with
+  the alert row locked or just written. What they write (outbox rows, notices) commits
+  with the change or not at all, so a crash right after an acknowledgement can never lose
+  its notice, and a failure there fails the change instead of half-applying it.
+- `alert_changed` (a Django signal) is sent after commit for every change, for the live
+  board only. It is sent robustly: a failing receiver is logged and can never turn a
+  committed change into an error.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.db import transaction
 from django.dispatch import Signal
 
+logger = logging.getLogger(__name__)
+
 # kwargs: alert_id (int), tenant_id (int), change (str: raised, duplicate, acknowledged,
-# resolved, reopened, note), actor_label (str)
+# resolved, reopened, severity, grouped, note), actor_label (str)
 alert_changed = Signal()
 
-RaiseHook = Callable[["Alert"], None]  # noqa: F821
-_raise_hooks: list[RaiseHook] = []
+
+class Change:
+    """What happened to an alert, as lifecycle hooks hear it."""
+
+    RAISED = "raised"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    SEVERITY_RAISED = "severity"
+    GROUPED = "grouped"
 
 
-def register_raise_hook(hook: RaiseHook) -> None:
-    if hook not in _raise_hooks:
-        _raise_hooks.append(hook)
+LifecycleHook = Callable[["Alert", str], None]  # noqa: F821
+_lifecycle_hooks: list[LifecycleHook] = []
 
 
-def run_raise_hooks(alert) -> None:
-    for hook in _raise_hooks:
-        hook(alert)
+def register_lifecycle_hook(hook: LifecycleHook) -> None:
+    if hook not in _lifecycle_hooks:
+        _lifecycle_hooks.append(hook)
+
+
+def run_lifecycle_hooks(alert, change: str) -> None:
+    """Call inside the transaction that makes the change."""
+    for hook in _lifecycle_hooks:
+        hook(alert, change)
+
+
+def _send_alert_changed(**kwargs) -> None:
+    for receiver, result in alert_changed.send_robust(**kwargs):
+        if isinstance(result, Exception):
+            logger.error("alert_changed receiver failed", exc_info=result,
+                         extra={"receiver": getattr(receiver, "__qualname__", str(receiver)),
+                                "change": kwargs.get("change")})
 
 
 def announce_change(*, alert, change: str, actor_label: str = "") -> None:
     alert_id, tenant_id = alert.pk, alert.tenant_id
-    transaction.on_commit(lambda: alert_changed.send(
+    transaction.on_commit(lambda: _send_alert_changed(
         sender=alert.__class__, alert_id=alert_id, tenant_id=tenant_id, change=change, actor_label=actor_label))

@@ -40,6 +40,11 @@ class Severity(models.TextChoices):
 SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
 
 
+def severity_rank(severity: str | None) -> int:
+    """-1 for an unknown or missing severity, so any real one ranks above it."""
+    return SEVERITY_RANK.get(severity, -1)
+
+
 class AlertStatus(models.TextChoices):
     TRIGGERED = "triggered", "Triggered"
     ACKNOWLEDGED = "acknowledged", "Acknowledged"
@@ -81,10 +86,21 @@ class Alert(TenantOwnedModel):
     resolved_by_label = models.CharField(max_length=150, blank=True)
     resolution = models.CharField(max_length=40, blank=True, help_text="How it ended: manual, restored, auto...")
 
-    # Filled by the notification engine (a higher app) through the raise hook.
+    # Filled by the notification engine (a higher app) through the lifecycle hooks.
     policy_snapshot = models.JSONField(default=dict, blank=True)
     escalation_step = models.PositiveSmallIntegerField(default=0)
     next_escalation_at = models.DateTimeField(null=True, blank=True)
+    # Each re-plan (a reopen, a severity raised) starts a new paging cycle: its outbox rows
+    # are new rows, so people paged before are paged again.
+    paging_cycle = models.PositiveSmallIntegerField(default=0, db_default=0)
+    unnotified_reason = models.CharField(
+        max_length=120, blank=True, db_default="",
+        help_text="Set when this alert paged nobody (no policy matched, every channel disabled or failing).")
+
+    # A site outage: one group alert stands for many alerts of one kind at one site.
+    is_group = models.BooleanField(default=False, db_default=False)
+    group = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="members",
+                              help_text="The outage group this alert was paged through.")
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -111,6 +127,10 @@ class Alert(TenantOwnedModel):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def nobody_notified(self) -> bool:
+        return bool(self.unnotified_reason)
+
 
 class AlertEventKind(models.TextChoices):
     RAISED = "raised", "Raised"
@@ -120,6 +140,9 @@ class AlertEventKind(models.TextChoices):
     ACKNOWLEDGED = "acknowledged", "Acknowledged"
     RESOLVED = "resolved", "Resolved"
     REOPENED = "reopened", "Reopened"
+    SEVERITY_RAISED = "severity", "Severity raised"
+    GROUPED = "grouped", "Grouped into an outage"
+    UNNOTIFIED = "unnotified", "Nobody notified"
     NOTE = "note", "Note"
 
 

@@ -9,7 +9,7 @@ from apps.tenancy.models import Tenant
 
 
 def alert_list(*, tenant: Tenant) -> QuerySet[Alert]:
-    return Alert.objects.for_tenant(tenant).select_related("site", "device")
+    return Alert.objects.for_tenant(tenant).select_related("site", "device", "group")
 
 
 def alert_detail_queryset(*, tenant: Tenant) -> QuerySet[Alert]:

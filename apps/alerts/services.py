@@ -15,8 +15,9 @@ from datetime import datetime
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from apps.alerts.hooks import announce_change, run_raise_hooks
-from apps.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus
+from apps.alerts import outages
+from apps.alerts.hooks import Change, announce_change, run_lifecycle_hooks
+from apps.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus, severity_rank
 from apps.audit.services import Actor, audit_record
 from apps.common.errors import ConflictError
 from apps.common.ids import generate_public_id
@@ -31,8 +32,13 @@ _SEVERITY_RANK = "ARRAY['info', 'warning', 'high', 'critical']"
 
 # A duplicate of an open alert: bump it and write its timeline event in one statement.
 # No row means no open alert has the key (or it was resolved meanwhile): create one below.
+# `previous` reads the severity before the bump, so a raised severity can be re-routed.
 _BUMP_SQL = """
-WITH raised AS (
+WITH previous AS (
+    SELECT id AS previous_id, severity AS previous_severity FROM alerts_alert
+    WHERE tenant_id = %(tenant_id)s AND dedup_key = %(dedup_key)s AND status IN ('triggered', 'acknowledged')
+    FOR UPDATE
+), raised AS (
     UPDATE alerts_alert SET
         count = count + 1,
         first_seen_at = LEAST(first_seen_at, %(seen_at)s),
@@ -42,8 +48,8 @@ WITH raised AS (
             THEN %(severity)s ELSE severity END,
         details = details || %(details)s::jsonb,
         updated_at = now()
-    WHERE tenant_id = %(tenant_id)s AND dedup_key = %(dedup_key)s AND status IN ('triggered', 'acknowledged')
-    RETURNING {columns}, false AS inserted
+    FROM previous WHERE alerts_alert.id = previous.previous_id
+    RETURNING {columns}, false AS inserted, previous.previous_severity
 ), {event}
 SELECT * FROM raised
 """
@@ -54,11 +60,11 @@ WITH raised AS (
     INSERT INTO alerts_alert (
         public_id, tenant_id, site_id, device_id, kind, severity, status, source, dedup_key, summary,
         details, count, first_seen_at, last_seen_at, acknowledged_by_label, resolved_by_label, resolution,
-        policy_snapshot, escalation_step, created_at, updated_at
+        policy_snapshot, escalation_step, is_group, created_at, updated_at
     ) VALUES (
         %(public_id)s, %(tenant_id)s, %(site_id)s, %(device_id)s, %(kind)s, %(severity)s, 'triggered', %(source)s,
         %(dedup_key)s, %(summary)s, %(details)s::jsonb, 1, %(seen_at)s, %(seen_at)s, '', '', '', '{{}}'::jsonb, 0,
-        now(), now()
+        %(is_group)s, now(), now()
     )
     ON CONFLICT (tenant_id, dedup_key) WHERE status IN ('triggered', 'acknowledged')
     DO UPDATE SET
@@ -71,7 +77,7 @@ WITH raised AS (
             THEN EXCLUDED.severity ELSE alerts_alert.severity END,
         details = alerts_alert.details || EXCLUDED.details,
         updated_at = now()
-    RETURNING {columns}, (xmax = 0) AS inserted
+    RETURNING {columns}, (xmax = 0) AS inserted, NULL::text AS previous_severity
 ), {event}
 SELECT * FROM raised
 """
@@ -107,20 +113,21 @@ class RaiseResult:
 
 
 def _execute_raise(name: str, params: dict, *, tenant: Tenant, site: Site | None,
-                   device: Device | None) -> tuple[Alert, bool] | None:
+                   device: Device | None) -> tuple[Alert, bool, str | None] | None:
+    """(alert, inserted, severity before this raise: None when unknown)."""
     with connection.cursor() as cursor:
         cursor.execute(_statement(name), params)
         row = cursor.fetchone()
     if row is None:
         return None
-    alert = hydrate(Alert, row[:-1])
+    alert = hydrate(Alert, row[:-2])
     # The caller's tenant, site and device are the alert's own: attach them, as select_related would.
     Alert._meta.get_field("tenant").set_cached_value(alert, tenant)
     if site is not None and alert.site_id == site.pk:
         Alert._meta.get_field("site").set_cached_value(alert, site)
     if device is not None and alert.device_id == device.pk:
         Alert._meta.get_field("device").set_cached_value(alert, device)
-    return alert, bool(row[-1])
+    return alert, bool(row[-2]), row[-1]
 
 
 def alert_raise(
@@ -136,12 +143,14 @@ def alert_raise(
     details: dict | None = None,
     occurred_at: datetime | None = None,
     actor: Actor | None = None,
+    is_group: bool = False,
 ) -> RaiseResult:
     """Raise an alert, or bump the open one with the same key. Safe under any concurrency.
 
     A duplicate (the common case in a storm) is one statement: the bump and its timeline
-    event, with no transaction around it. Only a new alert needs one, to write the alert,
-    its outbox (raise hooks) and its audit entry together.
+    event, with no transaction around it, unless it raised the severity, which re-routes
+    the alert. A new alert needs one, to write the alert, its outage grouping, its outbox
+    (lifecycle hooks) and its audit entry together.
     """
     seen_at = occurred_at or timezone.now()
     actor = actor or Actor.system("rules")
@@ -150,21 +159,28 @@ def alert_raise(
         "device_id": device.pk if device else None, "kind": kind, "severity": severity, "source": source,
         "dedup_key": dedup_key[:255], "summary": summary[:300], "details": json.dumps(details or {}, default=str),
         "seen_at": seen_at, "event_id": generate_public_id("evt"), "actor_type": actor.type,
-        "actor_label": actor.label,
+        "actor_label": actor.label, "is_group": is_group,
     }
     bumped = _execute_raise("bump", params, tenant=tenant, site=site, device=device)
     if bumped is not None:
-        alert = bumped[0]
+        alert, _, previous_severity = bumped
         announce_change(alert=alert, change="duplicate", actor_label=actor.label)
+        if severity_rank(alert.severity) > severity_rank(previous_severity):
+            alert = _severity_raised(alert, previous_severity=previous_severity, actor=actor)
         return RaiseResult(alert=alert, created=False)
     # A savepoint would only cost round trips: a failure here fails the caller's transaction anyway.
     with transaction.atomic(savepoint=False):
-        alert, created = _execute_raise("raise", params, tenant=tenant, site=site, device=device)
+        alert, created, _ = _execute_raise("raise", params, tenant=tenant, site=site, device=device)
         if created:
-            run_raise_hooks(alert)
+            outages.join_outage(alert)
+            run_lifecycle_hooks(alert, Change.RAISED)
             # Last before commit: the audit entry takes the tenant's chain lock, held until commit.
             audit_record(tenant=tenant, actor=actor, action="alert.raised", target_type="alert",
                          target_id=alert.public_id, details={"kind": kind, "severity": severity})
+        elif alert.severity == severity:
+            # A concurrent raise created it first; ours may have raised its severity. The row is
+            # locked by the upsert; the hooks compare with what the alert was routed for.
+            run_lifecycle_hooks(alert, Change.SEVERITY_RAISED)
         announce_change(alert=alert, change="raised" if created else "duplicate", actor_label=actor.label)
     if created:
         logger.info("alert raised", extra={"alert": alert.public_id, "kind": kind, "severity": severity})
@@ -172,7 +188,19 @@ def alert_raise(
 
 
 def _locked(alert: Alert) -> Alert:
-    return Alert.objects.select_for_update().select_related("tenant").get(pk=alert.pk)
+    return Alert.objects.select_for_update(of=("self",)).select_related("tenant", "site").get(pk=alert.pk)
+
+
+def _severity_raised(alert: Alert, *, previous_severity: str | None, actor: Actor) -> Alert:
+    """A duplicate raised the severity (battery 19 % → 5 %): route it as what it is now."""
+    with transaction.atomic():
+        alert = _locked(alert)
+        if not alert.is_open:
+            return alert
+        _record(alert, kind=AlertEventKind.SEVERITY_RAISED, actor=actor, note="", action="alert.severity_raised",
+                data={"from": previous_severity, "to": alert.severity})
+        run_lifecycle_hooks(alert, Change.SEVERITY_RAISED)
+    return alert
 
 
 def _user_of(actor: Actor, user):
@@ -203,6 +231,10 @@ def alert_acknowledge(*, alert: Alert, actor: Actor, note: str = "", user=None) 
         alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "acknowledged_by_label",
                                   "next_escalation_at", "updated_at"])
         _record(alert, kind=AlertEventKind.ACKNOWLEDGED, actor=actor, note=note, action="alert.acknowledged")
+        run_lifecycle_hooks(alert, Change.ACKNOWLEDGED)
+        if alert.is_group:
+            for member in outages.open_members(alert).filter(status=AlertStatus.TRIGGERED):
+                alert_acknowledge(alert=member, actor=actor, note=outages.member_note(alert), user=user)
     return alert
 
 
@@ -222,6 +254,15 @@ def alert_resolve(*, alert: Alert, actor: Actor, note: str = "", resolution: str
                                   "next_escalation_at", "updated_at"])
         _record(alert, kind=AlertEventKind.RESOLVED, actor=actor, note=note, action="alert.resolved",
                 data={"resolution": alert.resolution})
+        run_lifecycle_hooks(alert, Change.RESOLVED)
+        if alert.is_group:
+            for member in outages.open_members(alert):
+                alert_resolve(alert=member, actor=actor, note=outages.member_note(alert), resolution=resolution,
+                              user=user)
+        elif alert.group_id and not outages.open_members(alert.group).exists():
+            # The last device of an outage is back: the outage is over too.
+            alert_resolve(alert=alert.group, actor=Actor.system("outage"), resolution="restored",
+                          note="Every alert of this outage is resolved.")
     return alert
 
 
@@ -243,6 +284,7 @@ def alert_reopen(*, alert: Alert, actor: Actor, note: str = "") -> Alert:
             alert.save(update_fields=["status", "resolved_at", "resolved_by", "resolved_by_label", "resolution",
                                       "acknowledged_at", "acknowledged_by", "acknowledged_by_label", "updated_at"])
             _record(alert, kind=AlertEventKind.REOPENED, actor=actor, note=note, action="alert.reopened")
+            run_lifecycle_hooks(alert, Change.REOPENED)
     except IntegrityError as exc:
         raise ConflictError("Another alert with the same key is open; work on that one.",
                             code="duplicate_open_alert") from exc

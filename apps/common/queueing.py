@@ -18,9 +18,13 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 
-def enqueue(task_name: str, *args: Any, countdown: float | None = None, **kwargs: Any) -> bool:
-    """Publish now. Returns False (and logs) when the broker could not take the message."""
-    options = {"countdown": countdown} if countdown else {}
+def enqueue(task_name: str, *args: Any, countdown: float | None = None, queue: str | None = None,
+            **kwargs: Any) -> bool:
+    """Publish now (to the task's routed queue unless `queue` names another). Returns False
+    (and logs) when the broker could not take the message."""
+    options: dict[str, Any] = {"countdown": countdown} if countdown else {}
+    if queue:
+        options["queue"] = queue
     try:
         current_app.send_task(task_name, args=args, kwargs=kwargs, **options)
     except Exception as exc:  # the broker client raises many types; all mean "not enqueued"

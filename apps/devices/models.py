@@ -92,6 +92,10 @@ class Device(TenantOwnedModel):
     revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     revoke_reason = models.CharField(max_length=200, blank=True)
+    readmit_until = models.DateTimeField(
+        null=True, blank=True,
+        help_text="Set by a staff re-admit: until then, the next enrolment of this hardware id may re-key "
+                  "the device without its current key (and brings a revoked device back).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -132,6 +136,26 @@ class DeviceChallenge(TenantOwnedModel):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class DeviceRefreshCredential(TenantOwnedModel):
+    """What a legacy tablet (no key pair) presents to get its next token: one use each.
+
+    Only the SHA-256 is stored. Using it supersedes it and issues the next one; superseded
+    rows are kept so that a second use of an old one (someone copied it) is recognised:
+    the device is revoked and a tamper alert raised.
+    """
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="refresh_credentials")
+    credential_hash = models.CharField(max_length=64, unique=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["device"], condition=Q(superseded_at__isnull=True),
+                                    name="one_current_refresh_credential_per_device"),
+        ]
 
 
 class ApiKeyScope(models.TextChoices):

@@ -8,10 +8,10 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
 
     def ready(self) -> None:
-        from apps.alerts.hooks import register_raise_hook
-        from apps.notifications import receivers  # noqa: F401  (alert_changed listeners)
-        from apps.notifications.escalation import plan_first_step
+        from apps.alerts.hooks import register_lifecycle_hook
+        from apps.notifications import defaults  # noqa: F401  (a new tenant gets its catch-all policy)
+        from apps.notifications.lifecycle import on_alert_change
         from apps.notifications.metrics import register_outbox_collector
 
-        register_raise_hook(plan_first_step)
+        register_lifecycle_hook(on_alert_change)
         register_outbox_collector()

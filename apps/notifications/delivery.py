@@ -2,8 +2,14 @@
 
 The claim (pending → sending) is a short transaction, so no lock is held during the
 network call. A row is sent only if it is still due: an acknowledged or resolved alert,
-a disabled channel or a row already sent all end the attempt without sending. Attempts
-are counted in the row, so a killed worker can't reset them; exhausted rows go dead.
+a disabled channel, a superseded route or a row already sent all end the attempt
+without sending. Attempts are counted in the row, so a killed worker can't reset them;
+exhausted rows go dead.
+
+The row's `due_at` is the one retry clock: a transient failure moves it (backoff with
+jitter, or the provider's Retry-After, bounded) and publishes a message for that moment;
+Celery's own retry machinery is not used. Outcomes are fenced by the claim (`status =
+'sending' AND attempts = <claimed>`), so a slow attempt can't overwrite a newer one.
 """
 
 from __future__ import annotations
@@ -15,12 +21,15 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from apps.alerts.models import AlertEvent, AlertEventKind, AlertStatus
+from apps.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus, Severity
 from apps.notifications import messages
+from apps.notifications.lifecycle import mark_unnotified
 from apps.notifications.metrics import record_outcome
 from apps.notifications.models import ChannelKind, Notification, NotificationStatus, Purpose
+from apps.notifications.outbox import enqueue_deliveries_on_commit, enqueue_retry_on_commit
 from apps.notifications.providers.base import PermanentError, TransientError
 from apps.notifications.providers.registry import provider_for
 from apps.notifications.signals import notification_updated
@@ -48,6 +57,8 @@ def backoff_seconds(attempt: int) -> float:
 def _no_longer_due(notification: Notification) -> str | None:
     if notification.purpose == Purpose.PAGE and notification.alert.status != AlertStatus.TRIGGERED:
         return f"alert {notification.alert.status}"
+    if notification.purpose == Purpose.PAGE and notification.cycle < notification.alert.paging_cycle:
+        return "superseded by a new route"
     if not notification.channel.enabled:
         return "channel disabled"
     return None
@@ -110,6 +121,12 @@ def deliver(notification_id: int) -> Outcome:
     return Outcome("sent")
 
 
+def _fenced(row: Notification):
+    """The row as this attempt claimed it: an outcome is written only while it still is
+    (a sweeper that revived it, or a replay, makes it another attempt's row)."""
+    return Notification.objects.filter(pk=row.pk, status=NotificationStatus.SENDING, attempts=row.attempts)
+
+
 def _transient(claimed: list[Notification], provider_name: str, exc: TransientError) -> Outcome:
     row = claimed[0]
     if row.attempts >= settings.TOCSIN_NOTIFY_MAX_ATTEMPTS:
@@ -118,14 +135,14 @@ def _transient(claimed: list[Notification], provider_name: str, exc: TransientEr
     delay = backoff_seconds(row.attempts)
     if exc.retry_after is not None:
         delay = min(max(delay, exc.retry_after), settings.TOCSIN_NOTIFY_RETRY_MAX_SECONDS)
-    now = timezone.now()
+    due_at = timezone.now() + timedelta(seconds=delay)
     with transaction.atomic():
-        for each in claimed:
-            each.status, each.sending_since, each.bundled_into = NotificationStatus.PENDING, None, None
-            each.due_at = now + timedelta(seconds=delay)
-            each.last_error, each.error_code, each.provider = str(exc)[:300], exc.code[:40], provider_name
-            each.save(update_fields=["status", "sending_since", "bundled_into", "due_at", "last_error", "error_code",
-                                     "provider", "updated_at"])
+        retried = [each for each in claimed if _fenced(each).update(
+            status=NotificationStatus.PENDING, sending_since=None, bundled_into=None, due_at=due_at,
+            last_error=str(exc)[:300], error_code=exc.code[:40], provider=provider_name, updated_at=timezone.now())]
+        for each in retried:
+            each.status, each.due_at = NotificationStatus.PENDING, due_at
+        enqueue_retry_on_commit(retried, critical=row.alert.severity == Severity.CRITICAL)
     record_outcome(provider_name, "retry")
     logger.warning("delivery will be retried", extra={"notification": row.public_id, "attempt": row.attempts,
                                                       "retry_in": delay, "code": exc.code})
@@ -137,25 +154,44 @@ def _finish(claimed: list[Notification], status: str, provider_name: str, *, err
     now = timezone.now()
     with transaction.atomic():
         for each in claimed:
-            each.status, each.sending_since, each.provider = status, None, provider_name
-            each.last_error, each.error_code = error[:300], code[:40]
-            each.provider_message_id = provider_message_id
-            if status == NotificationStatus.SENT:
-                each.sent_at = now
-            if status == NotificationStatus.DEAD:
-                each.dead_at = now
-            each.save(update_fields=["status", "sending_since", "provider", "last_error", "error_code",
-                                     "provider_message_id", "sent_at", "dead_at", "updated_at"])
+            written = _fenced(each).update(
+                status=status, sending_since=None, provider=provider_name, last_error=error[:300],
+                error_code=code[:40], provider_message_id=provider_message_id,
+                sent_at=now if status == NotificationStatus.SENT else None,
+                dead_at=now if status == NotificationStatus.DEAD else None, updated_at=now)
+            if not written:
+                logger.warning("delivery outcome not written: the row was claimed again meanwhile",
+                               extra={"notification": each.public_id, "status": status})
+                continue
+            each.status = status
             AlertEvent.objects.create(
                 tenant_id=each.tenant_id, alert_id=each.alert_id, kind=AlertEventKind.NOTIFIED, at=now,
                 actor_type="system", actor_label=f"{each.channel.get_kind_display()} · {each.channel.name}",
                 data={"notification": each.public_id, "status": status, "step": each.step, "purpose": each.purpose,
                       "error_code": code or None},
             )
+            if each.purpose == Purpose.PAGE:
+                _note_reach(each)
             _announce(each)
     if status != NotificationStatus.SENT:
         record_outcome(provider_name, status)
         logger.warning("delivery %s", status, extra={"notification": claimed[0].public_id, "code": code})
+
+
+def _note_reach(page: Notification) -> None:
+    """A page that reached someone clears the alert's "nobody was notified"; the last page
+    of a cycle failing, with none delivered, sets it."""
+    alert = page.alert
+    if page.status == NotificationStatus.SENT:
+        if alert.unnotified_reason:
+            Alert.objects.filter(pk=alert.pk).update(unnotified_reason="")
+            alert.unnotified_reason = ""
+        return
+    alive = (Notification.objects.filter(alert_id=alert.pk, purpose=Purpose.PAGE)
+             .filter(Q(status__in=[NotificationStatus.SENT, NotificationStatus.SENDING])
+                     | Q(status=NotificationStatus.PENDING, cycle=alert.paging_cycle)))
+    if alert.status == AlertStatus.TRIGGERED and not alert.next_escalation_at and not alive.exists():
+        mark_unnotified(alert, reason="every delivery of its pages failed")
 
 
 def _announce(notification: Notification) -> None:
@@ -166,8 +202,6 @@ def _announce(notification: Notification) -> None:
 
 def replay(notification: Notification) -> Notification:
     """Staff put a dead or failed delivery back in line (attempts start over)."""
-    from apps.notifications.outbox import enqueue_deliveries_on_commit
-
     with transaction.atomic():
         locked = Notification.objects.select_for_update().select_related("alert").get(pk=notification.pk)
         if locked.status not in (NotificationStatus.DEAD, NotificationStatus.FAILED, NotificationStatus.CANCELLED):
@@ -175,5 +209,5 @@ def replay(notification: Notification) -> Notification:
         locked.status, locked.attempts, locked.due_at = NotificationStatus.PENDING, 0, timezone.now()
         locked.last_error, locked.error_code, locked.dead_at = "", "", None
         locked.save(update_fields=["status", "attempts", "due_at", "last_error", "error_code", "dead_at", "updated_at"])
-        enqueue_deliveries_on_commit([locked], critical=locked.alert.severity == "critical")
+        enqueue_deliveries_on_commit([locked], critical=locked.alert.severity == Severity.CRITICAL)
     return locked

@@ -1,5 +1,10 @@
-"""Escalation: snapshot the matching policy onto the alert when it is raised, write the
-outbox rows of each step when it falls due, and stop when someone acknowledges.
+"""Escalation: route an alert to the policy that covers it, write the outbox rows of each
+step when it falls due, and move on when nobody acknowledges.
+
+A route is a paging cycle: a frozen snapshot of the policy (later edits don't change
+alerts in flight) and the steps written so far. Raising starts cycle 0; a reopen or a
+raised severity starts the next one, whose rows are new rows (the outbox is unique per
+alert, channel, cycle, step and purpose), so the people paged before are paged again.
 
 Due steps are found from the database (`next_escalation_at`, rows locked with SKIP
 LOCKED) by a periodic task, never by long countdown tasks that a broker restart or the
@@ -9,13 +14,16 @@ Redis visibility timeout could lose or duplicate.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from apps.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus, Severity
-from apps.notifications.models import EscalationPolicy, Notification, Purpose, QuietHours
+from apps.alerts.outages import may_join_outage
+from apps.notifications.models import EscalationPolicy, Notification, NotificationStatus, Purpose, QuietHours
 from apps.notifications.outbox import enqueue_deliveries_on_commit
 from apps.notifications.quiet_hours import quiet_until
 
@@ -23,25 +31,39 @@ logger = logging.getLogger(__name__)
 MAX_REPEATS = 5
 
 
-def matching_policy(alert: Alert) -> EscalationPolicy | None:
-    policies = (EscalationPolicy.objects.for_tenant(alert.tenant).filter(enabled=True)
-                .prefetch_related("sites", "steps__channels").order_by("priority", "pk"))
-    for policy in policies:
-        if policy.kinds and alert.kind not in policy.kinds:
-            continue
-        if policy.severities and alert.severity not in policy.severities:
-            continue
-        site_ids = {site.pk for site in policy.sites.all()}
-        if site_ids and alert.site_id not in site_ids:
-            continue
-        return policy
+def _covers(policy: EscalationPolicy, *, kind: str, severity: str, site_id: int | None) -> bool:
+    if policy.kinds and kind not in policy.kinds:
+        return False
+    if policy.severities and severity not in policy.severities:
+        return False
+    site_ids = {site.pk for site in policy.sites.all()}
+    return not site_ids or site_id in site_ids
+
+
+def enabled_policies(tenant_id: int):
+    return (EscalationPolicy.objects.filter(tenant_id=tenant_id, enabled=True)
+            .prefetch_related("sites", "steps__channels").order_by("priority", "pk"))
+
+
+def policy_for(*, tenant_id: int, kind: str, severity: str, site_id: int | None,
+               policies=None) -> EscalationPolicy | None:
+    """The enabled policy with the lowest priority number that covers this alert."""
+    for policy in policies if policies is not None else enabled_policies(tenant_id):
+        if _covers(policy, kind=kind, severity=severity, site_id=site_id):
+            return policy
     return None
 
 
-def snapshot(policy: EscalationPolicy) -> dict:
-    """Frozen copy of the policy: later edits don't change alerts already in flight."""
+def matching_policy(alert: Alert) -> EscalationPolicy | None:
+    return policy_for(tenant_id=alert.tenant_id, kind=alert.kind, severity=alert.severity, site_id=alert.site_id)
+
+
+def snapshot(policy: EscalationPolicy | None, *, severity: str) -> dict:
+    """Frozen copy of the policy, and the severity it was chosen for (a higher one re-routes)."""
+    if policy is None:
+        return {"policy_id": None, "name": None, "severity": severity, "steps": []}
     return {
-        "policy_id": policy.public_id, "name": policy.name,
+        "policy_id": policy.public_id, "name": policy.name, "severity": severity,
         "steps": [{"order": step.order, "delay_minutes": step.delay_minutes,
                    "channels": sorted(channel.pk for channel in step.channels.all() if channel.enabled)}
                   for step in sorted(policy.steps.all(), key=lambda s: s.order)],
@@ -52,57 +74,91 @@ def snapshot(policy: EscalationPolicy) -> dict:
     }
 
 
-def _schedule(plan: dict) -> list[tuple[int, int, list[int]]]:
-    """Every (step index, minutes after raise, channel ids), repeats included."""
+def schedule(plan: dict) -> list[tuple[int, int, list[int]]]:
+    """Every (step index, minutes after the cycle started, channel ids), repeats included."""
     steps = plan.get("steps", [])
     if not steps:
         return []
     cycle = steps[-1]["delay_minutes"] + plan.get("repeat_after_minutes", 10)
-    schedule = []
+    entries = []
     for round_ in range(plan.get("repeat_times", 0) + 1):
         for step in steps:
-            schedule.append((len(schedule), round_ * cycle + step["delay_minutes"], step["channels"]))
-    return schedule
+            entries.append((len(entries), round_ * cycle + step["delay_minutes"], step["channels"]))
+    return entries
 
 
-def _due_at(alert: Alert, now: datetime) -> datetime:
+def unrouted_reason(plan: dict) -> str:
+    """Why this plan pages nobody, or "" when it pages someone."""
+    if not plan.get("policy_id"):
+        return "no escalation policy covers this alert"
+    if not any(channels for _, _, channels in schedule(plan)):
+        return "every channel of its policy is disabled"
+    return ""
+
+
+@dataclass
+class QuietHoursCache:
+    """Quiet hours per site, read once per tick or route rather than once per step."""
+
+    by_site: dict[int, QuietHours | None] = field(default_factory=dict)
+
+    def for_site(self, site_id: int) -> QuietHours | None:
+        if site_id not in self.by_site:
+            self.by_site[site_id] = QuietHours.objects.filter(site_id=site_id, enabled=True).order_by().first()
+        return self.by_site[site_id]
+
+
+def _due_at(alert: Alert, now: datetime, quiet: QuietHoursCache) -> datetime:
     if alert.severity == Severity.CRITICAL or not alert.site_id:
         return now  # critical alerts never wait for quiet hours to end
-    hours = QuietHours.objects.filter(site_id=alert.site_id, enabled=True).first()
+    hours = quiet.for_site(alert.site_id)
     if hours is None:
         return now
     return quiet_until(hours, alert.site.timezone, now) or now
 
 
-def _write_step(alert: Alert, index: int, channel_ids: list[int], now: datetime) -> list[Notification]:
-    due = _due_at(alert, now)
-    rows = [Notification(tenant_id=alert.tenant_id, alert=alert, channel_id=channel_id, step=index,
-                         purpose=Purpose.PAGE, due_at=due) for channel_id in channel_ids]
-    # The unique (alert, channel, step, purpose) makes a re-run of a step a no-op.
+def _write_step(alert: Alert, index: int, channel_ids: list[int], due: datetime) -> list[Notification]:
+    rows = [Notification(tenant_id=alert.tenant_id, alert=alert, channel_id=channel_id, cycle=alert.paging_cycle,
+                         step=index, purpose=Purpose.PAGE, due_at=due) for channel_id in channel_ids]
+    # The unique (alert, channel, cycle, step, purpose) makes a re-run of a step a no-op.
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    created = list(Notification.objects.filter(alert=alert, step=index, purpose=Purpose.PAGE))
-    enqueue_deliveries_on_commit([n for n in created if n.due_at <= now], critical=alert.severity == "critical")
+    created = list(Notification.objects.filter(alert=alert, cycle=alert.paging_cycle, step=index,
+                                               purpose=Purpose.PAGE))
+    enqueue_deliveries_on_commit(created, critical=alert.severity == Severity.CRITICAL)
     return created
 
 
-def _advance(alert: Alert, now: datetime) -> list[Notification]:
-    """Write every step whose time has come; set when the next one falls due."""
-    schedule = _schedule(alert.policy_snapshot)
-    # Steps count from when Tocsin raised the alert, not from a device's (possibly late) clock.
-    raised_at = min(alert.created_at, now)
+def _escalated(alert: Alert, index: int, channels: list[int], now: datetime, **data) -> None:
+    AlertEvent.objects.create(tenant_id=alert.tenant_id, alert=alert, kind=AlertEventKind.ESCALATED, at=now,
+                              actor_type="system", actor_label="escalation",
+                              data={"step": index, "channels": len(channels), "cycle": alert.paging_cycle, **data})
+
+
+def _cycle_started(alert: Alert) -> datetime:
+    """Steps count from when Tocsin started the cycle (raised the alert, for the first one),
+    not from a device's (possibly late) clock."""
+    started_at = alert.policy_snapshot.get("started_at")
+    return datetime.fromisoformat(started_at) if started_at else alert.created_at
+
+
+def _advance(alert: Alert, now: datetime, quiet: QuietHoursCache, *, hold_seconds: int = 0) -> list[Notification]:
+    """Write every step of the current cycle whose time has come; set when the next falls due."""
+    plan = alert.policy_snapshot
+    started = min(_cycle_started(alert), now)
     written: list[Notification] = []
     next_at = None
-    for index, minutes, channels in schedule:
+    for index, minutes, channels in schedule(plan):
         if index < alert.escalation_step:
             continue
-        due = raised_at + timedelta(minutes=minutes)
+        due = started + timedelta(minutes=minutes)
         if due <= now:
-            written += _write_step(alert, index, channels, now)
+            first_due = _due_at(alert, now, quiet)
+            if index == 0 and hold_seconds:
+                first_due = max(first_due, now + timedelta(seconds=hold_seconds))
+            written += _write_step(alert, index, channels, first_due)
             alert.escalation_step = index + 1
             if index > 0:
-                AlertEvent.objects.create(tenant_id=alert.tenant_id, alert=alert, kind=AlertEventKind.ESCALATED,
-                                          at=now, actor_type="system", actor_label="escalation",
-                                          data={"step": index, "channels": len(channels)})
+                _escalated(alert, index, channels, now)
         else:
             next_at = due
             break
@@ -110,32 +166,99 @@ def _advance(alert: Alert, now: datetime) -> list[Notification]:
     return written
 
 
-def plan_first_step(alert: Alert) -> None:
-    """Raise hook, inside the raising transaction: snapshot the policy, write step 0."""
+def _save_route(alert: Alert) -> None:
+    Alert.objects.filter(pk=alert.pk).update(
+        policy_snapshot=alert.policy_snapshot, escalation_step=alert.escalation_step,
+        next_escalation_at=alert.next_escalation_at, paging_cycle=alert.paging_cycle,
+        unnotified_reason=alert.unnotified_reason)
+
+
+def cancel_pending_pages(alert: Alert, *, reason: str) -> int:
+    return Notification.objects.filter(alert=alert, purpose=Purpose.PAGE, status=NotificationStatus.PENDING).update(
+        status=NotificationStatus.CANCELLED, last_error=reason[:300], updated_at=timezone.now())
+
+
+def start_cycle(alert: Alert, *, new_cycle: bool, now: datetime | None = None) -> str:
+    """Route the alert afresh (inside the transaction of the change, the row locked or new).
+
+    Returns why it pages nobody ("" when it pages someone); the caller makes that visible.
+    """
+    now = now or timezone.now()
+    if new_cycle:
+        cancel_pending_pages(alert, reason="superseded by a new route")
+        alert.paging_cycle += 1
     policy = matching_policy(alert)
-    if policy is None:
-        return
-    alert.policy_snapshot = snapshot(policy)
+    alert.policy_snapshot = snapshot(policy, severity=alert.severity)
+    if new_cycle:  # the first cycle starts when the alert was raised
+        alert.policy_snapshot["started_at"] = now.isoformat()
     alert.escalation_step = 0
+    alert.next_escalation_at = None
+    group = alert.group if alert.group_id else None
+    if group is not None and group.is_open:
+        alert.policy_snapshot["paged_through"] = group.public_id
+        reason = ""
+    else:
+        reason = unrouted_reason(alert.policy_snapshot)
+        hold = settings.TOCSIN_OUTAGE_HOLD_SECONDS if may_join_outage(alert) else 0
+        _advance(alert, now, QuietHoursCache(), hold_seconds=hold)
+    alert.unnotified_reason = reason
+    _save_route(alert)
+    return reason
+
+
+def stop_escalation(alert: Alert, *, reason: str) -> None:
+    """Acknowledged, resolved or paged through an outage: no step not yet sent goes out."""
+    cancel_pending_pages(alert, reason=reason)
+    alert.next_escalation_at = None
+    Alert.objects.filter(pk=alert.pk).update(next_escalation_at=None)
+
+
+def escalate_now(alert_id: int, *, reason: str) -> bool:
+    """A page could not be delivered (SMS undelivered): write the next step now, not after its delay."""
     now = timezone.now()
-    _advance(alert, now)
-    Alert.objects.filter(pk=alert.pk).update(policy_snapshot=alert.policy_snapshot,
-                                             escalation_step=alert.escalation_step,
-                                             next_escalation_at=alert.next_escalation_at)
+    with transaction.atomic():
+        alert = (Alert.objects.select_for_update(of=("self",)).select_related("site", "tenant")
+                 .filter(pk=alert_id, status=AlertStatus.TRIGGERED).order_by().first())
+        if alert is None:
+            return False
+        entries = schedule(alert.policy_snapshot)
+        if alert.escalation_step >= len(entries):
+            return False
+        index, _, channels = entries[alert.escalation_step]
+        _write_step(alert, index, channels, _due_at(alert, now, QuietHoursCache()))
+        _escalated(alert, index, channels, now, reason=reason)
+        alert.escalation_step = index + 1
+        if alert.escalation_step < len(entries):
+            following = _cycle_started(alert) + timedelta(minutes=entries[alert.escalation_step][1])
+            alert.next_escalation_at = max(now, following)
+        else:
+            alert.next_escalation_at = None
+        alert.save(update_fields=["escalation_step", "next_escalation_at", "updated_at"])
+    logger.info("escalated early", extra={"alert": alert.public_id, "step": index, "reason": reason})
+    return True
 
 
 def escalation_tick(*, now: datetime | None = None, batch: int = 200) -> int:
-    """Write the steps that fell due. Safe to run in parallel: rows are claimed with SKIP LOCKED."""
+    """Write the steps that fell due. Safe to run in parallel: rows are claimed with SKIP LOCKED.
+
+    Each alert gets its own savepoint, so one that fails (a bug, a deleted channel) is
+    logged and skipped instead of holding back every other alert's escalation.
+    """
     now = now or timezone.now()
     advanced = 0
+    quiet = QuietHoursCache()
     with transaction.atomic():
         due = list(Alert.objects.select_for_update(skip_locked=True, of=("self",)).select_related("site", "tenant")
                    .filter(status=AlertStatus.TRIGGERED, next_escalation_at__lte=now)
                    .order_by("next_escalation_at")[:batch])
         for alert in due:
-            _advance(alert, now)
-            alert.save(update_fields=["escalation_step", "next_escalation_at", "updated_at"])
-            advanced += 1
+            try:
+                with transaction.atomic():
+                    _advance(alert, now, quiet)
+                    alert.save(update_fields=["escalation_step", "next_escalation_at", "updated_at"])
+                advanced += 1
+            except Exception:
+                logger.exception("escalation step not written", extra={"alert": alert.public_id})
     if advanced:
         logger.info("escalation steps written", extra={"alerts": advanced})
     return advanced

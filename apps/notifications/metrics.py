@@ -12,8 +12,13 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 DELIVERIES = Counter("tocsin_deliveries_total", "Delivery attempts by provider and outcome",
                      ["provider", "outcome"])
+UNNOTIFIED = Counter("tocsin_alerts_unnotified_total", "Alerts that paged nobody, by reason", ["reason"])
 DELIVERY_SECONDS = Histogram("tocsin_delivery_seconds", "Time spent in the provider call", ["provider"],
                              buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10))
+
+
+def record_unnotified(reason: str) -> None:
+    UNNOTIFIED.labels(reason=reason).inc()
 
 
 def record_outcome(provider: str, outcome: str, *, seconds: float | None = None) -> None:
@@ -30,10 +35,12 @@ class OutboxCollector:
         yield GaugeMetricFamily("tocsin_notifications", "Notification rows by status", labels=["status"])
         yield CounterMetricFamily("tocsin_notifications_dead", "Deliveries that exhausted their retries")
         yield CounterMetricFamily("tocsin_notifications_failed", "Deliveries refused permanently by a provider")
+        yield GaugeMetricFamily("tocsin_open_alerts_unnotified", "Open alerts that notified nobody")
 
     def collect(self):
         from django.db.models import Count
 
+        from apps.alerts.models import OPEN_STATUSES, Alert
         from apps.notifications.models import Notification
 
         by_status = GaugeMetricFamily("tocsin_notifications", "Notification rows by status", labels=["status"])
@@ -46,6 +53,10 @@ class OutboxCollector:
         failed = CounterMetricFamily("tocsin_notifications_failed", "Deliveries refused permanently by a provider")
         failed.add_metric([], Notification.objects.filter(status="failed").count())
         yield failed
+        unnotified = GaugeMetricFamily("tocsin_open_alerts_unnotified", "Open alerts that notified nobody")
+        unnotified.add_metric([], Alert.objects.filter(status__in=OPEN_STATUSES).exclude(unnotified_reason="")
+                              .count())
+        yield unnotified
 
 
 _registered = False

@@ -1,7 +1,7 @@
 """Channels, escalation policies and the outbox of notifications.
 
 A Notification row is one delivery of one alert to one channel at one escalation step;
-it is unique on (alert, channel, step, purpose), so a retry or a re-run can never send
+it is unique on (alert, channel, cycle, step, purpose), so a retry or a re-run can never send
 twice by creating a second row: it can only find the row and see it was sent.
 """
 
@@ -20,6 +20,7 @@ class ChannelKind(models.TextChoices):
     SMS = "sms", "SMS (Twilio)"
     SLACK = "slack", "Slack"
     EMAIL = "email", "Email"
+    MANAGERS = "managers", "Email to the tenant's owners and admins"
     WEBHOOK = "webhook", "Signed webhook"
 
 
@@ -71,6 +72,8 @@ class EscalationPolicy(TenantOwnedModel):
                                                 help_text="Tell the channels already paged who acknowledged.")
     notify_on_resolve = models.BooleanField(default=False)
     enabled = models.BooleanField(default=True)
+    is_catch_all = models.BooleanField(default=False, editable=False,
+                                       help_text="Created with the tenant so that no alert goes unrouted.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -126,6 +129,7 @@ class Notification(TenantOwnedModel):
     public_id = PublicIdField(prefix="ntf")
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="notifications")
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="notifications")
+    cycle = models.PositiveSmallIntegerField(default=0, help_text="The alert's paging cycle (a reopen starts one).")
     step = models.PositiveSmallIntegerField(default=0)
     purpose = models.CharField(max_length=8, choices=Purpose.choices, default=Purpose.PAGE)
     status = models.CharField(max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
@@ -150,7 +154,8 @@ class Notification(TenantOwnedModel):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["alert", "channel", "step", "purpose"], name="notification_once_per_step"),
+            models.UniqueConstraint(fields=["alert", "channel", "cycle", "step", "purpose"],
+                                    name="notification_once_per_cycle_step"),
         ]
         indexes = [
             models.Index(fields=["status", "due_at"], name="notification_outbox",

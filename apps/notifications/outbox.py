@@ -25,17 +25,47 @@ DELIVER_TASK = "tocsin.notify.deliver"
 DELIVER_CRITICAL_TASK = "tocsin.notify.deliver_critical"
 
 
-def _publish(notification_ids: list[int], *, critical: bool) -> None:
+# Rows due within this long are published with a countdown (a held outage page, a retry);
+# later ones (quiet hours) are left to the sweeper, so no message waits for hours in a worker.
+COUNTDOWN_HORIZON = timedelta(minutes=5)
+RETRY_QUEUE = "retry"
+
+
+def _publish(notification_ids: list[int], *, critical: bool, countdown: float | None = None,
+             queue: str | None = None) -> None:
     task = DELIVER_CRITICAL_TASK if critical else DELIVER_TASK
-    published = [nid for nid in notification_ids if enqueue(task, nid)]
+    published = [nid for nid in notification_ids if enqueue(task, nid, countdown=countdown, queue=queue)]
     if published:
         Notification.objects.filter(pk__in=published).update(enqueued_at=timezone.now())
 
 
 def enqueue_deliveries_on_commit(notifications: Iterable[Notification], *, critical: bool) -> None:
-    ids = [n.pk for n in notifications if n.status == NotificationStatus.PENDING]
-    if ids:
-        transaction.on_commit(lambda: _publish(ids, critical=critical))
+    """Publish after commit: rows due now at once, rows due soon with their countdown."""
+    now = timezone.now()
+    by_delay: dict[float, list[int]] = {}
+    for row in notifications:
+        if row.status != NotificationStatus.PENDING or row.due_at - now > COUNTDOWN_HORIZON:
+            continue
+        delay = max(0.0, round((row.due_at - now).total_seconds(), 1))
+        by_delay.setdefault(delay, []).append(row.pk)
+    for delay, ids in by_delay.items():
+        transaction.on_commit(lambda ids=ids, delay=delay: _publish(ids, critical=critical, countdown=delay or None))
+
+
+def enqueue_retry_on_commit(notifications: Iterable[Notification], *, critical: bool) -> None:
+    """A retry is published on the retry queue for the moment its row is due: the row's
+    `due_at` is the one clock, the message only wakes a worker then."""
+    rows = list(notifications)
+    if not rows:
+        return
+    ids = [row.pk for row in rows]
+    due_at = min(row.due_at for row in rows)
+
+    def publish() -> None:
+        _publish(ids, critical=critical, queue=RETRY_QUEUE,
+                 countdown=max(0.0, (due_at - timezone.now()).total_seconds()) or None)
+
+    transaction.on_commit(publish)
 
 
 def sweep_outbox(*, batch: int = 500) -> int:

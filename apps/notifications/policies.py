@@ -1,4 +1,10 @@
-"""Writing escalation policies with their steps, in one transaction."""
+"""Writing escalation policies with their steps, in one transaction.
+
+Invariants: a policy always has 1 to MAX_STEPS steps, each with at least one channel of
+the policy's tenant, in order of their delay (the API, the admin and commands all come
+through `policy_save`, so none can make a policy that swallows alerts); a tenant always
+keeps at least one enabled policy.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +12,47 @@ from django.db import transaction
 
 from apps.alerts.models import AlertKind, Severity
 from apps.audit.services import Actor, audit_record
-from apps.common.errors import ApplicationError
+from apps.common.errors import ApplicationError, ConflictError
 from apps.notifications.models import Channel, EscalationPolicy, EscalationStep
 from apps.tenancy.models import Site, Tenant
 
 MAX_STEPS = 10
 
 
-def _validate(*, kinds: list[str], severities: list[str], steps: list[dict]) -> None:
+def policy_validate(*, tenant: Tenant, kinds: list[str], severities: list[str], steps: list[dict],
+                    sites: list[Site] | None = None) -> None:
+    """Raises ApplicationError naming the field; the admin's forms call this too."""
     if set(kinds) - set(AlertKind.values):
         raise ApplicationError("Unknown alert kind.", fields={"kinds": ["invalid"]})
     if set(severities) - set(Severity.values):
         raise ApplicationError("Unknown severity.", fields={"severities": ["invalid"]})
+    if any(site.tenant_id != tenant.pk for site in sites or []):
+        raise ApplicationError("Sites must be of this tenant.", fields={"sites": ["invalid"]})
     if not 1 <= len(steps) <= MAX_STEPS:
-        raise ApplicationError(f"A policy has 1 to {MAX_STEPS} steps.", fields={"steps": ["count"]})
+        raise ApplicationError(f"A policy needs 1 to {MAX_STEPS} steps: without one it would page nobody.",
+                               fields={"steps": ["count"]})
     delays = [step["delay_minutes"] for step in steps]
     if delays != sorted(delays):
         raise ApplicationError("Steps must be in order of their delay.", fields={"steps": ["order"]})
+    for step in steps:
+        if not step["channels"] or any(channel.tenant_id != tenant.pk for channel in step["channels"]):
+            raise ApplicationError("Each step needs channels of this tenant.", fields={"steps": ["channels"]})
+
+
+def _lock_tenant_policies(tenant_id: int) -> None:
+    """Serialises changes that could leave a tenant without an enabled policy."""
+    list(EscalationPolicy.objects.select_for_update().filter(tenant_id=tenant_id).values_list("pk", flat=True))
+
+
+def keeps_an_enabled_policy(policy: EscalationPolicy) -> bool:
+    """Whether the tenant has an enabled policy besides this one."""
+    return EscalationPolicy.objects.filter(tenant_id=policy.tenant_id, enabled=True).exclude(pk=policy.pk).exists()
+
+
+def ensure_not_last_enabled(policy: EscalationPolicy) -> None:
+    if policy.pk and not keeps_an_enabled_policy(policy):
+        raise ConflictError("This is the tenant's last enabled policy: without it alerts would page nobody.",
+                            code="last_policy")
 
 
 def policy_save(*, tenant: Tenant, actor: Actor, name: str, steps: list[dict], kinds: list[str] | None = None,
@@ -30,11 +60,11 @@ def policy_save(*, tenant: Tenant, actor: Actor, name: str, steps: list[dict], k
                 **options) -> EscalationPolicy:
     """Create or replace a policy. `steps`: [{"delay_minutes": int, "channels": [Channel]}]."""
     kinds, severities, sites = kinds or [], severities or [], sites or []
-    _validate(kinds=kinds, severities=severities, steps=steps)
-    for step in steps:
-        if any(channel.tenant_id != tenant.pk for channel in step["channels"]) or not step["channels"]:
-            raise ApplicationError("Each step needs channels of this tenant.", fields={"steps": ["channels"]})
+    policy_validate(tenant=tenant, kinds=kinds, severities=severities, steps=steps, sites=sites)
     with transaction.atomic():
+        if policy is not None and policy.pk and options.get("enabled") is False:
+            _lock_tenant_policies(tenant.pk)
+            ensure_not_last_enabled(policy)
         policy = policy or EscalationPolicy(tenant=tenant)
         policy.name, policy.kinds, policy.severities = name, sorted(set(kinds)), sorted(set(severities))
         for field, value in options.items():
@@ -49,6 +79,24 @@ def policy_save(*, tenant: Tenant, actor: Actor, name: str, steps: list[dict], k
         audit_record(tenant=tenant, actor=actor, action="policy.saved", target_type="policy",
                      target_id=policy.public_id, details={"steps": len(steps), "kinds": policy.kinds})
     return policy
+
+
+def policy_delete(*, policy: EscalationPolicy, actor: Actor) -> None:
+    """Refused for the tenant's last enabled policy: alerts would then page nobody."""
+    with transaction.atomic():
+        _lock_tenant_policies(policy.tenant_id)
+        if policy.enabled:
+            ensure_not_last_enabled(policy)
+        public_id = policy.public_id
+        policy.delete()
+        audit_record(tenant=policy.tenant, actor=actor, action="policy.deleted", target_type="policy",
+                     target_id=public_id, details={})
+
+
+def steps_of(policy: EscalationPolicy) -> list[dict]:
+    """A saved policy's steps in the shape `policy_save` takes (for partial updates)."""
+    return [{"delay_minutes": step.delay_minutes, "channels": list(step.channels.all())}
+            for step in policy.steps.order_by("order").prefetch_related("channels")]
 
 
 def channels_by_public_id(*, tenant: Tenant, public_ids: list[str]) -> list[Channel]:

@@ -9,10 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
-from apps.notifications.models import Notification
+from apps.notifications.escalation import escalate_now
+from apps.notifications.models import Notification, Purpose
 
 logger = logging.getLogger(__name__)
 FINAL_STATUSES = {"delivered", "undelivered", "failed", "sent", "read"}
+UNDELIVERED_STATUSES = {"undelivered", "failed"}
 
 
 def twilio_signature_is_valid(*, url: str, params: dict, signature: str) -> bool:
@@ -22,12 +24,22 @@ def twilio_signature_is_valid(*, url: str, params: dict, signature: str) -> bool
 
 
 def record_twilio_status(*, message_sid: str, status: str, error_code: str = "") -> int:
-    """Stores the receipt on every row sent in that message (bundled SMS share one SID)."""
+    """Stores the receipt on every row sent in that message (bundled SMS share one SID).
+
+    A page that could not be delivered moves its alert to the next escalation step at
+    once: waiting out the step's delay would leave nobody told.
+    """
     if status not in FINAL_STATUSES:
         return 0
+    rows = Notification.objects.filter(provider_message_id=message_sid, provider="twilio")
     with transaction.atomic():
-        updated = Notification.objects.filter(provider_message_id=message_sid, provider="twilio").update(
-            receipt_status=status, receipt_error_code=error_code[:20], receipt_at=timezone.now())
-    if status in ("undelivered", "failed"):
+        # Twilio repeats a callback it saw fail: only the first "undelivered" escalates.
+        newly_undelivered = set() if status not in UNDELIVERED_STATUSES else set(
+            rows.select_for_update().filter(purpose=Purpose.PAGE).exclude(receipt_status__in=UNDELIVERED_STATUSES)
+            .values_list("alert_id", flat=True))
+        updated = rows.update(receipt_status=status, receipt_error_code=error_code[:20], receipt_at=timezone.now())
+    if status in UNDELIVERED_STATUSES:
         logger.warning("sms not delivered", extra={"message_sid": message_sid, "error_code": error_code})
+    for alert_id in sorted(newly_undelivered):
+        escalate_now(alert_id, reason=f"sms {status}")
     return updated

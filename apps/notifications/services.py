@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 
 import phonenumbers
 from django.core.exceptions import ValidationError
@@ -10,12 +11,12 @@ from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
 
 from apps.audit.services import Actor, audit_record
-from apps.common.errors import ApplicationError
+from apps.common.errors import ApplicationError, ConflictError
 from apps.notifications.messages import Message
-from apps.notifications.models import Channel, ChannelKind
+from apps.notifications.models import Channel, ChannelKind, EscalationStep, QuietHours
 from apps.notifications.providers.base import DeliveryError
 from apps.notifications.providers.registry import provider_for
-from apps.tenancy.models import Tenant
+from apps.tenancy.models import Site, Tenant
 
 SLACK_CHANNEL_ID = r"^[CGD][A-Z0-9]{6,}$"
 
@@ -45,6 +46,8 @@ def normalise_target(kind: str, target: str) -> str:
             except ValidationError as exc:
                 raise invalid(f"'{address}' is not an email address.") from exc
         return ", ".join(addresses)
+    if kind == ChannelKind.MANAGERS:
+        return ""  # the addresses are the tenant's owners' and admins', read when it sends
     if kind == ChannelKind.SLACK:
         import re
 
@@ -60,12 +63,18 @@ def normalise_target(kind: str, target: str) -> str:
     raise ApplicationError("Unknown channel kind.", fields={"kind": ["invalid"]})
 
 
-def channel_create(*, tenant: Tenant, name: str, kind: str, target: str, secret: str = "", actor: Actor,
-                   enabled: bool = True) -> Channel:
+def channel_validate(*, kind: str, target: str, secret: str | None, creating: bool) -> str:
+    """The normalised target; raises ApplicationError naming the field (the admin's form calls this too)."""
     target = normalise_target(kind, target)
-    if kind == ChannelKind.WEBHOOK and len(secret) < 16:
+    if kind == ChannelKind.WEBHOOK and (creating or secret is not None) and len(secret or "") < 16:
         raise ApplicationError("Webhooks need a signing secret of at least 16 characters.",
                                fields={"secret": ["At least 16 characters."]})
+    return target
+
+
+def channel_create(*, tenant: Tenant, name: str, kind: str, target: str, secret: str = "", actor: Actor,
+                   enabled: bool = True) -> Channel:
+    target = channel_validate(kind=kind, target=target, secret=secret, creating=True)
     channel = Channel(tenant=tenant, name=name, kind=kind, target=target, enabled=enabled)
     channel.secret = secret
     with transaction.atomic():
@@ -77,8 +86,9 @@ def channel_create(*, tenant: Tenant, name: str, kind: str, target: str, secret:
 
 def channel_update(*, channel: Channel, actor: Actor, **changes) -> Channel:
     secret = changes.pop("secret", None)
-    if "target" in changes:
-        changes["target"] = normalise_target(channel.kind, changes["target"])
+    if "target" in changes or secret is not None:
+        changes["target"] = channel_validate(kind=channel.kind, target=changes.get("target", channel.target),
+                                             secret=secret, creating=False)
     for field, value in changes.items():
         setattr(channel, field, value)
     if secret is not None:
@@ -89,6 +99,24 @@ def channel_update(*, channel: Channel, actor: Actor, **changes) -> Channel:
                      target_id=channel.public_id,
                      details={"fields": sorted(changes) + (["secret"] if secret is not None else [])})
     return channel
+
+
+def channel_in_use_by(channel: Channel) -> list[str]:
+    """Names of the policies whose steps page this channel."""
+    return sorted(set(EscalationStep.objects.filter(channels=channel).values_list("policy__name", flat=True)))
+
+
+def channel_delete(*, channel: Channel, actor: Actor) -> None:
+    """Refused while a policy step pages it: the step would silently page nobody."""
+    used_by = channel_in_use_by(channel)
+    if used_by:
+        raise ConflictError(f"Policies page this channel ({', '.join(used_by)}); take it out of their steps or "
+                            "disable it instead.", code="channel_in_use")
+    with transaction.atomic():
+        public_id = channel.public_id
+        channel.delete()
+        audit_record(tenant=channel.tenant, actor=actor, action="channel.deleted", target_type="channel",
+                     target_id=public_id, details={"kind": channel.kind})
 
 
 @dataclass(frozen=True)
@@ -114,6 +142,18 @@ def channel_send_test(*, channel: Channel, actor: Actor) -> TestResult:
     audit_record(tenant=channel.tenant, actor=actor, action="channel.tested", target_type="channel",
                  target_id=channel.public_id, details={"ok": result.ok, "code": result.code})
     return result
+
+
+def quiet_hours_save(*, site: Site, start: time, end: time, enabled: bool, actor: Actor) -> QuietHours:
+    """One set of quiet hours per site: create or replace it."""
+    if start == end:
+        raise ApplicationError("Quiet hours need a start and an end that differ.", fields={"end": ["same as start"]})
+    with transaction.atomic():
+        hours, created = QuietHours.objects.update_or_create(
+            site=site, defaults={"tenant_id": site.tenant_id, "start": start, "end": end, "enabled": enabled})
+        audit_record(tenant=site.tenant, actor=actor, action="quiet_hours.saved", target_type="site",
+                     target_id=site.public_id, details={"created": created, "enabled": enabled})
+    return hours
 
 
 def rotate_channel_secrets() -> int:

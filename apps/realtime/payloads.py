@@ -46,6 +46,8 @@ def alert_payload(alert) -> dict:
         "acknowledged_at": _iso(alert.acknowledged_at), "acknowledged_by_label": alert.acknowledged_by_label,
         "resolved_at": _iso(alert.resolved_at), "resolved_by_label": alert.resolved_by_label,
         "resolution": alert.resolution, "escalation_step": alert.escalation_step,
+        "unnotified_reason": alert.unnotified_reason, "is_group": alert.is_group,
+        "group": alert.group.public_id if alert.group_id else None,
         "created_at": _iso(alert.created_at), "updated_at": _iso(alert.updated_at),
     }
 

@@ -47,7 +47,7 @@ def _never_raises(handler):
 def publish_alert_change(sender, *, alert_id: int, tenant_id: int, change: str, actor_label: str = "",
                          **kwargs) -> None:
     alert = (Alert.objects.filter(pk=alert_id, tenant_id=tenant_id)
-             .select_related("tenant", "site", "device").order_by().first())
+             .select_related("tenant", "site", "device", "group").order_by().first())
     if alert is None:
         return
     publish(tenant=alert.tenant.public_id, event_type="alert.raised" if change == "raised" else "alert.updated",

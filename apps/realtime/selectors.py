@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apps.alerts.models import OPEN_STATUSES, AlertKind
+from apps.alerts.models import OPEN_STATUSES, Alert, AlertKind
 from apps.alerts.selectors import alert_list
 from apps.devices.models import Device, DeviceStatus
 from apps.notifications.models import Notification
@@ -15,9 +15,14 @@ MAX_DEVICES = 1000
 MAX_NOTIFICATIONS = 3000
 
 
-def board_snapshot(*, tenant: Tenant) -> dict:
+def board_snapshot(*, tenant: Tenant, focus: str | None = None) -> dict:
+    """The open alerts, devices and deliveries; `focus` (an alert's public id, from a page's
+    link) adds that alert whatever its state, so the link always shows what it named."""
     alerts = list(alert_list(tenant=tenant).filter(status__in=OPEN_STATUSES)
                   .order_by("-last_seen_at", "-id")[:MAX_ALERTS + 1])
+    focused = alert_list(tenant=tenant).filter(public_id=focus).order_by().first() if focus else None
+    if focused is not None and focused.pk not in {alert.pk for alert in alerts[:MAX_ALERTS]}:
+        alerts.insert(0, focused)
     devices = list(Device.objects.for_tenant(tenant).exclude(status=DeviceStatus.REVOKED)
                    .select_related("site").order_by("site__name", "name", "id")[:MAX_DEVICES + 1])
     notifications = (Notification.objects.for_tenant(tenant)
@@ -32,7 +37,16 @@ def board_snapshot(*, tenant: Tenant) -> dict:
         "devices": [payloads.device_payload(device) for device in devices[:MAX_DEVICES]],
         "notifications": [payloads.notification_payload(n) for n in notifications],
         "truncated": len(alerts) > MAX_ALERTS or len(devices) > MAX_DEVICES,
+        "focus": focused.public_id if focused is not None else None,
     }
+
+
+def tenant_of_alert(*, user, public_id: str) -> str | None:
+    """The public id of the tenant of an alert this person may see (None otherwise)."""
+    alerts = Alert.objects.filter(public_id=public_id)
+    if not user.is_superuser:
+        alerts = alerts.filter(tenant__memberships__user=user)
+    return alerts.values_list("tenant__public_id", flat=True).order_by().first()
 
 
 def tenants_to_choose(user) -> list[Tenant]:

@@ -20,8 +20,13 @@ from apps.tenancy.models import OPERATOR_ROLES
 @require_GET
 @login_required(login_url=reverse_lazy("admin:login"))
 def board(request):
-    """People with several tenants (and superusers) pick one with `?tenant=`."""
+    """People with several tenants (and superusers) pick one with `?tenant=`. A page's link
+    (`?alert=<id>`) opens that alert's tenant and shows the alert highlighted, in whatever
+    state it is now."""
     requested = request.GET.get("tenant", "")[:80]
+    focus_id = request.GET.get("alert", "")[:40]
+    if focus_id and not requested:
+        requested = selectors.tenant_of_alert(user=request.user, public_id=focus_id) or ""
     try:
         context = resolve_tenant_context(user=request.user, requested=requested or None)
     except TenantChoiceRequired:
@@ -31,7 +36,7 @@ def board(request):
         raise Http404("No such tenant.") from exc
     # The resume point is read before the snapshot: see services.stream_tail.
     resume_from = services.stream_tail(tenant=context.tenant)
-    snapshot = selectors.board_snapshot(tenant=context.tenant)
+    snapshot = selectors.board_snapshot(tenant=context.tenant, focus=focus_id or None)
     config = {
         "tenant": context.tenant.public_id,
         "resumeFrom": resume_from or "",

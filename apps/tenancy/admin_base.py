@@ -63,6 +63,15 @@ class TenantScopedAdmin(admin.ModelAdmin):
             formfield.queryset = self._limit_choices(request, db_field.related_model, formfield.queryset)
         return formfield
 
+    def get_changeform_initial_data(self, request):
+        """A member of one tenant adds rows to that tenant: preselect it."""
+        initial = super().get_changeform_initial_data(request)
+        if "tenant" not in initial and _has_tenant_field(self.model) and not request.user.is_superuser:
+            managed = self._managed_tenant_ids(request)
+            if len(managed) == 1:
+                initial["tenant"] = managed[0]
+        return initial
+
     def _object_tenant_id(self, obj):
         return getattr(obj, f"{self.tenant_field}_id", None) if "__" not in self.tenant_field else None
 
@@ -103,3 +112,38 @@ class ReadOnlyTenantScopedAdmin(TenantScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class TenantScopedInline:
+    """Mixin for inlines of a TenantScopedAdmin: the parent's role rules decide (tenant admins
+    hold no Django model permissions), and choices are limited as the parent limits them."""
+
+    def _parent_admin(self) -> TenantScopedAdmin:
+        return self.admin_site._registry[self.parent_model]
+
+    def has_view_permission(self, request, obj=None):
+        return self._parent_admin().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return self._parent_admin().has_change_permission(request, obj) if obj else (
+            self._parent_admin().has_add_permission(request))
+
+    def has_change_permission(self, request, obj=None):
+        return self.has_add_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_add_permission(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if formfield is not None and hasattr(formfield, "queryset"):
+            formfield.queryset = self._parent_admin()._limit_choices(request, db_field.related_model,
+                                                                      formfield.queryset)
+        return formfield
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if formfield is not None and hasattr(formfield, "queryset"):
+            formfield.queryset = self._parent_admin()._limit_choices(request, db_field.related_model,
+                                                                      formfield.queryset)
+        return formfield

@@ -7,6 +7,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from apps.common.ids import PublicIdField
@@ -90,6 +91,13 @@ class Site(TenantOwnedModel):
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     address = models.TextField(blank=True)
     business_hours = models.JSONField(default=default_business_hours, blank=True)
+    outage_threshold = models.PositiveSmallIntegerField(
+        default=5, db_default=5, validators=[MaxValueValidator(1000)],
+        help_text="This many alerts of one kind (e.g. devices offline) within the window open one outage "
+                  "alert that is paged once. 0 turns outage grouping off.")
+    outage_window_seconds = models.PositiveIntegerField(
+        default=120, db_default=120, validators=[MinValueValidator(10), MaxValueValidator(3600)],
+        help_text="How close together those alerts must be, in seconds.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

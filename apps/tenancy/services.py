@@ -9,7 +9,7 @@ from django.utils.text import slugify
 
 from apps.common.errors import ConflictError, blocked_delete_error
 from apps.tenancy.models import Membership, Role, Site, SiteKind, Tenant, Vertical
-from apps.tenancy.signals import membership_changed
+from apps.tenancy.signals import membership_changed, tenant_created
 
 User = get_user_model()
 
@@ -20,7 +20,10 @@ def tenant_create(*, name: str, vertical: str, slug: str | None = None) -> Tenan
     slug = slug or slugify(name)[:60]
     try:
         with transaction.atomic():
-            return Tenant.objects.create(name=name, slug=slug, vertical=vertical)
+            tenant = Tenant.objects.create(name=name, slug=slug, vertical=vertical)
+            # Inside the transaction: a tenant never exists without what the listeners add.
+            tenant_created.send(sender=Tenant, tenant=tenant)
+            return tenant
     except IntegrityError as exc:
         raise ConflictError(f"A tenant with slug '{slug}' already exists.") from exc
 

@@ -32,7 +32,7 @@ def test_list_filters_and_detail_timeline(world_a, client_for):
     assert client.get(f"/api/v1/alerts/?site={world_a.site.public_id}&open=true").json()["results"]
     detail = client.get(f"/api/v1/alerts/{breach.public_id}/").json()
     assert detail["count"] == 2
-    assert [e["kind"] for e in detail["timeline"]] == ["raised", "duplicate"]
+    assert [e["kind"] for e in detail["timeline"]] == ["raised", "unnotified", "duplicate"]
     assert client.get("/api/v1/alerts/?status=exploded").status_code == 400
 
 
@@ -51,7 +51,8 @@ def test_acknowledge_resolve_reopen_with_notes(world_a, client_for):
     reopened = staff.post(f"/api/v1/alerts/{alert.public_id}/reopen/", {"note": "again"}, format="json")
     assert reopened.json()["status"] == "triggered"
     kinds = [e["kind"] for e in reopened.json()["timeline"]]
-    assert kinds == ["raised", "acknowledged", "resolved", "reopened"]
+    # This tenant has no policy: each route says it notified nobody.
+    assert kinds == ["raised", "unnotified", "acknowledged", "resolved", "reopened", "unnotified"]
     actions = set(AuditEntry.objects.filter(target_id=alert.public_id).values_list("action", flat=True))
     assert actions == {"alert.raised", "alert.acknowledged", "alert.resolved", "alert.reopened"}
 

@@ -5,20 +5,19 @@ from __future__ import annotations
 from django.conf import settings
 
 from apps.notifications import delivery, escalation, outbox
-from workers.base import TransientTaskError, tocsin_task
+from workers.base import tocsin_task
 
 _DELIVERY_OPTIONS = {
-    # Attempts are counted in the outbox row; Celery's own bound only needs to be above it.
-    "max_retries": settings.TOCSIN_NOTIFY_MAX_ATTEMPTS + 2,
+    # The outbox row is the retry clock: delivery republishes a retry for the row's due_at
+    # itself, so Celery's autoretry and backoff are off for these tasks.
+    "retry_on": (),
+    "max_retries": 0,
     "time_limit": int(settings.TOCSIN_NOTIFY_PROVIDER_TIMEOUT * 3) + 10,
 }
 
 
 def _deliver(notification_id: int) -> str:
-    outcome = delivery.deliver(notification_id)
-    if outcome.status == "retry":
-        raise TransientTaskError("provider asked us to try again", retry_after=outcome.retry_in)
-    return outcome.status
+    return delivery.deliver(notification_id).status
 
 
 @tocsin_task(name="tocsin.notify.deliver", **_DELIVERY_OPTIONS)

@@ -16,13 +16,14 @@ from apps.devices.api import serializers as s
 from apps.devices.authentication import DeviceTokenAuthentication
 from apps.devices.config import device_config
 from apps.devices.permissions import IsDevice
-from apps.devices.throttling import DeviceRateThrottle, EnrollmentRateThrottle
+from apps.devices.throttling import DeviceRateThrottle, EnrollmentRateThrottle, RenewalRateThrottle
 
 
 class _PublicDeviceApi(APIView):
     """One step of enrolment or renewal: validate the body, call the service, answer.
 
-    Unauthenticated by design (the device has no token yet), hence rate-limited per IP.
+    Unauthenticated by design (the device has no token yet), hence rate-limited: enrolment
+    per client IP, renewal per device, both refusing (503) while the limit can't be checked.
     """
 
     authentication_classes: list = []
@@ -55,12 +56,14 @@ class EnrollCompleteApi(_PublicDeviceApi):
 
 @extend_schema(request=s.RenewalChallengeInput, responses=s.RenewalChallengeOutput)
 class RenewalChallengeApi(_PublicDeviceApi):
+    throttle_classes = [RenewalRateThrottle]
     input_serializer, output_serializer = s.RenewalChallengeInput, s.RenewalChallengeOutput
     service = staticmethod(enrollment.renewal_challenge_create)
 
 
 @extend_schema(request=s.RenewalInput, responses=s.TokenOutput)
 class RenewalTokenApi(_PublicDeviceApi):
+    throttle_classes = [RenewalRateThrottle]
     input_serializer, output_serializer = s.RenewalInput, s.TokenOutput
     service = staticmethod(enrollment.renewal_complete)
 

@@ -58,3 +58,36 @@ class NotificationSerializer(serializers.ModelSerializer):
         fields = ["id", "alert", "channel", "channel_name", "channel_kind", "step", "purpose", "status", "attempts",
                   "due_at", "last_error", "error_code", "provider", "provider_message_id", "receipt_status",
                   "receipt_error_code", "receipt_at", "sent_at", "dead_at", "created_at"]
+
+
+class RoutingQuery(serializers.Serializer):
+    kind = serializers.ListField(child=serializers.ChoiceField(choices=AlertKind.choices), required=False,
+                                 max_length=len(AlertKind.choices))
+    severity = serializers.ListField(child=serializers.ChoiceField(choices=Severity.choices), required=False,
+                                     max_length=len(Severity.choices))
+    site = serializers.ListField(child=serializers.CharField(max_length=40), required=False, max_length=200)
+
+    def to_internal_value(self, data):
+        # Query strings repeat keys (?kind=breach&kind=offline): read every value.
+        if hasattr(data, "getlist"):
+            data = {key: data.getlist(key) for key in ("kind", "severity", "site") if key in data}
+        values = super().to_internal_value(data)
+        result = {"kinds": values.get("kind"), "severities": values.get("severity")}
+        if values.get("site"):
+            sites = list(Site.objects.for_tenant(self.context["tenant"]).filter(public_id__in=values["site"]))
+            if len(sites) != len(set(values["site"])):
+                raise serializers.ValidationError({"site": ["No such site."]})
+            result["sites"] = sites
+        return result
+
+
+class RoutingEntrySerializer(serializers.Serializer):
+    site = serializers.CharField(allow_null=True)
+    site_name = serializers.CharField(allow_null=True)
+    kind = serializers.CharField()
+    severity = serializers.CharField()
+    policy = serializers.CharField(allow_null=True, help_text="The policy's id, or null when none covers it.")
+    policy_name = serializers.CharField(allow_null=True)
+    first_step_channels = serializers.ListField(child=serializers.DictField())
+    pages_nobody = serializers.BooleanField()
+    reason = serializers.CharField(allow_blank=True)

@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.audit.services import Actor
-from apps.notifications import delivery, policies, services
+from apps.notifications import delivery, policies, selectors, services
 from apps.notifications.api import serializers as s
 from apps.notifications.models import Channel, EscalationPolicy, Notification
 from apps.tenancy.api.mixins import TenantScopedViewMixin
@@ -26,6 +26,9 @@ class ChannelViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
         serializer.instance = services.channel_create(tenant=self.tenant, actor=Actor.for_principal(self.request.user),
                                                       **serializer.validated_data)
 
+    def perform_destroy(self, instance):
+        services.channel_delete(channel=instance, actor=Actor.for_principal(self.request.user))
+
     def perform_update(self, serializer):
         changes = dict(serializer.validated_data)
         changes.pop("kind", None)  # a channel's kind is fixed; make a new channel instead
@@ -42,6 +45,9 @@ class ChannelViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
 
 
 class PolicyViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
+    """Who is paged for which alerts. A policy always has steps; the tenant's last enabled
+    policy can't be deleted or disabled (409), so no alert is ever routed nowhere."""
+
     serializer_class = s.PolicySerializer
     queryset = EscalationPolicy.objects.prefetch_related("steps__channels", "sites")
     read_roles = MANAGER_ROLES
@@ -49,9 +55,17 @@ class PolicyViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
 
     def _save(self, serializer, policy=None):
         data = dict(serializer.validated_data)
-        steps = [{"delay_minutes": step["delay_minutes"],
-                  "channels": policies.channels_by_public_id(tenant=self.tenant, public_ids=step["channels"])}
-                 for step in data.pop("steps")]
+        if "steps" in data:
+            steps = [{"delay_minutes": step["delay_minutes"],
+                      "channels": policies.channels_by_public_id(tenant=self.tenant, public_ids=step["channels"])}
+                     for step in data.pop("steps")]
+        else:  # a partial update that leaves the steps alone
+            steps = policies.steps_of(policy)
+        if policy is not None:  # a partial update keeps what it doesn't name
+            data.setdefault("name", policy.name)
+            data.setdefault("kinds", policy.kinds)
+            data.setdefault("severities", policy.severities)
+            data.setdefault("sites", list(policy.sites.all()))
         serializer.instance = policies.policy_save(tenant=self.tenant, actor=Actor.for_principal(self.request.user),
                                                    steps=steps, policy=policy, **data)
 
@@ -60,6 +74,19 @@ class PolicyViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
 
     def perform_update(self, serializer):
         self._save(serializer, policy=serializer.instance)
+
+    def perform_destroy(self, instance):
+        policies.policy_delete(policy=instance, actor=Actor.for_principal(self.request.user))
+
+    @extend_schema(parameters=[s.RoutingQuery], responses=s.RoutingEntrySerializer(many=True))
+    @action(detail=False, methods=["get"], url_path="routing-preview")
+    def routing_preview(self, request):
+        """Which policy would page an alert of each kind and severity at each site, and whom
+        its first step pages; entries that would page nobody say why."""
+        query = s.RoutingQuery(data=request.query_params, context={"tenant": self.tenant})
+        query.is_valid(raise_exception=True)
+        entries = selectors.routing_preview(tenant=self.tenant, **query.validated_data)
+        return Response(s.RoutingEntrySerializer(entries, many=True).data)
 
 
 class NotificationViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,

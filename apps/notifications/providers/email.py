@@ -12,12 +12,21 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
 from apps.notifications.messages import Message
-from apps.notifications.models import Channel
+from apps.notifications.models import Channel, ChannelKind
 from apps.notifications.providers.base import PermanentError, Receipt, TransientError
+from apps.tenancy.models import MANAGER_ROLES, Membership
 
 
 def recipients(channel: Channel) -> list[str]:
+    if channel.kind == ChannelKind.MANAGERS:
+        return manager_addresses(channel.tenant_id)
     return [address.strip() for address in channel.target.split(",") if address.strip()]
+
+
+def manager_addresses(tenant_id: int) -> list[str]:
+    """The tenant's owners' and admins' addresses, as they are now."""
+    return sorted(set(Membership.objects.filter(tenant_id=tenant_id, role__in=MANAGER_ROLES)
+                      .exclude(user__email="").values_list("user__email", flat=True)))
 
 
 def _classify(code: int, text: str) -> Exception:
@@ -30,9 +39,11 @@ class EmailProvider:
     name = "email"
 
     def send(self, channel: Channel, message: Message) -> Receipt:
+        to = recipients(channel)
+        if not to:
+            raise PermanentError("No owner or admin of this tenant has an email address.", code="no_recipients")
         connection = get_connection(timeout=settings.EMAIL_TIMEOUT)
-        email = EmailMessage(subject=message.subject, body=message.text, to=recipients(channel),
-                             connection=connection)
+        email = EmailMessage(subject=message.subject, body=message.text, to=to, connection=connection)
         try:
             email.send(fail_silently=False)
         except smtplib.SMTPRecipientsRefused as exc:

@@ -18,6 +18,6 @@ def provider_for(channel: Channel) -> Provider:
         return TwilioSmsProvider() if settings.TWILIO_ACCOUNT_SID else ConsoleProvider()
     if channel.kind == ChannelKind.SLACK:
         return SlackProvider() if (channel.has_secret or settings.SLACK_BOT_TOKEN) else ConsoleProvider()
-    if channel.kind == ChannelKind.EMAIL:
+    if channel.kind in (ChannelKind.EMAIL, ChannelKind.MANAGERS):
         return EmailProvider() if settings.EMAIL_ENABLED else ConsoleProvider()
     return WebhookProvider()

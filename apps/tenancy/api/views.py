@@ -12,6 +12,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView
 from apps.tenancy import selectors, services
 from apps.tenancy.api.mixins import TenantScopedViewMixin
 from apps.tenancy.api.serializers import MeSerializer, SiteSerializer, TenantSerializer
+from apps.tenancy.login_guard import LoginRateThrottle, login_lockout_check
 from apps.tenancy.models import Site, Tenant
 
 
@@ -79,9 +80,16 @@ class SiteViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveM
 
 class TokenObtainApi(TokenObtainPairView):
     """simplejwt's login, plus Django's `user_logged_in` so JWT logins are audited like
-    session logins (and `last_login` is kept by Django's own receiver)."""
+    session logins (and `last_login` is kept by Django's own receiver). Limited per client
+    address and per account (apps/tenancy/login_guard.py); a locked account answers 429,
+    an unreachable limit store 503, whoever asks."""
+
+    throttle_classes = [LoginRateThrottle]
 
     def post(self, request, *args, **kwargs):
+        username = request.data.get("username") if isinstance(request.data, dict) else None
+        if isinstance(username, str) and username:
+            login_lockout_check(username=username)
         serializer = self.get_serializer(data=request.data)
         try:
             serializer.is_valid(raise_exception=True)

@@ -40,6 +40,7 @@
     notifications: new Map(), // alert id -> Map(notification id -> notification)
     lastEventId: config.resumeFrom || "",
     received: 0,
+    focus: snapshot.focus || null, // the alert a page's link named: shown whatever its state
   };
   const sections = new Map(); // site id -> section element
   const alertTiles = new Map();
@@ -111,7 +112,7 @@
     state.alerts.set(alert.id, fields);
     rememberSite(alert.site, alert.site_name);
     renderAlert(fields);
-    if (fields.status === "resolved") {
+    if (fields.status === "resolved" && alert.id !== state.focus) {
       setTimeout(() => {
         const current = state.alerts.get(alert.id);
         if (current && current.status === "resolved") forgetAlert(alert.id);
@@ -236,8 +237,15 @@
     if (alert.resolved_at) {
       handled.push(el("p", { class: "handled" }, `Resolved by ${alert.resolved_by_label || "someone"}`));
     }
-    return el("div", { class: "alert-info" }, header, el("p", { class: "summary-text", text: alert.summary }), meta,
-              notifiedList(alert.id), ...handled);
+    const badges = [];
+    if (alert.unnotified_reason) {
+      badges.push(el("p", { class: "badge badge-unnotified", title: alert.unnotified_reason,
+                            text: `Nobody was notified: ${alert.unnotified_reason}` }));
+    }
+    if (alert.is_group) badges.push(el("p", { class: "badge badge-outage", text: "Outage: stands for the alerts below it" }));
+    if (alert.group) badges.push(el("p", { class: "badge badge-member", text: "Paged through its outage alert" }));
+    return el("div", { class: "alert-info" }, header, ...badges,
+              el("p", { class: "summary-text", text: alert.summary }), meta, notifiedList(alert.id), ...handled);
   }
 
   function alertActions() {
@@ -258,7 +266,7 @@
       if (config.canAct) tile.append(alertActions());
       alertTiles.set(alert.id, tile);
     }
-    tile.className = `alert sev-${alert.severity} status-${alert.status}`;
+    tile.className = `alert sev-${alert.severity} status-${alert.status}${alert.id === state.focus ? " focused" : ""}`;
     tile.dataset.kind = alert.kind;
     tile.dataset.status = alert.status;
     tile.querySelector(".alert-info").replaceWith(alertInfo(alert));
@@ -546,6 +554,12 @@
   for (const device of snapshot.devices) upsertDevice(device);
   refreshSummary();
   applyFilters();
+  if (state.focus && alertTiles.has(state.focus)) {
+    const tile = alertTiles.get(state.focus);
+    tile.hidden = false;
+    tile.setAttribute("aria-current", "true");
+    tile.scrollIntoView({ block: "center" });
+  }
   setInterval(refreshAges, 15000);
   connect();
 })();
