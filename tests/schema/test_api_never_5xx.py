@@ -2,8 +2,9 @@
 
 Invariant: for every documented operation, as each kind of caller that uses it (a tenant
 admin, an integration's API key, an enrolled device), schemathesis's valid and invalid
-examples answer below 500. Examples are bounded and derandomised, so `make test` stays
-within a couple of minutes on two cores and a failure shows again on the next run.
+examples answer below 500, and every 4xx is a JSON error in the house shape. Examples
+are bounded and derandomised, so `make test` stays within a couple of minutes on two
+cores and a failure shows again on the next run.
 """
 
 from __future__ import annotations
@@ -137,8 +138,11 @@ def _call(case, headers: dict[str, str], ids: dict[str, str]):
         response = case.call(headers=headers)
     finally:
         transaction.savepoint_rollback(savepoint)
-    assert response.status_code < 500, (
-        f"{case.method} {case.formatted_path} answered {response.status_code}: {response.text[:500]}")
+    answer = f"{case.method} {case.formatted_path} answered {response.status_code}: {response.text[:500]}"
+    assert response.status_code < 500, answer
+    if response.status_code >= 400:  # a clear error, in the house shape, never an HTML page
+        assert response.headers.get("content-type", [""])[0].startswith("application/json"), answer
+        assert set(response.json()["error"]) >= {"code", "message"}, answer
 
 
 @people_schema.parametrize()
