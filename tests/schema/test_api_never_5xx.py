@@ -26,6 +26,8 @@ from apps.audit.services import Actor
 from apps.devices.api_keys import api_key_create
 from apps.devices.device_tokens import issue_device_token
 from apps.devices.setup_tokens import setup_token_create
+from apps.notifications.policies import policy_save
+from apps.notifications.services import channel_create
 from apps.tenancy.models import Role
 from tests.factories import DeviceFactory, MembershipFactory, SiteFactory, TenantFactory
 
@@ -89,8 +91,9 @@ api_key_schema = _schema(coverage=False).include(_is_api_key_operation)
 
 @pytest.fixture
 def world(settings):
-    """One tenant with a site, an admin, an enrolled device, an API key and an open alert,
-    so that generated requests can also name objects that exist."""
+    """One tenant with a site, an admin, an enrolled device, an API key, an email channel
+    (delivered by the console backend: nothing leaves the machine), a policy paging it and
+    an open alert, so that generated requests can also name objects that exist."""
     settings.TOCSIN_RATE_LIMITS = {key: "100000/min" for key in settings.TOCSIN_RATE_LIMITS}
     tenant = TenantFactory()
     site = SiteFactory(tenant=tenant)
@@ -99,10 +102,13 @@ def world(settings):
     actor = Actor.system("schema-test")
     key = api_key_create(tenant=tenant, name="fuzz", scopes=["read", "write_events"], actor=actor)
     token = setup_token_create(site=site, actor=actor, max_uses=1000)
+    channel = channel_create(tenant=tenant, name="fuzz", kind="email", target="oncall@example.com", actor=actor)
+    policy = policy_save(tenant=tenant, actor=actor, name="fuzz", steps=[{"delay_minutes": 0, "channels": [channel]}])
     alert = alert_raise(tenant=tenant, kind="external", dedup_key="ext:fuzz", severity="warning",
                         summary="fuzz", source="external", site=site, actor=actor).alert
     ids = {"site": site.public_id, "device": device.public_id, "api-key": key.record.public_id,
-           "setup-token": token.record.public_id, "alert": alert.public_id, "tenant": tenant.public_id}
+           "setup-token": token.record.public_id, "alert": alert.public_id, "tenant": tenant.public_id,
+           "channel": channel.public_id, "policy": policy.public_id}
     return {
         "admin": {"Authorization": f"Bearer {RefreshToken.for_user(admin).access_token}"},
         "api_key": {"X-Api-Key": key.key},
@@ -123,7 +129,8 @@ def _requests_keep_the_test_transaction():
 
 
 _ID_FOR_PATH = (("/sites/", "site"), ("/devices/", "device"), ("/api-keys/", "api-key"),
-                ("/setup-tokens/", "setup-token"), ("/alerts/", "alert"), ("/tenants/", "tenant"))
+                ("/setup-tokens/", "setup-token"), ("/alerts/", "alert"), ("/tenants/", "tenant"),
+                ("/channels/", "channel"), ("/escalation-policies/", "policy"))
 
 
 def _call(case, headers: dict[str, str], ids: dict[str, str]):

@@ -381,3 +381,22 @@ def test_a_real_cursor_still_pages(world_a, client_for):
     first = client.get("/api/v1/alerts/", {"page_size": 2}).json()
     second = client.get(first["next"])
     assert second.status_code == 200 and len(second.json()["results"]) == 1
+
+
+# --- found by schemathesis ---------------------------------------------------------------------------------
+
+
+def test_patching_a_policy_with_an_incomplete_step_is_400(world_a, client_for):
+    from apps.notifications.policies import policy_save
+    from apps.notifications.services import channel_create
+
+    actor = Actor.system("t")
+    channel = channel_create(tenant=world_a.tenant, name="mail", kind="email", target="ops@example.com", actor=actor)
+    policy = policy_save(tenant=world_a.tenant, actor=actor, name="p", steps=[{"delay_minutes": 0,
+                                                                                "channels": [channel]}])
+    client = client_for(world_a.admin)
+    for step in ({"channels": [channel.public_id]}, {"delay_minutes": 5}):
+        response = client.patch(f"/api/v1/escalation-policies/{policy.public_id}/", {"steps": [step]}, format="json")
+        assert response.status_code == 400, response.content
+        assert "steps" in _error(response)["fields"]
+    assert policy.steps.get().delay_minutes == 0
