@@ -22,10 +22,12 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from schemathesis.config import SchemathesisConfig
 
 from apps.alerts.services import alert_raise
+from apps.audit.models import AuditEntry
 from apps.audit.services import Actor
 from apps.devices.api_keys import api_key_create
 from apps.devices.device_tokens import issue_device_token
 from apps.devices.setup_tokens import setup_token_create
+from apps.notifications.models import Notification
 from apps.notifications.policies import policy_save
 from apps.notifications.services import channel_create
 from apps.tenancy.models import Role
@@ -92,8 +94,9 @@ api_key_schema = _schema(coverage=False).include(_is_api_key_operation)
 @pytest.fixture
 def world(settings):
     """One tenant with a site, an admin, an enrolled device, an API key, an email channel
-    (delivered by the console backend: nothing leaves the machine), a policy paging it and
-    an open alert, so that generated requests can also name objects that exist."""
+    (delivered by the console backend: nothing leaves the machine), a policy paging it, an
+    open alert with its delivery and audit entries, so that generated requests can also
+    name objects that exist."""
     settings.TOCSIN_RATE_LIMITS = {key: "100000/min" for key in settings.TOCSIN_RATE_LIMITS}
     tenant = TenantFactory()
     site = SiteFactory(tenant=tenant)
@@ -108,7 +111,9 @@ def world(settings):
                         summary="fuzz", source="external", site=site, actor=actor).alert
     ids = {"site": site.public_id, "device": device.public_id, "api-key": key.record.public_id,
            "setup-token": token.record.public_id, "alert": alert.public_id, "tenant": tenant.public_id,
-           "channel": channel.public_id, "policy": policy.public_id}
+           "channel": channel.public_id, "policy": policy.public_id,
+           "notification": Notification.objects.get(alert=alert).public_id,
+           "audit": AuditEntry.objects.filter(tenant=tenant).first().public_id}
     return {
         "admin": {"Authorization": f"Bearer {RefreshToken.for_user(admin).access_token}"},
         "api_key": {"X-Api-Key": key.key},
@@ -130,7 +135,8 @@ def _requests_keep_the_test_transaction():
 
 _ID_FOR_PATH = (("/sites/", "site"), ("/devices/", "device"), ("/api-keys/", "api-key"),
                 ("/setup-tokens/", "setup-token"), ("/alerts/", "alert"), ("/tenants/", "tenant"),
-                ("/channels/", "channel"), ("/escalation-policies/", "policy"))
+                ("/channels/", "channel"), ("/escalation-policies/", "policy"), ("/notifications/", "notification"),
+                ("/audit/", "audit"))
 
 
 def _call(case, headers: dict[str, str], ids: dict[str, str]):
