@@ -33,6 +33,8 @@ def _prepare_database() -> None:
     os.environ.setdefault("REDIS_URL", ensure_redis(9).rsplit("/", 1)[0] + "/9")
     os.environ["DJANGO_SETTINGS_MODULE"] = "tocsin.settings"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # The webhook stand-in listens on 127.0.0.1, which deliveries refuse unless allowed.
+    os.environ.setdefault("TOCSIN_ALLOW_PRIVATE_TARGETS", "true")
     import django
 
     django.setup()

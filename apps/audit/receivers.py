@@ -7,7 +7,7 @@ from django.dispatch import receiver
 
 from apps.audit.services import Actor, audit_record
 from apps.tenancy.models import Membership, Tenant
-from apps.tenancy.signals import login_locked_out, membership_changed
+from apps.tenancy.signals import login_locked_out, membership_changed, membership_removed
 
 
 def _tenants_of(user) -> list[Tenant]:
@@ -63,4 +63,12 @@ def on_membership_changed(sender, membership, created, actor=None, **kwargs):
         tenant=membership.tenant, actor=Actor.for_user(actor), action="membership.added" if created
         else "membership.changed", target_type="user", target_id=str(membership.user_id),
         details={"role": membership.role},
+    )
+
+
+@receiver(membership_removed)
+def on_membership_removed(sender, membership, actor=None, **kwargs):
+    audit_record(
+        tenant=membership.tenant, actor=Actor.for_user(actor), action="membership.removed", target_type="user",
+        target_id=str(membership.user_id), details={"role": membership.role},
     )

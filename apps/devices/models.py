@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.common.ids import PublicIdField
-from apps.tenancy.models import Site, TenantOwnedModel
+from apps.tenancy.models import Role, Site, TenantOwnedModel
 
 
 class SetupToken(TenantOwnedModel):
@@ -161,6 +161,11 @@ class DeviceRefreshCredential(TenantOwnedModel):
 class ApiKeyScope(models.TextChoices):
     READ = "read", "Read"
     WRITE_EVENTS = "write_events", "Write events"
+
+
+# The person's role each scope stands for: a key is held to the same per-role rules as
+# people (a `read` key reads what a viewer reads, so not the audit log or setup tokens).
+SCOPE_ROLES = {ApiKeyScope.READ: Role.VIEWER, ApiKeyScope.WRITE_EVENTS: Role.STAFF}
 
 
 class ApiKeyTier(models.IntegerChoices):

@@ -22,15 +22,6 @@ from django.utils.dateparse import parse_datetime
 
 from apps.common.limits import INT4_MAX, INT8_MAX, MAX_UTC_OFFSET, details_problem, instant_problem
 
-# Keys that would carry raw personal data. A payload containing any of them is refused
-# whole (400, naming the keys), and nothing of it is stored or logged.
-PERSONAL_DATA_KEYS = frozenset({
-    "name", "first_name", "last_name", "family_name", "given_name", "given_names", "middle_name",
-    "full_name", "date_of_birth", "dob", "birth_date", "birthdate", "document_number", "license_number",
-    "licence_number", "id_number", "dl_number", "address", "street", "street_address", "city",
-    "postal_code", "zip", "zip_code", "raw", "raw_barcode", "barcode", "barcode_text",
-})
-
 MAX_FUTURE_SKEW = timedelta(minutes=10)
 MAX_AGE_OF_DATA = timedelta(days=30)
 JURISDICTION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
@@ -40,48 +31,16 @@ METRIC = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
 SCAN_FIELDS = frozenset({"scan_id", "scanned_at", "birth_year", "age", "is_underage", "is_valid",
                          "document_expired", "jurisdiction", "subject_hash"})
 READING_FIELDS = frozenset({"message_id", "metric", "value", "unit", "ts"})
-# Field names of the device API: an object whose keys are all among these needs no
-# key-by-key personal-data check (the subtraction keeps that true whatever is added).
-KNOWN_FIELDS = (SCAN_FIELDS | READING_FIELDS | frozenset({
-    "batch_id", "scans", "readings", "sent_at", "battery", "link", "health", "uptime_s", "error_count",
-    "scanner_status", "firmware", "level", "charging", "wifi_bssid", "rssi", "cpu_percent", "memory_used_mb",
-    "memory_total_mb", "disk_used_mb", "disk_total_mb", "temperature_c", "kind", "severity", "dedup_key",
-    "occurred_at", "details",
-})) - PERSONAL_DATA_KEYS
-
-
-def personal_data_keys(payload: Any, _path: str = "") -> list[str]:
-    """Dotted paths of every personal-data key anywhere in the payload."""
-    if not _carries_personal_data(payload):  # the usual answer, found without building paths
-        return []
-    found: list[str] = []
-    if isinstance(payload, dict):
-        for key, value in payload.items():
-            path = f"{_path}.{key}" if _path else str(key)
-            if isinstance(key, str) and key.lower() in PERSONAL_DATA_KEYS:
-                found.append(path)
-            found.extend(personal_data_keys(value, path))
-    elif isinstance(payload, list):
-        for index, value in enumerate(payload):
-            found.extend(personal_data_keys(value, f"{_path}[{index}]"))
-    return found
-
-
-def _carries_personal_data(payload: Any) -> bool:
-    """Whether any key anywhere is a personal-data key; objects whose keys are all known
-    field names (every scan of a clean batch) are passed over without lowering each key."""
-    pending = [payload]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            if not node.keys() <= KNOWN_FIELDS:
-                for key in node:
-                    if isinstance(key, str) and key.lower() in PERSONAL_DATA_KEYS:
-                        return True
-            pending.extend(value for value in node.values() if isinstance(value, (dict, list)))
-        elif isinstance(node, list):
-            pending.extend(value for value in node if isinstance(value, (dict, list)))
-    return False
+# Fields whose validators below admit only UUIDs, timestamps, codes, hashes, numbers or
+# choices: the personal-data check (apps/common/privacy.py) need not read their text, which
+# keeps a clean batch of scans on its fast path. Free text and identifiers a device names
+# (firmware, unit, metric, dedup_key, details) are not among them.
+TYPED_FIELDS = frozenset({
+    "scan_id", "scanned_at", "birth_year", "age", "is_underage", "is_valid", "document_expired", "jurisdiction",
+    "subject_hash", "batch_id", "message_id", "value", "ts", "sent_at", "level", "charging",
+    "wifi_bssid", "rssi", "cpu_percent", "memory_used_mb", "memory_total_mb", "disk_used_mb", "disk_total_mb",
+    "temperature_c", "uptime_s", "error_count", "scanner_status", "kind", "severity", "occurred_at",
+})
 
 
 class ItemErrors(dict):
@@ -238,6 +197,7 @@ DATETIME_FORMAT_HINT = ("Datetime has wrong format. Use one of these formats ins
 BSSID = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$")
 DEDUP_KEY = re.compile(r"^[A-Za-z0-9:._-]{1,100}$")
 SCANNER_STATUSES = ("ok", "error", "disconnected", "unknown")
+MAX_SUMMARY_LENGTH = 300  # Alert.summary
 # DRF's BooleanField values; 1 also stands for True (and 1.0), 0 for False (and 0.0), as in DRF.
 _TRUE = frozenset({"t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1", 1})
 _FALSE = frozenset({"f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "0", 0})
@@ -404,6 +364,10 @@ def _details(value) -> dict:
     problem = details_problem(value)
     if problem:
         raise Invalid(problem)
+    summary = value.get("summary")
+    if summary is not None and (not isinstance(summary, str) or len(summary) > MAX_SUMMARY_LENGTH):
+        # It becomes the alert's summary, and with it the text of every SMS and Slack message.
+        raise Invalid({"summary": [f"Must be text of at most {MAX_SUMMARY_LENGTH} characters."]})
     return value
 
 

@@ -8,6 +8,8 @@ from django.dispatch import Signal
 
 # kwargs: membership, created (bool), actor (user or None)
 membership_changed = Signal()
+# kwargs: membership (no longer saved), actor (user or None)
+membership_removed = Signal()
 
 # kwargs: tenant. Higher apps give a new tenant what it must never lack (a catch-all policy).
 tenant_created = Signal()

@@ -4,7 +4,9 @@ Same services as `/api/v1/`, only the shapes differ: bodies and answers are came
 those clients send and read them, and every answer carries `ok`. Errors keep the house
 shape (`{"error": {"code", "message", "fields"}}`), with field names as the client sent
 them. Unknown keys are ignored rather than refused: these clients can't be updated to
-drop whatever else they send. The mapping is documented in docs/legacy-api.md.
+drop whatever else they send; personal data is refused all the same, in any key (the
+`roomId` ends up in the device's name, its alerts and the audit log). The mapping is
+documented in docs/legacy-api.md.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from apps.alerts.services import RaiseResult, alert_acknowledge
 from apps.audit.services import Actor
 from apps.common.errors import ForbiddenError, NotFoundError
 from apps.common.fields import BoundedDateTimeField
+from apps.common.privacy import refuse_personal_data
 from apps.devices.api.serializers import HARDWARE_ID
 from apps.devices.api.views_device import DeviceApi
 from apps.devices.credentials import REFRESH_CREDENTIAL_PREFIX
@@ -37,6 +40,10 @@ from apps.tenancy.models import OPERATOR_ROLES, Tenant
 
 ALERT_ID = r"^alr_[a-z0-9]{10,32}$"
 ROOM_ID_MAX_LENGTH = 40
+# Fields whose serializers admit only a secret (setup token, refresh credential), an access
+# point or a number (see apps/common/privacy.py); `deviceId` is read, as it becomes the
+# device's hardware id.
+LEGACY_TYPED_FIELDS = frozenset({"setupToken", "refreshToken", "wifiBssid", "rssi", "battery", "level"})
 
 # --- input ---------------------------------------------------------------------------------------
 
@@ -180,6 +187,7 @@ class LegacyRegisterApi(APIView):
 
     @extend_schema(request=LegacyRegisterInput, responses=OpenApiTypes.OBJECT, tags=["legacy"])
     def post(self, request):
+        refuse_personal_data(request.data, typed_fields=LEGACY_TYPED_FIELDS)
         data = LegacyRegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
         body = data.validated_data
@@ -198,6 +206,7 @@ class _LegacyDeviceApi(DeviceApi):
     input_class: type[_LegacyReportInput]
 
     def validated(self, request) -> dict:
+        refuse_personal_data(request.data, typed_fields=LEGACY_TYPED_FIELDS)
         data = self.input_class(data=request.data)
         data.is_valid(raise_exception=True)
         if data.validated_data["deviceId"] != self.device.hardware_id:

@@ -16,11 +16,12 @@ from rest_framework import status
 
 from apps.alerts.models import Severity
 from apps.common.errors import ApplicationError
+from apps.common.privacy import refuse_personal_data
 from apps.devices.api.views_device import DeviceApi
 from apps.ingest import services
 from apps.ingest.api.serializers import DeviceAlertInput, HeartbeatInput
 from apps.ingest.validation import (
-    personal_data_keys,
+    TYPED_FIELDS,
     validate_device_alert,
     validate_heartbeat,
     validate_reading,
@@ -32,18 +33,9 @@ ALERT_KINDS = frozenset(services.DEVICE_ALERT_KINDS)
 SEVERITIES = frozenset(Severity.values)
 
 
-class PersonalDataRefused(ApplicationError):
-    code = "personal_data_refused"
-
-
-def refuse_personal_data(payload) -> None:
-    """400 naming the offending keys (never their values) before anything is stored."""
-    found = personal_data_keys(payload)
-    if found:
-        raise PersonalDataRefused(
-            "Raw personal data is not accepted; reduce it on the device before sending.",
-            fields={path: ["Personal data is refused."] for path in found[:50]},
-        )
+def _refuse_personal_data(body) -> None:
+    """Before validation, so a refused body is neither stored nor echoed in field errors."""
+    refuse_personal_data(body, typed_fields=TYPED_FIELDS)
 
 
 def _items(body, list_key: str):
@@ -87,6 +79,7 @@ def _nothing_valid(list_key: str, rejected: list[dict]) -> ApplicationError:
 class HeartbeatApi(DeviceApi):
     @extend_schema(request=HeartbeatInput, responses={202: OpenApiTypes.OBJECT})
     def post(self, request):
+        _refuse_personal_data(request.data)
         heartbeat, errors = validate_heartbeat(request.data)
         if errors:
             raise _invalid(errors)
@@ -98,7 +91,7 @@ class ScanBatchApi(DeviceApi):
     @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
     def post(self, request):
         body = request.data
-        refuse_personal_data(body)
+        _refuse_personal_data(body)
         items = _items(body, "scans")
         try:
             batch_id = uuid.UUID(str(body.get("batch_id")))
@@ -114,6 +107,7 @@ class ScanBatchApi(DeviceApi):
 class TelemetryApi(DeviceApi):
     @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
     def post(self, request):
+        _refuse_personal_data(request.data)
         items = _items(request.data, "readings")
         readings, rejected = _validate_all(items, validate_reading)
         if not readings:
@@ -125,7 +119,7 @@ class TelemetryApi(DeviceApi):
 class DeviceAlertApi(DeviceApi):
     @extend_schema(request=DeviceAlertInput, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
     def post(self, request):
-        refuse_personal_data(request.data)
+        _refuse_personal_data(request.data)
         report, errors = validate_device_alert(request.data, kinds=ALERT_KINDS, severities=SEVERITIES)
         if errors:
             raise _invalid(errors)
