@@ -191,7 +191,7 @@ def _note_reach(page: Notification) -> None:
              .filter(Q(status__in=[NotificationStatus.SENT, NotificationStatus.SENDING])
                      | Q(status=NotificationStatus.PENDING, cycle=alert.paging_cycle)))
     if alert.status == AlertStatus.TRIGGERED and not alert.next_escalation_at and not alive.exists():
-        mark_unnotified(alert, reason="every delivery of its pages failed")
+        mark_unnotified(alert, reason="every delivery of its pages failed", announce=True)
 
 
 def _announce(notification: Notification) -> None:

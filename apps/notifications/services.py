@@ -17,6 +17,7 @@ from apps.notifications.messages import Message
 from apps.notifications.models import Channel, ChannelKind, EscalationStep, QuietHours
 from apps.notifications.providers.base import DESTINATION_REFUSED, NETWORK, DeliveryError
 from apps.notifications.providers.registry import provider_for
+from apps.notifications.routing import bump_routing_version
 from apps.tenancy.models import Site, Tenant
 
 SLACK_CHANNEL_ID = r"^[CGD][A-Z0-9]{6,}$"
@@ -119,6 +120,7 @@ def channel_update(*, channel: Channel, actor: Actor, **changes) -> Channel:
         channel.secret = secret
     with transaction.atomic():
         channel.save()
+        bump_routing_version(channel.tenant_id)  # a step's channel may have been disabled
         audit_record(tenant=channel.tenant, actor=actor, action="channel.changed", target_type="channel",
                      target_id=channel.public_id,
                      details={"fields": sorted(changes) + (["secret"] if secret is not None else [])})
@@ -139,6 +141,7 @@ def channel_delete(*, channel: Channel, actor: Actor) -> None:
     with transaction.atomic():
         public_id = channel.public_id
         channel.delete()
+        bump_routing_version(channel.tenant_id)
         audit_record(tenant=channel.tenant, actor=actor, action="channel.deleted", target_type="channel",
                      target_id=public_id, details={"kind": channel.kind})
 

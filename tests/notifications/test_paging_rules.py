@@ -349,3 +349,21 @@ def test_the_migration_gives_existing_tenants_a_catch_all(world_a):
     policy = EscalationPolicy.objects.get(tenant=world_a.tenant)
     assert policy.is_catch_all and policy.steps.get().channels.get().kind == ChannelKind.MANAGERS
     assert Tenant.objects.count() == 1
+
+
+def test_routing_follows_every_change_made_through_the_services(world_a, make_channel, make_policy, raise_alert,
+                                                               client_for):
+    """Policies are kept per process between raises; a change must reach the very next raise."""
+    sms, email = make_channel(world_a, "sms"), make_channel(world_a, "email")
+    policy = make_policy(world_a, [(0, [sms])])
+    first = raise_alert(world_a, key="one")
+    assert set(Notification.objects.filter(alert=first).values_list("channel_id", flat=True)) == {sms.pk}
+    client = client_for(world_a.admin)
+    client.patch(f"/api/v1/escalation-policies/{policy.public_id}/",
+                 {"steps": [{"delay_minutes": 0, "channels": [email.public_id]}]}, format="json")
+    second = raise_alert(world_a, key="two")
+    assert set(Notification.objects.filter(alert=second).values_list("channel_id", flat=True)) == {email.pk}
+    client.patch(f"/api/v1/channels/{email.public_id}/", {"enabled": False}, format="json")
+    third = raise_alert(world_a, key="three")
+    third.refresh_from_db()
+    assert third.unnotified_reason == "every channel of its policy is disabled"
