@@ -24,7 +24,7 @@ from django.utils import timezone
 from apps.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus, Severity
 from apps.alerts.outages import may_join_outage
 from apps.notifications.models import Notification, NotificationStatus, Purpose, QuietHours
-from apps.notifications.outbox import enqueue_deliveries_on_commit
+from apps.notifications.outbox import write_rows
 from apps.notifications.quiet_hours import quiet_until
 from apps.notifications.routing import RoutePolicy, enabled_policies
 
@@ -104,14 +104,9 @@ def _due_at(alert: Alert, now: datetime, quiet: QuietHoursCache) -> datetime:
 
 
 def _write_step(alert: Alert, index: int, channel_ids: list[int], due: datetime) -> list[Notification]:
-    rows = [Notification(tenant_id=alert.tenant_id, alert=alert, channel_id=channel_id, cycle=alert.paging_cycle,
-                         step=index, purpose=Purpose.PAGE, due_at=due) for channel_id in channel_ids]
     # The unique (alert, channel, cycle, step, purpose) makes a re-run of a step a no-op.
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    created = list(Notification.objects.filter(alert=alert, cycle=alert.paging_cycle, step=index,
-                                               purpose=Purpose.PAGE))
-    enqueue_deliveries_on_commit(created, critical=alert.severity == Severity.CRITICAL)
-    return created
+    return write_rows(alert=alert, channel_ids=channel_ids, step=index, purpose=Purpose.PAGE, due_at=due,
+                      now=timezone.now())
 
 
 def _escalated(alert: Alert, index: int, channels: list[int], now: datetime, **data) -> None:

@@ -18,7 +18,7 @@ from apps.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus, s
 from apps.notifications import escalation
 from apps.notifications.metrics import record_unnotified
 from apps.notifications.models import Notification, NotificationStatus, Purpose
-from apps.notifications.outbox import enqueue_deliveries_on_commit
+from apps.notifications.outbox import write_rows
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +76,4 @@ def _write_notices(alert: Alert, change: str) -> None:
     if not paged:
         return
     now = timezone.now()
-    Notification.objects.bulk_create(
-        [Notification(tenant_id=alert.tenant_id, alert=alert, channel_id=channel_id, cycle=alert.paging_cycle,
-                      step=0, purpose=purpose, due_at=now) for channel_id in paged],
-        ignore_conflicts=True)
-    notices = Notification.objects.filter(alert=alert, cycle=alert.paging_cycle, purpose=purpose,
-                                          status=NotificationStatus.PENDING)
-    enqueue_deliveries_on_commit(list(notices), critical=False)
+    write_rows(alert=alert, channel_ids=paged, step=0, purpose=purpose, due_at=now, now=now)

@@ -44,6 +44,8 @@ def site_create(
     timezone: str = "UTC",
     address: str = "",
     business_hours: dict | None = None,
+    outage_threshold: int | None = None,
+    outage_window_seconds: int | None = None,
 ) -> Site:
     if kind not in SiteKind.values:
         raise ConflictError(f"Unknown site kind '{kind}'.", code="invalid")
@@ -52,6 +54,10 @@ def site_create(
     )
     if business_hours is not None:
         site.business_hours = business_hours
+    if outage_threshold is not None:
+        site.outage_threshold = outage_threshold
+    if outage_window_seconds is not None:
+        site.outage_window_seconds = outage_window_seconds
     site.full_clean(exclude=["tenant"], validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
