@@ -66,6 +66,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.common.middleware.RequestIdMiddleware",
+    # Before sessions and auth: a NUL in a cookie or header must not reach a lookup.
+    "apps.common.middleware.RefuseNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "tocsin.content_security.StreamAwareCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -153,8 +155,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Depth, NUL and number limits on every JSON body (apps/common/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["apps.common.parsers.BoundedJSONParser"],
+    # django-filter, plus the instant and number limits on every filter value.
+    "DEFAULT_FILTER_BACKENDS": ["apps.common.filters.BoundedFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "apps.common.pagination.DefaultCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -187,6 +191,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Multi-tenant alerting for field devices.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The house error shape, documented with the 4xx answers every operation can give.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.common.schema.document_error_responses",
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI assets are served from our own static files, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -242,7 +251,9 @@ SECURE_HSTS_PRELOAD = IS_PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Bodies past these answer 413 / 400 (JSON under /api/ and /hooks/, see apps/common/middleware.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_MAX_BODY_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DJANGO_MAX_FORM_FIELDS", default=1000)
 
 # CORS (django-cors-headers) for a portal on another origin: only the listed origins, only
 # the API, and no cookies (such a portal authenticates with JWT bearer tokens).

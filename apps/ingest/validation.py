@@ -11,7 +11,6 @@ messages, so a firmware author sees the same errors either way.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import uuid
@@ -20,6 +19,8 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+
+from apps.common.limits import INT4_MAX, INT8_MAX, MAX_UTC_OFFSET, details_problem, instant_problem
 
 MAX_FUTURE_SKEW = timedelta(minutes=10)
 MAX_AGE_OF_DATA = timedelta(days=30)
@@ -65,6 +66,10 @@ def _timestamp(value, errors: ItemErrors, field: str, now: datetime | None = Non
         return None
     if timezone.is_naive(parsed):
         errors.add(field, "Must include a timezone (e.g. Z or +00:00).")
+        return None
+    problem = instant_problem(parsed)
+    if problem:
+        errors.add(field, problem)
         return None
     now = now or timezone.now()
     if parsed > now + MAX_FUTURE_SKEW:
@@ -119,7 +124,8 @@ def _clean_scan(item: Any, now: datetime) -> dict | None:
         at = datetime.fromisoformat(scanned_at)  # what parse_datetime tries first, too
     except ValueError:
         return None
-    if at.utcoffset() is None or not now - MAX_AGE_OF_DATA <= at <= now + MAX_FUTURE_SKEW:
+    offset = at.utcoffset()
+    if offset is None or abs(offset) > MAX_UTC_OFFSET or not now - MAX_AGE_OF_DATA <= at <= now + MAX_FUTURE_SKEW:
         return None
     return {"scan_id": scan_uuid, "scanned_at": at, "birth_year": birth_year, "age": age, "is_underage": is_underage,
             "is_valid": is_valid, "document_expired": expired, "jurisdiction": jurisdiction,
@@ -191,7 +197,6 @@ DATETIME_FORMAT_HINT = ("Datetime has wrong format. Use one of these formats ins
 BSSID = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$")
 DEDUP_KEY = re.compile(r"^[A-Za-z0-9:._-]{1,100}$")
 SCANNER_STATUSES = ("ok", "error", "disconnected", "unknown")
-MAX_DETAILS_BYTES = 8192
 MAX_SUMMARY_LENGTH = 300  # Alert.summary
 # DRF's BooleanField values; 1 also stands for True (and 1.0), 0 for False (and 0.0), as in DRF.
 _TRUE = frozenset({"t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1", 1})
@@ -232,7 +237,7 @@ def as_float(value, low: float | None = None, high: float | None = None) -> floa
         raise Invalid("A valid number is required.")
     try:
         value = float(value)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         raise Invalid("A valid number is required.") from None
     if not math.isfinite(value):
         raise Invalid("A valid number is required.")
@@ -289,6 +294,9 @@ def as_recent_timestamp(value, now: datetime | None = None) -> datetime:
         raise Invalid(DATETIME_FORMAT_HINT)
     if timezone.is_naive(parsed):
         raise Invalid("Must include a timezone (e.g. Z or +00:00).")
+    problem = instant_problem(parsed)
+    if problem:
+        raise Invalid(problem)
     if parsed > (now or timezone.now()) + MAX_FUTURE_SKEW:
         raise Invalid("Is in the future; check the device clock.")
     return parsed
@@ -333,8 +341,8 @@ _HEARTBEAT = {
     "battery": lambda v: validate_object(v, _BATTERY),
     "link": lambda v: validate_object(v, _LINK),
     "health": lambda v: validate_object(v, _HEALTH),
-    "uptime_s": lambda v: as_int(v, 0),
-    "error_count": lambda v: as_int(v, 0),
+    "uptime_s": lambda v: as_int(v, 0, INT8_MAX),  # bigint column
+    "error_count": lambda v: as_int(v, 0, INT4_MAX),  # integer column
     "scanner_status": lambda v: as_choice(v, SCANNER_STATUSES),
     "firmware": lambda v: as_text(v, max_length=64, allow_blank=True),
 }
@@ -353,8 +361,9 @@ def _details(value) -> dict:
     if not isinstance(value, dict):
         raise Invalid(f'Expected a dictionary of items but got type "{_type_name(value)}".')
     value = {str(key): item for key, item in value.items()}
-    if len(json.dumps(value, default=str)) > MAX_DETAILS_BYTES:
-        raise Invalid("At most 8 KiB of details.")
+    problem = details_problem(value)
+    if problem:
+        raise Invalid(problem)
     summary = value.get("summary")
     if summary is not None and (not isinstance(summary, str) or len(summary) > MAX_SUMMARY_LENGTH):
         # It becomes the alert's summary, and with it the text of every SMS and Slack message.

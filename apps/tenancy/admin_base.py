@@ -15,8 +15,10 @@ from django.contrib import admin
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django.db.models import Q
 
+from apps.common.forms import BoundedJSONFormField
 from apps.tenancy.context import tenant_ids_for_user, tenant_ids_where_role
 from apps.tenancy.models import MANAGER_ROLES, Tenant
 
@@ -53,6 +55,8 @@ class TenantScopedRelatedFilter(admin.RelatedFieldListFilter):
 
 class TenantScopedAdmin(admin.ModelAdmin):
     tenant_field = "tenant"
+    # JSON typed into the admin is held to the API's limits (depth, NUL, numbers).
+    formfield_overrides = {models.JSONField: {"form_class": BoundedJSONFormField}}
 
     def _visible_tenant_ids(self, request) -> list[int]:
         cache_name = "_tocsin_visible_tenant_ids"

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError, RestrictedError
 from django.utils.text import slugify
 
-from apps.common.errors import ConflictError, ForbiddenError
+from apps.common.errors import ConflictError, ForbiddenError, blocked_delete_error
 from apps.tenancy.models import MANAGER_ROLES, ROLE_RANK, Membership, Role, Site, SiteKind, Tenant, Vertical
 from apps.tenancy.signals import membership_changed, membership_removed, tenant_created
 
@@ -76,6 +77,16 @@ def site_update(*, site: Site, **changes) -> Site:
     except IntegrityError as exc:
         raise ConflictError("Location id is already used in this tenant.") from exc
     return site
+
+
+def site_delete(*, site: Site) -> None:
+    """Deletes a site with what belongs only to it; a site that devices (or other protected
+    rows) still refer to stays, and the ConflictError says what blocks it."""
+    try:
+        with transaction.atomic():
+            site.delete()
+    except (ProtectedError, RestrictedError) as exc:
+        raise blocked_delete_error(exc) from exc
 
 
 def user_get_or_create(*, username: str, email: str = "", password: str | None = None):

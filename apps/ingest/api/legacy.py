@@ -26,6 +26,7 @@ from apps.alerts.selectors import alert_list
 from apps.alerts.services import RaiseResult, alert_acknowledge
 from apps.audit.services import Actor
 from apps.common.errors import ForbiddenError, NotFoundError
+from apps.common.fields import BoundedDateTimeField
 from apps.common.privacy import refuse_personal_data
 from apps.devices.api.serializers import HARDWARE_ID
 from apps.devices.api.views_device import DeviceApi
@@ -98,7 +99,7 @@ class LegacyBatteryInput(_LegacyReportInput):
 
 class LegacyRecentQuery(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
-    since = serializers.DateTimeField(required=False)
+    since = BoundedDateTimeField(required=False)
 
 
 class LegacyAcknowledgeInput(serializers.Serializer):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, viewsets
@@ -15,8 +16,17 @@ from apps.tenancy.login_guard import LoginRateThrottle, login_lockout_check
 from apps.tenancy.models import Site, Tenant
 
 
+class IsPerson(permissions.BasePermission):
+    """A signed-in person; an integration's key or a device has no memberships to show."""
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.user, get_user_model()) and request.user.is_authenticated
+
+
 class MeApi(APIView):
     """Who am I, and for which tenants with which role."""
+
+    permission_classes = [IsPerson]
 
     @extend_schema(responses=MeSerializer)
     def get(self, request):
@@ -63,6 +73,9 @@ class SiteViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveM
 
     def perform_update(self, serializer):
         serializer.instance = services.site_update(site=serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.site_delete(site=instance)
 
 
 class TokenObtainApi(TokenObtainPairView):
