@@ -237,3 +237,18 @@ def test_the_previous_token_stops_working_after_a_renewal(world_a, issue_setup_t
     again = _renew(key, device.public_id)
     assert _device_client(renewed.json()["access"]).get(ME).status_code == 401
     assert _device_client(again.json()["access"]).get(ME).status_code == 200
+
+
+def test_what_a_device_calls_itself_carries_no_personal_data(world_a, issue_setup_token):
+    """The hardware id and model are stored and shown: a name with a birth date in them is refused."""
+    token = issue_setup_token(world_a.site)
+    refused = APIClient().post(ENROLL, {
+        "setup_token": token, "location_id": world_a.site.location_id, "hardware_id": "John Smith 1990-04-01",
+        "model": "m", "kind": "scanner", "public_key": DeviceKey().public_b64}, format="json")
+    assert refused.status_code == 400 and "hardware_id" in refused.json()["error"]["fields"]
+    assert "John" not in refused.content.decode()
+    assert not SetupToken.objects.filter(uses__gt=0).exists()
+    started = APIClient().post(ENROLL, {
+        "setup_token": token, "location_id": world_a.site.location_id, "hardware_id": "pi-till-2",
+        "model": "Raspberry Pi 4", "kind": "scanner", "public_key": DeviceKey().public_b64}, format="json")
+    assert started.status_code == 201

@@ -11,12 +11,17 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.privacy import refuse_personal_data
 from apps.devices import enrollment
 from apps.devices.api import serializers as s
 from apps.devices.authentication import DeviceTokenAuthentication
 from apps.devices.config import device_config
 from apps.devices.permissions import IsDevice
 from apps.devices.throttling import DeviceRateThrottle, EnrollmentRateThrottle, RenewalRateThrottle
+
+# Keys, signatures, tokens and ids: checked by their own formats, never free text.
+_CREDENTIAL_FIELDS = frozenset({"setup_token", "public_key", "signature", "current_key_signature", "enrollment_id",
+                                "device_id", "challenge", "location_id", "kind"})
 
 
 class _PublicDeviceApi(APIView):
@@ -35,6 +40,8 @@ class _PublicDeviceApi(APIView):
     success_status = status.HTTP_200_OK
 
     def post(self, request):
+        # What a device names itself (hardware id, model) is stored: no personal data in it.
+        refuse_personal_data(request.data, typed_fields=_CREDENTIAL_FIELDS)
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = type(self).service(**data.validated_data)
