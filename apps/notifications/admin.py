@@ -41,6 +41,27 @@ def _add_service_error(form: forms.BaseForm, exc: ApplicationError) -> None:
         form.add_error(None, exc.message)
 
 
+class ServiceDeleteMixin:
+    """Deletes go through the service (validated, audited); a delete the service would refuse
+    shows no delete button, and a refused one in a bulk action is reported, not a 500.
+    The admin using it defines `delete_refused(obj)` and `delete_through_service(obj, actor)`."""
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and self.delete_refused(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        self.delete_through_service(obj, Actor.for_user(request.user))
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            try:
+                self.delete_through_service(obj, Actor.for_user(request.user))
+            except ApplicationError as exc:
+                self.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
+
+
 class ChannelForm(forms.ModelForm):
     secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False), max_length=500,
                              help_text="Leave empty to keep the current secret. It is stored encrypted.")
@@ -70,7 +91,7 @@ class ChannelForm(forms.ModelForm):
 
 
 @admin.register(Channel)
-class ChannelAdmin(TenantScopedAdmin):
+class ChannelAdmin(ServiceDeleteMixin, TenantScopedAdmin):
     form = ChannelForm
     list_display = ("name", "kind", "target", "enabled", "tenant")
     list_filter = ("kind", "enabled", "tenant")
@@ -92,20 +113,11 @@ class ChannelAdmin(TenantScopedAdmin):
         obj.target, obj.secret_encrypted = created.target, created.secret_encrypted
         obj._state.adding = False
 
-    def has_delete_permission(self, request, obj=None):
-        if obj is not None and services.channel_in_use_by(obj):
-            return False  # a policy step pages it: deleting it would leave that step paging nobody
-        return super().has_delete_permission(request, obj)
+    def delete_refused(self, obj) -> bool:
+        return bool(services.channel_in_use_by(obj))  # a step would be left paging nobody
 
-    def delete_model(self, request, obj):
-        services.channel_delete(channel=obj, actor=Actor.for_user(request.user))
-
-    def delete_queryset(self, request, queryset):
-        for channel in queryset:
-            try:
-                services.channel_delete(channel=channel, actor=Actor.for_user(request.user))
-            except ApplicationError as exc:
-                self.message_user(request, f"{channel.name}: {exc.message}", messages.ERROR)
+    def delete_through_service(self, obj, actor: Actor) -> None:
+        services.channel_delete(channel=obj, actor=actor)
 
     @admin.action(description="Send a test message to the selected channels")
     def send_test_selected(self, request, queryset):
@@ -181,7 +193,7 @@ class PolicyForm(forms.ModelForm):
 
 
 @admin.register(EscalationPolicy)
-class EscalationPolicyAdmin(TenantScopedAdmin):
+class EscalationPolicyAdmin(ServiceDeleteMixin, TenantScopedAdmin):
     form = PolicyForm
     list_display = ("name", "priority", "kinds", "severities", "repeat_times", "enabled", "is_catch_all", "tenant")
     list_filter = ("enabled", "tenant")
@@ -203,20 +215,11 @@ class EscalationPolicyAdmin(TenantScopedAdmin):
         for formset in formsets:  # read by the admin's change message; the service saved the steps
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
-    def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.enabled and not policies.keeps_an_enabled_policy(obj):
-            return False  # the tenant's last enabled policy: alerts would page nobody
-        return super().has_delete_permission(request, obj)
+    def delete_refused(self, obj) -> bool:
+        return obj.enabled and not policies.keeps_an_enabled_policy(obj)  # alerts would page nobody
 
-    def delete_model(self, request, obj):
-        policies.policy_delete(policy=obj, actor=Actor.for_user(request.user))
-
-    def delete_queryset(self, request, queryset):
-        for policy in queryset:
-            try:
-                policies.policy_delete(policy=policy, actor=Actor.for_user(request.user))
-            except ApplicationError as exc:
-                self.message_user(request, f"{policy.name}: {exc.message}", messages.ERROR)
+    def delete_through_service(self, obj, actor: Actor) -> None:
+        policies.policy_delete(policy=obj, actor=actor)
 
     def get_urls(self):
         preview = path("routing-preview/", self.admin_site.admin_view(self.routing_preview_view),

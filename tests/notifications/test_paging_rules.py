@@ -407,3 +407,16 @@ def test_channel_send_test_and_quiet_hours_in_the_admin_go_through_the_services(
                         {"site": world_a.site.pk, "start": "22:00", "end": "07:00", "enabled": "on"})
     assert saved.status_code == 302, saved.content.decode()[:500]
     assert AuditEntry.objects.filter(action="quiet_hours.saved", target_id=world_a.site.public_id).exists()
+
+
+def test_the_admin_deletes_policies_through_the_service_and_never_the_last_one(world_a, make_channel, make_policy,
+                                                                               client):
+    channel = make_channel(world_a)
+    spare, last = make_policy(world_a, [(0, [channel])], name="spare"), make_policy(world_a, [(0, [channel])])
+    client.force_login(world_a.admin)
+    assert client.post(f"/admin/notifications/escalationpolicy/{spare.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not EscalationPolicy.objects.filter(pk=spare.pk).exists()
+    assert AuditEntry.objects.filter(action="policy.deleted", target_id=spare.public_id).exists()
+    assert client.post(f"/admin/notifications/escalationpolicy/{last.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.post(f"/admin/notifications/channel/{channel.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert EscalationPolicy.objects.filter(pk=last.pk).exists() and Channel.objects.filter(pk=channel.pk).exists()
