@@ -350,6 +350,21 @@ TOCSIN_ENCRYPTION_KEYS = env.list("TOCSIN_ENCRYPTION_KEYS", default=[] if IS_PRO
 if IS_PRODUCTION and not TOCSIN_ENCRYPTION_KEYS:
     raise environ.ImproperlyConfigured("TOCSIN_ENCRYPTION_KEYS must be set in production")
 
+# The audit chain's HMAC keys, `id:secret`, newest first: held outside the database so that
+# someone with database access cannot recompute the chain after editing it. Keep an old key
+# listed for as long as entries it keyed are retained.
+def _development_audit_key() -> str:
+    import hashlib
+
+    return "dev1:" + hashlib.sha256(f"tocsin-audit:{SECRET_KEY}".encode()).hexdigest()
+
+
+TOCSIN_AUDIT_KEYS = env.list("TOCSIN_AUDIT_KEYS", default=[] if IS_PRODUCTION else [_development_audit_key()])
+if IS_PRODUCTION and not TOCSIN_AUDIT_KEYS:
+    raise environ.ImproperlyConfigured("TOCSIN_AUDIT_KEYS must be set in production")
+# The tenant whose alerts page the platform's operators (audit chain broken, ...), by slug.
+TOCSIN_OPERATOR_TENANT = env.str("TOCSIN_OPERATOR_TENANT", default="")
+
 # --- Notifications ---------------------------------------------------------------------------
 
 TOCSIN_NOTIFY_MAX_ATTEMPTS = env.int("TOCSIN_NOTIFY_MAX_ATTEMPTS", default=5)

@@ -43,6 +43,20 @@ DEFAULT_SCHEDULE: tuple[PeriodicJob, ...] = (
         description="Deletes health samples, resolved alerts, expired tokens and challenges past retention.",
     ),
     PeriodicJob(
+        name="Audit anchor",
+        task="tocsin.housekeeping.audit_anchor",
+        every_seconds=3600,
+        description="Writes a signed checkpoint of each audit chain's newest entry (and logs it), so removing "
+                    "the newest entries is detected.",
+    ),
+    PeriodicJob(
+        name="Audit verification",
+        task="tocsin.housekeeping.audit_verify",
+        every_seconds=6 * 3600,
+        description="Verifies every audit chain against its keyed hashes and anchors; a break raises a critical "
+                    "alert in the operator tenant.",
+    ),
+    PeriodicJob(
         name="Flush expired auth tokens",
         task="tocsin.housekeeping.flush_expired_tokens",
         every_seconds=6 * 3600,

@@ -33,3 +33,31 @@ def retention(self) -> dict:
     purged = {**purge_expired_credentials(), **purge_old_reports()}
     logger.info("retention cleanup", extra={"purged": purged})
     return purged
+
+
+@tocsin_task(name="tocsin.housekeeping.audit_anchor", max_retries=0)
+def audit_anchor(self) -> int:
+    """Checkpoint every audit chain's head, so truncating its newest entries is detected."""
+    from apps.audit.services import audit_anchor_chains
+
+    return audit_anchor_chains()
+
+
+@tocsin_task(name="tocsin.housekeeping.audit_verify", max_retries=0, time_limit=1800)
+def audit_verify(self) -> int:
+    """Verify every audit chain; each break pages the operators (critical). Returns the breaks."""
+    from apps.alerts.services import operator_alert_raise
+    from apps.audit.selectors import verify_audit_log
+
+    checked, breaks = verify_audit_log()
+    for found in breaks:
+        logger.critical("audit chain broken", extra={"chain": found.tenant_label, "seq": found.seq,
+                                                     "entry": found.public_id, "reason": found.reason})
+        operator_alert_raise(
+            dedup_key=f"audit-chain-broken:{found.tenant_label}",
+            summary=f"Audit chain of {found.tenant_label} is broken at entry #{found.seq}",
+            details={"chain": found.tenant_label, "seq": found.seq, "entry": found.public_id,
+                     "reason": found.reason},
+        )
+    logger.info("audit chains verified", extra={"checked": checked, "broken": len(breaks)})
+    return len(breaks)
