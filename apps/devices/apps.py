@@ -9,3 +9,7 @@ class DevicesConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.devices import schema  # noqa: F401  (OpenAPI extensions register on import)
+        from apps.devices.receivers import on_site_deprovisioning
+        from apps.tenancy.signals import site_deprovisioning
+
+        site_deprovisioning.connect(on_site_deprovisioning, dispatch_uid="devices.site_deprovisioning")

@@ -25,10 +25,11 @@ from django.utils import timezone
 from apps.alerts.models import AlertKind, AlertSource, Severity
 from apps.alerts.services import RaiseResult, alert_raise, alert_resolve_open
 from apps.audit.models import ActorType
-from apps.audit.services import Actor
+from apps.audit.services import Actor, audit_record
 from apps.devices.models import Device
 from apps.ingest import rules as rule_engine
-from apps.ingest.models import age_band
+from apps.ingest.models import RuleSet, TelemetryThreshold, age_band
+from apps.ingest.rules import forget_site_rules
 from apps.ingest.signals import device_updated
 
 logger = logging.getLogger(__name__)
@@ -471,3 +472,39 @@ def purge_old_reports(*, now: datetime | None = None) -> dict[str, int]:
         "telemetry": TelemetryReading.objects.filter(
             received_at__lt=now - timedelta(days=settings.TOCSIN_TELEMETRY_RETENTION_DAYS)).delete()[0],
     }
+
+
+def ruleset_save(*, ruleset: RuleSet, changed: list[str], actor: Actor) -> RuleSet:
+    """A site's rules as staff edited them (fields already set): validated, saved, audited, and
+    forgotten by the rules cache so the next report is judged by them."""
+    ruleset.full_clean(exclude=["tenant", "site"])
+    with transaction.atomic():
+        ruleset.save()
+        audit_record(tenant=ruleset.tenant, actor=actor, action="rules.changed", target_type="site",
+                     target_id=ruleset.site.public_id, details={"fields": sorted(changed)})
+    forget_site_rules(ruleset.site_id)
+    return ruleset
+
+
+def threshold_save(*, threshold: TelemetryThreshold, changed: list[str], actor: Actor) -> TelemetryThreshold:
+    """A telemetry threshold created or edited by staff; it belongs to its site's tenant."""
+    threshold.tenant_id = threshold.site.tenant_id
+    creating = threshold.pk is None
+    threshold.full_clean(exclude=["tenant"])
+    with transaction.atomic():
+        threshold.save()
+        audit_record(tenant=threshold.site.tenant, actor=actor,
+                     action="threshold.created" if creating else "threshold.changed", target_type="site",
+                     target_id=threshold.site.public_id,
+                     details={"metric": threshold.metric, "fields": sorted(changed)})
+    forget_site_rules(threshold.site_id)
+    return threshold
+
+
+def threshold_delete(*, threshold: TelemetryThreshold, actor: Actor) -> None:
+    with transaction.atomic():
+        site, metric = threshold.site, threshold.metric
+        threshold.delete()
+        audit_record(tenant=site.tenant, actor=actor, action="threshold.deleted", target_type="site",
+                     target_id=site.public_id, details={"metric": metric})
+    forget_site_rules(site.pk)

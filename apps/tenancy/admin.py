@@ -1,7 +1,24 @@
-from django.contrib import admin
+"""Admin for tenants, sites and memberships: every save and delete goes through the services,
+which validate and audit it once."""
 
+from django.contrib import admin, messages
+
+from apps.common.errors import ApplicationError
+from apps.tenancy import services
 from apps.tenancy.admin_base import TenantScopedAdmin
 from apps.tenancy.models import Membership, Site, Tenant
+
+
+def _adopt(obj, saved) -> None:
+    """The admin goes on with the form's instance (change message, redirect): make it the saved row."""
+    obj.pk, obj._state.adding = saved.pk, False
+    for field in ("public_id", "created_at"):
+        if hasattr(saved, field):
+            setattr(obj, field, getattr(saved, field))
+
+
+def _form_changes(form, fields) -> dict:
+    return {field: form.cleaned_data[field] for field in fields if field in form.changed_data}
 
 
 @admin.register(Tenant)
@@ -26,15 +43,57 @@ class TenantAdmin(TenantScopedAdmin):
         return request.user.is_superuser
 
     def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return False  # a tenant is erased by `manage.py tenant_erase`, which exports and tombstones it
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.tenant_update(tenant=obj, actor=request.user,
+                                   **_form_changes(form, ("name", "slug", "vertical", "is_active")))
+            return
+        data = form.cleaned_data
+        _adopt(obj, services.tenant_create(name=data["name"], slug=data["slug"], vertical=data["vertical"],
+                                           actor=request.user))
+
+
+SITE_FIELDS = ("name", "location_id", "kind", "timezone", "address", "business_hours", "outage_threshold",
+               "outage_window_seconds")
 
 
 @admin.register(Site)
 class SiteAdmin(TenantScopedAdmin):
-    list_display = ("name", "location_id", "kind", "tenant", "timezone", "public_id")
+    """Deleting a site deprovisions it: devices and setup tokens revoked, the site archived
+    while anything recorded points at it."""
+
+    list_display = ("name", "location_id", "kind", "tenant", "timezone", "archived_at", "public_id")
     list_filter = ("kind", "tenant")
     search_fields = ("name", "location_id", "public_id")
-    readonly_fields = ("public_id", "created_at")
+    readonly_fields = ("public_id", "created_at", "archived_at")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.site_update(site=Site.objects.get(pk=obj.pk), actor=request.user,
+                                 **_form_changes(form, SITE_FIELDS))
+            return
+        data = form.cleaned_data
+        _adopt(obj, services.site_create(tenant=data["tenant"], actor=request.user,
+                                         **{field: data[field] for field in SITE_FIELDS if field in data}))
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.readonly_fields, "tenant") if obj is not None else self.readonly_fields
+
+    def delete_model(self, request, obj):
+        services.site_delete(site=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for site in queryset:
+            try:
+                outcome = services.site_delete(site=site, actor=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, f"{site}: {exc.message}", messages.ERROR)
+                continue
+            if outcome == "archived":
+                self.message_user(request, f"{site}: archived (it has history); its devices and setup tokens "
+                                           "are revoked.", messages.WARNING)
 
 
 @admin.register(Membership)
@@ -44,3 +103,20 @@ class MembershipAdmin(TenantScopedAdmin):
     search_fields = ("user__username", "user__email")
     readonly_fields = ("public_id", "created_at")
     autocomplete_fields = ()
+
+    def get_readonly_fields(self, request, obj=None):
+        # A membership is one person in one tenant: changing either is removing it and adding another.
+        return (*self.readonly_fields, "tenant", "user") if obj is not None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        _adopt(obj, services.membership_set(tenant=obj.tenant if change else data["tenant"],
+                                            user=obj.user if change else data["user"],
+                                            role=data["role"], actor=request.user))
+
+    def delete_model(self, request, obj):
+        services.membership_remove(membership=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset:
+            services.membership_remove(membership=membership, actor=request.user)

@@ -99,6 +99,9 @@ class Site(TenantOwnedModel):
         default=120, db_default=120, validators=[MinValueValidator(10), MaxValueValidator(3600)],
         help_text="How close together those alerts must be, in seconds.")
     created_at = models.DateTimeField(auto_now_add=True)
+    archived_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="Deprovisioned: its devices and setup tokens are revoked, its history is kept.")
 
     class Meta:
         ordering = ["name"]

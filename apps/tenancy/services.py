@@ -1,19 +1,31 @@
-"""Writes for tenancy: tenants, sites, memberships."""
+"""Writes for tenancy: tenants, sites, memberships.
+
+Every write announces itself on `config_changed` inside its transaction, so the audit log
+(a higher app) records it atomically with the change, whether it came from the API, the
+admin or a command.
+"""
 
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.utils import timezone as django_timezone
 from django.utils.text import slugify
 
 from apps.common.errors import ConflictError
 from apps.tenancy.models import Membership, Role, Site, SiteKind, Tenant, Vertical
-from apps.tenancy.signals import membership_changed, tenant_created
+from apps.tenancy.signals import config_changed, membership_changed, site_deprovisioning, tenant_created
 
 User = get_user_model()
 
 
-def tenant_create(*, name: str, vertical: str, slug: str | None = None) -> Tenant:
+def _changed(*, tenant: Tenant, actor, action: str, target_type: str, target_id: str,
+             details: dict | None = None) -> None:
+    config_changed.send(sender=Tenant, tenant=tenant, actor=actor, action=action, target_type=target_type,
+                        target_id=target_id, details=details or {})
+
+
+def tenant_create(*, name: str, vertical: str, slug: str | None = None, actor=None) -> Tenant:
     if vertical not in Vertical.values:
         raise ConflictError(f"Unknown vertical '{vertical}'.", code="invalid")
     slug = slug or slugify(name)[:60]
@@ -22,9 +34,28 @@ def tenant_create(*, name: str, vertical: str, slug: str | None = None) -> Tenan
             tenant = Tenant.objects.create(name=name, slug=slug, vertical=vertical)
             # Inside the transaction: a tenant never exists without what the listeners add.
             tenant_created.send(sender=Tenant, tenant=tenant)
+            _changed(tenant=tenant, actor=actor, action="tenant.created", target_type="tenant",
+                     target_id=tenant.public_id, details={"slug": slug, "vertical": vertical})
             return tenant
     except IntegrityError as exc:
         raise ConflictError(f"A tenant with slug '{slug}' already exists.") from exc
+
+
+def tenant_update(*, tenant: Tenant, actor=None, **changes) -> Tenant:
+    changed = sorted(field for field, value in changes.items() if getattr(tenant, field) != value)
+    if "vertical" in changes and changes["vertical"] not in Vertical.values:
+        raise ConflictError(f"Unknown vertical '{changes['vertical']}'.", code="invalid")
+    for field, value in changes.items():
+        setattr(tenant, field, value)
+    try:
+        with transaction.atomic():
+            tenant.save()
+            if changed:
+                _changed(tenant=tenant, actor=actor, action="tenant.updated", target_type="tenant",
+                         target_id=tenant.public_id, details={"fields": changed})
+    except IntegrityError as exc:
+        raise ConflictError(f"A tenant with slug '{tenant.slug}' already exists.") from exc
+    return tenant
 
 
 def site_create(
@@ -36,6 +67,9 @@ def site_create(
     timezone: str = "UTC",
     address: str = "",
     business_hours: dict | None = None,
+    outage_threshold: int | None = None,
+    outage_window_seconds: int | None = None,
+    actor=None,
 ) -> Site:
     if kind not in SiteKind.values:
         raise ConflictError(f"Unknown site kind '{kind}'.", code="invalid")
@@ -44,25 +78,60 @@ def site_create(
     )
     if business_hours is not None:
         site.business_hours = business_hours
+    if outage_threshold is not None:
+        site.outage_threshold = outage_threshold
+    if outage_window_seconds is not None:
+        site.outage_window_seconds = outage_window_seconds
     site.full_clean(exclude=["tenant"], validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             site.save()
+            _changed(tenant=tenant, actor=actor, action="site.created", target_type="site", target_id=site.public_id,
+                     details={"location_id": location_id, "kind": kind})
     except IntegrityError as exc:
         raise ConflictError(f"Location id '{location_id}' is already used in this tenant.") from exc
     return site
 
 
-def site_update(*, site: Site, **changes) -> Site:
+def site_update(*, site: Site, actor=None, **changes) -> Site:
+    if site.archived_at is not None:
+        raise ConflictError("This site is archived (deprovisioned); its configuration no longer changes.",
+                            code="site_archived")
+    changed = sorted(field for field, value in changes.items() if getattr(site, field) != value)
     for field, value in changes.items():
         setattr(site, field, value)
     site.full_clean(exclude=["tenant"], validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             site.save()
+            if changed:
+                _changed(tenant=site.tenant, actor=actor, action="site.updated", target_type="site",
+                         target_id=site.public_id, details={"fields": changed})
     except IntegrityError as exc:
         raise ConflictError("Location id is already used in this tenant.") from exc
     return site
+
+
+def site_delete(*, site: Site, actor=None) -> str:
+    """Deprovision a site: revoke its devices and setup tokens, then delete it if nothing
+    recorded points at it, else archive it (its scans, alerts and devices are evidence).
+    Returns "deleted" or "archived"; deleting never fails with a database error.
+    """
+    with transaction.atomic():
+        site = Site.objects.select_for_update().get(pk=site.pk)
+        answers = site_deprovisioning.send(sender=Site, site=site, actor=actor)
+        history = sum(int(count or 0) for _, count in answers)
+        if history:
+            if site.archived_at is None:
+                site.archived_at = django_timezone.now()
+                site.save(update_fields=["archived_at"])
+            outcome = "archived"
+        else:
+            site.delete()
+            outcome = "deleted"
+        _changed(tenant=site.tenant, actor=actor, action=f"site.{outcome}", target_type="site",
+                 target_id=site.public_id, details={"history_rows": history})
+    return outcome
 
 
 def user_get_or_create(*, username: str, email: str = "", password: str | None = None):
@@ -90,3 +159,11 @@ def membership_set(*, tenant: Tenant, user, role: str, actor=None) -> Membership
         # Sent inside the transaction: the audit entry commits with the change or not at all.
         membership_changed.send(sender=Membership, membership=membership, created=created, actor=actor)
     return membership
+
+
+def membership_remove(*, membership: Membership, actor=None) -> None:
+    with transaction.atomic():
+        user_id, role = membership.user_id, membership.role
+        membership.delete()
+        _changed(tenant=membership.tenant, actor=actor, action="membership.removed", target_type="user",
+                 target_id=str(user_id), details={"role": role})

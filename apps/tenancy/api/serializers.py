@@ -56,8 +56,9 @@ class SiteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Site
-        fields = ["id", "name", "location_id", "kind", "timezone", "address", "business_hours", "created_at"]
-        read_only_fields = ["created_at"]
+        fields = ["id", "name", "location_id", "kind", "timezone", "address", "business_hours", "created_at",
+                  "archived_at"]
+        read_only_fields = ["created_at", "archived_at"]
 
 
 class MembershipSerializer(serializers.ModelSerializer):
