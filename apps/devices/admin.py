@@ -13,7 +13,7 @@ from django.urls import reverse
 from apps.audit.services import Actor
 from apps.devices import api_keys, qr, services, setup_tokens
 from apps.devices.models import ApiKey, ApiKeyScope, ApiKeyTier, Device, SetupToken
-from apps.tenancy.admin_base import TenantScopedAdmin
+from apps.tenancy.admin_base import ArchivingDeleteMixin, TenantScopedAdmin
 from apps.tenancy.models import Site, Tenant
 
 
@@ -32,7 +32,7 @@ class DeviceForm(forms.ModelForm):
 
 
 @admin.register(Device)
-class DeviceAdmin(TenantScopedAdmin):
+class DeviceAdmin(ArchivingDeleteMixin, TenantScopedAdmin):
     form = DeviceForm
     list_display = ("__str__", "site", "kind", "status", "last_seen_at", "battery_level", "firmware", "tenant")
     list_filter = ("status", "kind", "site", "tenant")

@@ -26,7 +26,12 @@ from apps.notifications.models import (
     NotificationStatus,
     QuietHours,
 )
-from apps.tenancy.admin_base import ReadOnlyTenantScopedAdmin, TenantScopedAdmin, TenantScopedInline
+from apps.tenancy.admin_base import (
+    ArchivingDeleteMixin,
+    ReadOnlyTenantScopedAdmin,
+    TenantScopedAdmin,
+    TenantScopedInline,
+)
 from apps.tenancy.models import Tenant
 
 
@@ -68,7 +73,7 @@ class ChannelForm(forms.ModelForm):
 
 
 @admin.register(Channel)
-class ChannelAdmin(TenantScopedAdmin):
+class ChannelAdmin(ArchivingDeleteMixin, TenantScopedAdmin):
     form = ChannelForm
     list_display = ("name", "kind", "target", "enabled", "archived_at", "tenant")
     list_filter = ("kind", "enabled", "tenant")

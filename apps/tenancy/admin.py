@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 
 from apps.common.errors import ApplicationError
 from apps.tenancy import services
-from apps.tenancy.admin_base import TenantScopedAdmin
+from apps.tenancy.admin_base import ArchivingDeleteMixin, TenantScopedAdmin
 from apps.tenancy.models import Membership, Site, Tenant
 
 
@@ -60,7 +60,7 @@ SITE_FIELDS = ("name", "location_id", "kind", "timezone", "address", "business_h
 
 
 @admin.register(Site)
-class SiteAdmin(TenantScopedAdmin):
+class SiteAdmin(ArchivingDeleteMixin, TenantScopedAdmin):
     """Deleting a site deprovisions it: devices and setup tokens revoked, the site archived
     while anything recorded points at it."""
 
