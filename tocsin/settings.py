@@ -401,6 +401,14 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Tocsin <alerts@tocsi
 
 TOCSIN_HEALTH_RETENTION_DAYS = env.int("TOCSIN_HEALTH_RETENTION_DAYS", default=14)
 TOCSIN_TELEMETRY_RETENTION_DAYS = env.int("TOCSIN_TELEMETRY_RETENTION_DAYS", default=90)
+# Platform defaults; a tenant may set its own period per table (retention policies in the admin).
+TOCSIN_SCAN_RETENTION_DAYS = env.int("TOCSIN_SCAN_RETENTION_DAYS", default=365)
+TOCSIN_ALERT_RETENTION_DAYS = env.int("TOCSIN_ALERT_RETENTION_DAYS", default=365)
+TOCSIN_AUDIT_RETENTION_DAYS = env.int("TOCSIN_AUDIT_RETENTION_DAYS", default=7 * 365 + 2)
+# The nightly job deletes in batches of this many rows, at most this many batches per table and
+# tenant per run, so one run's locks and WAL stay bounded; what is left goes on the next night.
+TOCSIN_RETENTION_BATCH_SIZE = env.int("TOCSIN_RETENTION_BATCH_SIZE", default=5000)
+TOCSIN_RETENTION_MAX_BATCHES = env.int("TOCSIN_RETENTION_MAX_BATCHES", default=20)
 
 # --- Realtime (live events, the SSE stream process, the board) -------------------------------
 # Events go to one Redis stream per tenant, bounded by length and by age, so a client

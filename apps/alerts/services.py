@@ -29,11 +29,13 @@ from apps.alerts.models import (
     severity_rank,
 )
 from apps.audit.services import Actor, audit_record
+from apps.common.batches import delete_in_batches
 from apps.common.errors import ConflictError
 from apps.common.ids import generate_public_id
 from apps.devices.authentication import hydrate, select_columns
 from apps.devices.models import Device
-from apps.tenancy.models import Site, Tenant
+from apps.tenancy.models import RetainedTable, Site, Tenant
+from apps.tenancy.retention import holds_for, retention_cutoff
 
 logger = logging.getLogger(__name__)
 
@@ -337,3 +339,18 @@ def operator_alert_raise(*, dedup_key: str, summary: str, details: dict | None =
     return alert_raise(tenant=tenant, kind=AlertKind.TAMPER, dedup_key=dedup_key, severity=Severity.CRITICAL,
                        summary=summary, source=AlertSource.SYSTEM, details=details,
                        actor=Actor.system("operator"))
+
+
+def purge_resolved_alerts(*, tenant: Tenant, now: datetime, batch_size: int, max_batches: int) -> int:
+    """Resolved alerts past the tenant's retention, with their timelines and deliveries (which
+    cascade). A hold on the tenant keeps all; a hold on a site keeps that site's alerts and
+    the ones of no site, which may be about it. Open alerts are never removed."""
+    holds = holds_for(tenant=tenant)
+    if holds.whole_tenant:
+        return 0
+    alerts = Alert.objects.filter(
+        tenant=tenant, status=AlertStatus.RESOLVED,
+        resolved_at__lt=retention_cutoff(tenant=tenant, table=RetainedTable.ALERTS, now=now))
+    if holds.site_ids:
+        alerts = alerts.exclude(site_id__in=holds.site_ids).exclude(site__isnull=True)
+    return delete_in_batches(alerts, batch_size=batch_size, max_batches=max_batches)

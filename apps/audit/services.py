@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -19,7 +19,8 @@ from apps.audit.chain import CHAINED_FIELDS, anchor_signature, current_key_id, e
 from apps.audit.models import GENESIS_HASH, ActorType, AnchorKind, AuditAnchor, AuditEntry
 from apps.common.ids import generate_public_id
 from apps.common.request_context import get_request_id
-from apps.tenancy.models import Tenant
+from apps.tenancy.models import RetainedTable, Tenant
+from apps.tenancy.retention import holds_for, retention_days
 
 logger = logging.getLogger(__name__)
 
@@ -186,4 +187,19 @@ def audit_purge_before(*, tenant: Tenant | None, before: datetime, batch_size: i
         _write_anchor(tenant=tenant, kind=AnchorKind.PURGE, seq=upto, hash_=last_hash)
         audit_record(tenant=tenant, actor=actor, action="audit.purged",
                      details={"through_seq": upto, "entries": removed})
+    return removed
+
+
+def purge_audit_past_retention(*, tenant: Tenant, now: datetime, batch_size: int, max_batches: int) -> int:
+    """The tenant's audit entries past retention, unless any legal hold is in force for it."""
+    if holds_for(tenant=tenant).any:
+        return 0
+    before = now - timedelta(days=retention_days(tenant=tenant, table=RetainedTable.AUDIT))
+    removed = 0
+    for _ in range(max_batches):
+        batch = audit_purge_before(tenant=tenant, before=before, batch_size=batch_size,
+                                   actor=Actor.system("retention"))
+        removed += batch
+        if batch < batch_size:
+            break
     return removed

@@ -26,11 +26,14 @@ from apps.alerts.models import AlertKind, AlertSource, Severity
 from apps.alerts.services import RaiseResult, alert_raise, alert_resolve_open
 from apps.audit.models import ActorType
 from apps.audit.services import Actor, audit_record
+from apps.common.batches import delete_in_batches
 from apps.devices.models import Device
 from apps.ingest import rules as rule_engine
-from apps.ingest.models import RuleSet, TelemetryThreshold, age_band
+from apps.ingest.models import HealthSample, RuleSet, Scan, TelemetryReading, TelemetryThreshold, age_band
 from apps.ingest.rules import forget_site_rules
 from apps.ingest.signals import device_updated
+from apps.tenancy.models import RetainedTable, Tenant
+from apps.tenancy.retention import holds_for, retention_cutoff
 
 logger = logging.getLogger(__name__)
 
@@ -457,20 +460,33 @@ def _flag_offline(device_id: int, cutoff: datetime) -> int:
     return 1
 
 
-def purge_old_reports(*, now: datetime | None = None) -> dict[str, int]:
-    """Housekeeping: health samples and telemetry are bounded by their retention settings."""
-    from datetime import timedelta
+def purge_telemetry(*, tenant: Tenant, before: datetime, held_site_ids: frozenset[int], batch_size: int,
+                    max_batches: int) -> int:
+    """Telemetry past retention, in one function so a partitioned store can drop partitions instead."""
+    readings = TelemetryReading.objects.filter(tenant=tenant, received_at__lt=before) \
+        .exclude(device__site_id__in=held_site_ids)
+    return delete_in_batches(readings, batch_size=batch_size, max_batches=max_batches)
 
-    from django.conf import settings
 
-    from apps.ingest.models import HealthSample, TelemetryReading
+def purge_past_retention(*, tenant: Tenant, now: datetime, batch_size: int, max_batches: int) -> dict[str, int]:
+    """Health samples, telemetry and scans of one tenant past its retention, except what a
+    legal hold keeps (the whole tenant, or the held sites' rows)."""
+    holds = holds_for(tenant=tenant)
+    if holds.whole_tenant:
+        return {}
 
-    now = now or timezone.now()
+    def cutoff(table: str) -> datetime:
+        return retention_cutoff(tenant=tenant, table=table, now=now)
+
+    samples = HealthSample.objects.filter(tenant=tenant, received_at__lt=cutoff(RetainedTable.HEALTH)) \
+        .exclude(device__site_id__in=holds.site_ids)
+    scans = Scan.objects.filter(tenant=tenant, scanned_at__lt=cutoff(RetainedTable.SCANS)) \
+        .exclude(site_id__in=holds.site_ids)
     return {
-        "health_samples": HealthSample.objects.filter(
-            received_at__lt=now - timedelta(days=settings.TOCSIN_HEALTH_RETENTION_DAYS)).delete()[0],
-        "telemetry": TelemetryReading.objects.filter(
-            received_at__lt=now - timedelta(days=settings.TOCSIN_TELEMETRY_RETENTION_DAYS)).delete()[0],
+        "health_samples": delete_in_batches(samples, batch_size=batch_size, max_batches=max_batches),
+        "telemetry": purge_telemetry(tenant=tenant, before=cutoff(RetainedTable.TELEMETRY),
+                                     held_site_ids=holds.site_ids, batch_size=batch_size, max_batches=max_batches),
+        "scans": delete_in_batches(scans, batch_size=batch_size, max_batches=max_batches),
     }
 
 

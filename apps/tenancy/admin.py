@@ -1,12 +1,13 @@
 """Admin for tenants, sites and memberships: every save and delete goes through the services,
 which validate and audit it once."""
 
+from django import forms
 from django.contrib import admin, messages
 
 from apps.common.errors import ApplicationError
 from apps.tenancy import services
 from apps.tenancy.admin_base import ArchivingDeleteMixin, TenantScopedAdmin
-from apps.tenancy.models import Membership, Site, Tenant
+from apps.tenancy.models import LegalHold, Membership, RetentionPolicy, Site, Tenant
 
 
 def _adopt(obj, saved) -> None:
@@ -120,3 +121,68 @@ class MembershipAdmin(TenantScopedAdmin):
     def delete_queryset(self, request, queryset):
         for membership in queryset:
             services.membership_remove(membership=membership, actor=request.user)
+
+
+@admin.register(RetentionPolicy)
+class RetentionPolicyAdmin(TenantScopedAdmin):
+    """A tenant's own period for a table; deleting it returns to the platform default."""
+
+    list_display = ("tenant", "table", "days", "updated_at")
+    list_filter = ("table", "tenant")
+    readonly_fields = ("public_id", "updated_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.readonly_fields, "tenant", "table") if obj is not None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        _adopt(obj, services.retention_policy_set(tenant=obj.tenant, table=obj.table, days=form.cleaned_data["days"],
+                                                  actor=request.user))
+
+    def delete_model(self, request, obj):
+        services.retention_policy_delete(policy=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for policy in queryset:
+            services.retention_policy_delete(policy=policy, actor=request.user)
+
+
+class LegalHoldForm(forms.ModelForm):
+    class Meta:
+        model = LegalHold
+        fields = ("tenant", "site", "reason")
+
+    def clean(self):
+        cleaned = super().clean()
+        site, tenant = cleaned.get("site"), cleaned.get("tenant")
+        if site is not None and tenant is not None and site.tenant_id != tenant.pk:
+            self.add_error("site", "That site belongs to another tenant.")
+        return cleaned
+
+
+@admin.register(LegalHold)
+class LegalHoldAdmin(TenantScopedAdmin):
+    """Placed and released, never edited or deleted: the record of a hold is itself evidence."""
+
+    form = LegalHoldForm
+    list_display = ("tenant", "site", "reason", "placed_by", "created_at", "released_at")
+    list_filter = ("tenant",)
+    readonly_fields = ("public_id", "placed_by", "created_at", "released_at")
+    actions = ["release_selected"]
+
+    def has_change_permission(self, request, obj=None):
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        _adopt(obj, services.legal_hold_place(tenant=data["tenant"], site=data.get("site"), reason=data["reason"],
+                                              actor=request.user))
+
+    @admin.action(description="Release selected holds")
+    def release_selected(self, request, queryset):
+        for hold in queryset.filter(released_at__isnull=True):
+            if self._can_manage(request, hold):
+                services.legal_hold_release(hold=hold, actor=request.user)
+        self.message_user(request, "Released.", messages.SUCCESS)

@@ -21,7 +21,7 @@ from apps.audit.services import Actor
 from apps.ingest.models import TelemetryThreshold
 from apps.ingest.rules import rules_for_site
 from apps.notifications.services import channel_create, quiet_hours_save
-from apps.tenancy.models import Membership, Role
+from apps.tenancy.models import LegalHold, Membership, RetentionPolicy, Role
 from tests.factories import DEFAULT_PASSWORD, DeviceFactory, MembershipFactory, SiteFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,11 +48,14 @@ WRITABLE = {
     "notifications.channel": (lambda world: channel_create(tenant=world.tenant, name="desk", kind="email",
                                                            target="ops@example.com", actor=ACTOR), "name",
                               "Renamed", False),
+    "tenancy.retentionpolicy": (lambda world: RetentionPolicy.objects.create(tenant=world.tenant, table="scans",
+                                                                             days=30), "days", 60, False),
     "notifications.quiethours": (lambda world: quiet_hours_save(site=world.site, start=time(22), end=time(6),
                                                                 enabled=True, actor=ACTOR), "enabled", False, False),
 }
-# Tested where their forms live (policy steps are an inline formset): tests/notifications.
-COVERED_ELSEWHERE = {"notifications.escalationpolicy"}
+# Tested where their forms live (policy steps are an inline formset): tests/notifications;
+# legal holds are placed (audited, below) and released by an action, never changed or deleted.
+COVERED_ELSEWHERE = {"notifications.escalationpolicy", "tenancy.legalhold"}
 
 
 def _label(model: type[Model]) -> str:
@@ -159,3 +162,19 @@ def test_membership_removed_in_the_admin_is_recorded(world_a):
     _client(world_a.admin).post(f"/admin/tenancy/membership/{membership.pk}/delete/", {"post": "yes"})
     assert AuditEntry.objects.filter(tenant=world_a.tenant, action="membership.removed",
                                      target_id=str(world_a.viewer.pk)).exists()
+
+
+def test_legal_holds_are_placed_and_released_in_the_admin_audited_never_edited(world_a):
+    client = _client(world_a.admin)
+    response = client.post("/admin/tenancy/legalhold/add/", {"tenant": world_a.tenant.pk, "site": world_a.site.pk,
+                                                             "reason": "inspection 2026-11"})
+    assert response.status_code == 302
+    hold = LegalHold.objects.get(tenant=world_a.tenant)
+    assert hold.placed_by == world_a.admin.username
+    assert client.post(f"/admin/tenancy/legalhold/{hold.pk}/change/", {"reason": "x"}).status_code == 403
+    assert client.post(f"/admin/tenancy/legalhold/{hold.pk}/delete/", {"post": "yes"}).status_code == 403
+    client.post("/admin/tenancy/legalhold/", {"action": "release_selected", "_selected_action": [hold.pk]})
+    hold.refresh_from_db()
+    assert hold.released_at is not None
+    actions = set(AuditEntry.objects.filter(tenant=world_a.tenant).values_list("action", flat=True))
+    assert {"legal_hold.placed", "legal_hold.released"} <= actions

@@ -24,15 +24,36 @@ def ping(self) -> str:
     return "pong"
 
 
-@tocsin_task(name="tocsin.housekeeping.retention", max_retries=0, time_limit=600)
+@tocsin_task(name="tocsin.housekeeping.retention", max_retries=0, time_limit=3000)
 def retention(self) -> dict:
-    """Expired credentials and reports past their retention; each app purges its own."""
-    from apps.devices.services import purge_expired_credentials
-    from apps.ingest.services import purge_old_reports
+    """Expired credentials, then each tenant's rows past its retention (health samples,
+    telemetry, scans, resolved alerts with their timelines and deliveries, audit entries),
+    skipping what a legal hold keeps, in bounded batches. Each tenant's purge is audited;
+    the totals are logged and returned."""
+    from django.conf import settings
+    from django.utils import timezone
 
-    purged = {**purge_expired_credentials(), **purge_old_reports()}
-    logger.info("retention cleanup", extra={"purged": purged})
-    return purged
+    from apps.alerts.services import purge_resolved_alerts
+    from apps.audit.services import Actor, audit_record, purge_audit_past_retention
+    from apps.devices.services import purge_expired_credentials
+    from apps.ingest.services import purge_past_retention
+    from apps.tenancy.models import Tenant
+
+    now = timezone.now()
+    bounds = {"now": now, "batch_size": settings.TOCSIN_RETENTION_BATCH_SIZE,
+              "max_batches": settings.TOCSIN_RETENTION_MAX_BATCHES}
+    totals = dict(purge_expired_credentials())
+    for tenant in Tenant.objects.order_by("pk"):
+        purged = {**purge_past_retention(tenant=tenant, **bounds),
+                  "alerts": purge_resolved_alerts(tenant=tenant, **bounds),
+                  "audit": purge_audit_past_retention(tenant=tenant, **bounds)}
+        purged = {table: count for table, count in purged.items() if count}
+        if purged:
+            audit_record(tenant=tenant, actor=Actor.system("retention"), action="retention.purged", details=purged)
+        for table, count in purged.items():
+            totals[table] = totals.get(table, 0) + count
+    logger.info("retention cleanup", extra={"purged": totals})
+    return totals
 
 
 @tocsin_task(name="tocsin.housekeeping.audit_anchor", max_retries=0)
