@@ -9,7 +9,10 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.alerts.hooks import register_lifecycle_hook
-        from apps.notifications import defaults  # noqa: F401  (a new tenant gets its catch-all policy)
+        from apps.notifications import (
+            defaults,  # noqa: F401  (a new tenant gets its catch-all policy)
+            exports,  # noqa: F401  (the deliveries CSV export registers itself)
+        )
         from apps.notifications.lifecycle import on_alert_change
         from apps.notifications.metrics import register_outbox_collector
 

@@ -5,4 +5,6 @@ from apps.reports.api import views
 urlpatterns = [
     path("analytics/scans/", views.ScanAnalyticsApi.as_view(), name="analytics-scans"),
     path("analytics/devices/", views.DeviceAnalyticsApi.as_view(), name="analytics-devices"),
+    path("scans/", views.ScanListApi.as_view(), name="scan-list"),
+    path("exports/<slug:name>.csv", views.ExportApi.as_view(), name="export"),
 ]
