@@ -397,6 +397,12 @@ else:
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Tocsin <alerts@tocsin.invalid>")
 
+# --- Fake-ID detection ----------------------------------------------------------------------
+# One document (its keyed hash) scanned at two or more sites of a tenant within this window, or
+# scanned this many more times after being refused as underage, raises "document reuse".
+TOCSIN_DOCUMENT_REUSE_WINDOW_SECONDS = env.int("TOCSIN_DOCUMENT_REUSE_WINDOW_SECONDS", default=3600)
+TOCSIN_DOCUMENT_REUSE_AFTER_REFUSAL = env.int("TOCSIN_DOCUMENT_REUSE_AFTER_REFUSAL", default=2)
+
 # --- Retention ------------------------------------------------------------------------------
 
 TOCSIN_HEALTH_RETENTION_DAYS = env.int("TOCSIN_HEALTH_RETENTION_DAYS", default=14)

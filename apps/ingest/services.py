@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -334,7 +335,8 @@ def scans_ingest(*, device: Device, batch_id, scans: list[dict], rejected: list[
     if not decided:
         with connection.cursor() as cursor:
             cursor.execute(_SCANS_AND_BATCH, params)
-            accepted = len(cursor.fetchall())
+            inserted = {row[0] for row in cursor.fetchall()}
+        accepted = len(inserted)
     else:
         with transaction.atomic():
             with connection.cursor() as cursor:
@@ -344,8 +346,33 @@ def scans_ingest(*, device: Device, batch_id, scans: list[dict], rejected: list[
             for scan_id, (scan, decisions) in decided.items():
                 if scan_id in inserted:
                     apply_decisions(device=device, decisions=decisions, occurred_at=scan["scanned_at"])
+    hashes = {scan["subject_hash"] for scan in scans if scan["subject_hash"] and scan["scan_id"] in inserted}
+    if hashes:
+        document_reuse_check(device=device, subject_hashes=hashes)
     device_touch(device=device)
     return BatchResult(accepted=accepted, duplicates=len(scans) - accepted, rejected=rejected)
+
+
+def document_reuse_check(*, device: Device, subject_hashes: set[str]) -> list[RaiseResult]:
+    """The document-reuse rule over the new scans' documents: one query for their recent
+    sightings in the tenant (by the indexed keyed hash), the rule judges, repeats bump one
+    alert per document. Nothing about the person is stored to do it."""
+    window = settings.TOCSIN_DOCUMENT_REUSE_WINDOW_SECONDS
+    since = timezone.now() - timedelta(seconds=window * 2)
+    sightings: dict[str, list[rule_engine.Sighting]] = {}
+    rows = Scan.objects.filter(tenant_id=device.tenant_id, subject_hash__in=subject_hashes, scanned_at__gte=since) \
+        .values_list("subject_hash", "site_id", "site__public_id", "scanned_at", "is_underage")
+    for subject_hash, site_id, site_public_id, scanned_at, is_underage in rows:
+        sightings.setdefault(subject_hash, []).append(rule_engine.Sighting(
+            site_id=site_id, site_public_id=site_public_id, scanned_at=scanned_at, is_underage=is_underage))
+    decisions = rule_engine.Decisions()
+    for subject_hash, seen in sightings.items():
+        found = rule_engine.evaluate_document_reuse(
+            subject_hash=subject_hash, sightings=seen, window_seconds=window,
+            repeats_after_refusal=settings.TOCSIN_DOCUMENT_REUSE_AFTER_REFUSAL)
+        if found is not None:
+            decisions.raises.append(found)
+    return apply_decisions(device=device, decisions=decisions) if decisions.raises else []
 
 
 # --- telemetry ---------------------------------------------------------------------------------
