@@ -22,4 +22,6 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     "tocsin.notify.deliver_critical": {"queue": "critical"},
     "tocsin.notify.escalation_tick": {"queue": "critical"},
     "tocsin.notify.sweep_outbox": {"queue": "default"},
+    "tocsin.reports.generate": {"queue": "maintenance"},
+    "tocsin.reports.monthly": {"queue": "maintenance"},
 }

@@ -60,6 +60,13 @@ DEFAULT_SCHEDULE: tuple[PeriodicJob, ...] = (
                     "alert in the operator tenant.",
     ),
     PeriodicJob(
+        name="Monthly reports",
+        task="tocsin.reports.monthly",
+        every_seconds=3600,
+        description="Once per schedule and month: generates last calendar month's (UTC) report and emails it to "
+                    "the schedule's recipients.",
+    ),
+    PeriodicJob(
         name="Flush expired auth tokens",
         task="tocsin.housekeeping.flush_expired_tokens",
         every_seconds=6 * 3600,

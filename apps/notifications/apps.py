@@ -15,6 +15,9 @@ class NotificationsConfig(AppConfig):
         )
         from apps.notifications.lifecycle import on_alert_change
         from apps.notifications.metrics import register_outbox_collector
+        from apps.notifications.report_sections import delivery_counts
+        from apps.reports.sections import register_delivery_counter
 
         register_lifecycle_hook(on_alert_change)
+        register_delivery_counter(delivery_counts)
         register_outbox_collector()
