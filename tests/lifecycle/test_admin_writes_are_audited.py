@@ -21,6 +21,7 @@ from apps.audit.services import Actor
 from apps.ingest.models import TelemetryThreshold
 from apps.ingest.rules import rules_for_site
 from apps.notifications.services import channel_create, quiet_hours_save
+from apps.reports.services import schedule_save
 from apps.tenancy.models import LegalHold, Membership, RetentionPolicy, Role
 from tests.factories import DEFAULT_PASSWORD, DeviceFactory, MembershipFactory, SiteFactory, TenantFactory
 
@@ -50,6 +51,9 @@ WRITABLE = {
                               "Renamed", False),
     "tenancy.retentionpolicy": (lambda world: RetentionPolicy.objects.create(tenant=world.tenant, table="scans",
                                                                              days=30), "days", 60, False),
+    "reports.reportschedule": (lambda world: schedule_save(tenant=world.tenant, kind="compliance",
+                                                           recipients=[world.owner], actor=ACTOR), "enabled", False,
+                               False),
     "notifications.quiethours": (lambda world: quiet_hours_save(site=world.site, start=time(22), end=time(6),
                                                                 enabled=True, actor=ACTOR), "enabled", False, False),
 }
@@ -78,7 +82,9 @@ def _form_data(model_admin, request, obj, field: str, value) -> dict:
     data = {}
     for name, bound in form.fields.items():
         initial = form.get_initial_for_field(bound, name)
-        if isinstance(initial, dict | list):
+        if isinstance(initial, list) and initial and isinstance(initial[0], Model):
+            data[name] = [item.pk for item in initial]
+        elif isinstance(initial, dict | list):
             data[name] = json.dumps(initial)
         elif isinstance(initial, Model):
             data[name] = initial.pk
