@@ -410,6 +410,7 @@ TOCSIN_TELEMETRY_RETENTION_DAYS = env.int("TOCSIN_TELEMETRY_RETENTION_DAYS", def
 # Platform defaults; a tenant may set its own period per table (retention policies in the admin).
 TOCSIN_SCAN_RETENTION_DAYS = env.int("TOCSIN_SCAN_RETENTION_DAYS", default=365)
 TOCSIN_ALERT_RETENTION_DAYS = env.int("TOCSIN_ALERT_RETENTION_DAYS", default=365)
+TOCSIN_REPORT_RETENTION_DAYS = env.int("TOCSIN_REPORT_RETENTION_DAYS", default=2 * 365)
 TOCSIN_AUDIT_RETENTION_DAYS = env.int("TOCSIN_AUDIT_RETENTION_DAYS", default=7 * 365 + 2)
 # The nightly job deletes in batches of this many rows, at most this many batches per table and
 # tenant per run, so one run's locks and WAL stay bounded; what is left goes on the next night.

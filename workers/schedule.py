@@ -41,9 +41,9 @@ DEFAULT_SCHEDULE: tuple[PeriodicJob, ...] = (
         task="tocsin.housekeeping.retention",
         every_seconds=3600,
         description="Deletes, per tenant and in bounded batches, health samples, telemetry, scans, resolved alerts "
-                    "(with their timelines and deliveries) and audit entries past the tenant's retention, except "
-                    "under a legal hold; and expired challenges and enrolments, superseded refresh credentials, and "
-                    "setup tokens unused 30 days after expiry.",
+                    "(with their timelines and deliveries), generated reports and audit entries past the tenant's "
+                    "retention, except under a legal hold; and expired challenges and enrolments, superseded refresh "
+                    "credentials, and setup tokens unused 30 days after expiry.",
     ),
     PeriodicJob(
         name="Audit anchor",

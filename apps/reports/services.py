@@ -16,12 +16,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.audit.services import Actor, audit_record
+from apps.common.batches import delete_in_batches
 from apps.common.errors import ApplicationError
 from apps.common.queueing import enqueue_on_commit
 from apps.reports import figures as report_figures
 from apps.reports import pdf
 from apps.reports.models import Report, ReportKind, ReportSchedule, ReportStatus
-from apps.tenancy.models import Membership, Site, Tenant
+from apps.tenancy.models import Membership, RetainedTable, Site, Tenant
+from apps.tenancy.retention import holds_for, retention_cutoff
 
 logger = logging.getLogger(__name__)
 GENERATE_TASK = "tocsin.reports.generate"
@@ -148,3 +150,16 @@ def schedule_delete(*, schedule: ReportSchedule, actor: Actor) -> None:
         schedule.delete()
         audit_record(tenant=tenant, actor=actor, action="report_schedule.deleted", target_type="report_schedule",
                      target_id=public_id)
+
+
+def purge_reports_past_retention(*, tenant: Tenant, now: datetime, batch_size: int, max_batches: int) -> int:
+    """Generated reports past the tenant's period; a hold keeps the held sites' and the
+    tenant-wide ones (which cover the held sites too)."""
+    holds = holds_for(tenant=tenant)
+    if holds.whole_tenant:
+        return 0
+    cutoff = retention_cutoff(tenant=tenant, table=RetainedTable.REPORTS, now=now)
+    reports = Report.objects.filter(tenant=tenant, created_at__lt=cutoff)
+    if holds.site_ids:
+        reports = reports.exclude(site_id__in=holds.site_ids).exclude(site__isnull=True)
+    return delete_in_batches(reports, batch_size=batch_size, max_batches=max_batches)

@@ -153,6 +153,7 @@ class RetainedTable(models.TextChoices):
     TELEMETRY = "telemetry", "Telemetry readings"
     SCANS = "scans", "Scans"
     ALERTS = "alerts", "Resolved alerts, with their timelines and deliveries"
+    REPORTS = "reports", "Generated reports"
     AUDIT = "audit", "Audit log"
 
 

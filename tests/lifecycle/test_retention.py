@@ -141,3 +141,18 @@ def test_batches_are_bounded_and_the_next_run_carries_on(world_a, settings):
     assert retention.apply().get()["health_samples"] == 4
     assert retention.apply().get()["health_samples"] == 3
     assert not HealthSample.objects.filter(device=device).exists()
+
+
+def test_reports_past_their_period_go_and_held_ones_stay(world_a):
+    from apps.reports.models import Report
+
+    retention_policy_set(tenant=world_a.tenant, table="reports", days=30)
+    held_site = SiteFactory(tenant=world_a.tenant)
+    legal_hold_place(tenant=world_a.tenant, site=held_site, reason="claim")
+    now = timezone.now()
+    old, new, held = (Report.objects.create(tenant=world_a.tenant, site=site, kind="compliance",
+                                            period_start=now - timedelta(days=60), period_end=now)
+                      for site in (world_a.site, world_a.site, held_site))
+    Report.objects.filter(pk__in=[old.pk, held.pk]).update(created_at=now - timedelta(days=31))
+    assert retention.apply().get()["reports"] == 1
+    assert set(Report.objects.values_list("pk", flat=True)) == {new.pk, held.pk}

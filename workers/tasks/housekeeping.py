@@ -27,7 +27,7 @@ def ping(self) -> str:
 @tocsin_task(name="tocsin.housekeeping.retention", max_retries=0, time_limit=3000)
 def retention(self) -> dict:
     """Expired credentials, then each tenant's rows past its retention (health samples,
-    telemetry, scans, resolved alerts with their timelines and deliveries, audit entries),
+    telemetry, scans, resolved alerts with their timelines and deliveries, reports, audit entries),
     skipping what a legal hold keeps, in bounded batches. Each tenant's purge is audited;
     the totals are logged and returned."""
     from django.conf import settings
@@ -37,6 +37,7 @@ def retention(self) -> dict:
     from apps.audit.services import Actor, audit_record, purge_audit_past_retention
     from apps.devices.services import purge_expired_credentials
     from apps.ingest.services import purge_past_retention
+    from apps.reports.services import purge_reports_past_retention
     from apps.tenancy.models import Tenant
 
     now = timezone.now()
@@ -46,6 +47,7 @@ def retention(self) -> dict:
     for tenant in Tenant.objects.order_by("pk"):
         purged = {**purge_past_retention(tenant=tenant, **bounds),
                   "alerts": purge_resolved_alerts(tenant=tenant, **bounds),
+                  "reports": purge_reports_past_retention(tenant=tenant, **bounds),
                   "audit": purge_audit_past_retention(tenant=tenant, **bounds)}
         purged = {table: count for table, count in purged.items() if count}
         if purged:
