@@ -42,8 +42,9 @@ DEFAULT_SCHEDULE: tuple[PeriodicJob, ...] = (
         every_seconds=3600,
         description="Deletes, per tenant and in bounded batches, health samples, telemetry, scans, resolved alerts "
                     "(with their timelines and deliveries), generated reports and audit entries past the tenant's "
-                    "retention, except under a legal hold; and expired challenges and enrolments, superseded refresh "
-                    "credentials, and setup tokens unused 30 days after expiry.",
+                    "retention, except under a legal hold, then archived devices, channels and sites left without "
+                    "history; and expired challenges and enrolments, superseded refresh credentials, and setup "
+                    "tokens unused 30 days after expiry.",
     ),
     PeriodicJob(
         name="Audit anchor",

@@ -74,8 +74,7 @@ def device_delete(*, device: Device, actor: Actor) -> str:
         device = Device.objects.select_for_update().get(pk=device.pk)
         if device.status != DeviceStatus.REVOKED:
             device = device_revoke(device=device, actor=actor, reason="deleted")
-        answers = device_history_requested.send(sender=Device, device=device)
-        history = sum(int(count or 0) for _, count in answers)
+        history = device_history(device=device)
         if history:
             if device.archived_at is None:
                 Device.objects.filter(pk=device.pk).update(archived_at=timezone.now())
@@ -88,14 +87,18 @@ def device_delete(*, device: Device, actor: Actor) -> str:
     return outcome
 
 
-def site_deprovision_devices(*, site: Site, actor: Actor) -> int:
+def site_deprovision_devices(*, site: Site, actor: Actor) -> None:
     """A site being deprovisioned: its setup tokens are revoked and its devices deleted or
-    archived. Returns how many devices remain (archived), which keep the site as history."""
+    archived (the archived ones keep the site as history)."""
     for token in SetupToken.objects.filter(site=site, revoked_at__isnull=True):
         setup_token_revoke(setup_token=token, actor=actor)
     for device in Device.objects.filter(site=site, archived_at__isnull=True):
         device_delete(device=device, actor=actor)
-    return Device.objects.filter(site=site).count()
+
+
+def device_history(*, device: Device) -> int:
+    """How many kinds of recorded history still point at the device (0: it may be deleted)."""
+    return sum(int(count or 0) for _, count in device_history_requested.send(sender=Device, device=device))
 
 
 def device_readmit(*, device: Device, actor: Actor, reason: str) -> Device:

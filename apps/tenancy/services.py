@@ -24,7 +24,13 @@ from apps.tenancy.models import (
     Tenant,
     Vertical,
 )
-from apps.tenancy.signals import config_changed, membership_changed, site_deprovisioning, tenant_created
+from apps.tenancy.signals import (
+    config_changed,
+    membership_changed,
+    site_deprovisioning,
+    site_history_requested,
+    tenant_created,
+)
 
 User = get_user_model()
 
@@ -122,6 +128,12 @@ def site_update(*, site: Site, actor=None, **changes) -> Site:
     return site
 
 
+def site_history(*, site: Site) -> int:
+    """How many kinds of recorded history still point at the site (0: it may be deleted)."""
+    answers = site_history_requested.send(sender=Site, site=site)
+    return int(LegalHold.objects.filter(site=site).exists()) + sum(int(count or 0) for _, count in answers)
+
+
 def site_delete(*, site: Site, actor=None) -> str:
     """Deprovision a site: revoke its devices and setup tokens, then delete it if nothing
     recorded points at it, else archive it (its scans, alerts and devices are evidence).
@@ -129,8 +141,8 @@ def site_delete(*, site: Site, actor=None) -> str:
     """
     with transaction.atomic():
         site = Site.objects.select_for_update().get(pk=site.pk)
-        answers = site_deprovisioning.send(sender=Site, site=site, actor=actor)
-        history = sum(int(count or 0) for _, count in answers)
+        site_deprovisioning.send(sender=Site, site=site, actor=actor)
+        history = site_history(site=site)
         if history:
             if site.archived_at is None:
                 site.archived_at = django_timezone.now()

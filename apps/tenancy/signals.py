@@ -21,6 +21,9 @@ login_locked_out = Signal()
 config_changed = Signal()
 
 # kwargs: site, actor (user or None). Sent while a site is deprovisioned: higher apps revoke
-# what lets the site's devices in (devices, setup tokens) and answer how many history rows of
-# theirs point at it, so the site is archived rather than deleted while any exist.
+# what lets the site's devices in (devices, setup tokens).
 site_deprovisioning = Signal()
+
+# kwargs: site. Higher apps answer how many history rows of theirs point at the site, so it is
+# archived rather than deleted while any exist (and deleted by retention once none are left).
+site_history_requested = Signal()

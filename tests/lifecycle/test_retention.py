@@ -156,3 +156,24 @@ def test_reports_past_their_period_go_and_held_ones_stay(world_a):
     Report.objects.filter(pk__in=[old.pk, held.pk]).update(created_at=now - timedelta(days=31))
     assert retention.apply().get()["reports"] == 1
     assert set(Report.objects.values_list("pk", flat=True)) == {new.pk, held.pk}
+
+
+def test_archived_devices_channels_and_sites_go_once_their_history_has(world_a, client_for):
+    from apps.devices.models import Device
+    from apps.notifications.models import Channel
+    from apps.tenancy.models import Site
+
+    for name in PERIODS:
+        retention_policy_set(tenant=world_a.tenant, table=name, days=1)
+    site = SiteFactory(tenant=world_a.tenant)
+    ids = _seed(world_a.tenant, site, age_days=5, tag="gone")
+    device = Scan.objects.get(pk=ids["scans"]).device
+    channel = Notification.objects.get(alert_id=ids["alerts"]).channel
+    assert client_for(world_a.admin).delete(f"/api/v1/channels/{channel.public_id}/").status_code == 204
+    assert client_for(world_a.admin).delete(f"/api/v1/sites/{site.public_id}/").status_code == 204
+    assert Site.objects.get(pk=site.pk).archived_at and Device.objects.get(pk=device.pk).archived_at
+    assert Channel.objects.get(pk=channel.pk).archived_at
+    result = retention.apply().get()
+    assert result["archived_devices"] == 1 and result["archived_sites"] == 1 and result["archived_channels"] == 1
+    assert not Site.objects.filter(pk=site.pk).exists() and not Device.objects.filter(pk=device.pk).exists()
+    assert not Channel.objects.filter(pk=channel.pk).exists()

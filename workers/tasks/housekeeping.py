@@ -24,11 +24,43 @@ def ping(self) -> str:
     return "pong"
 
 
+def purge_archived(*, tenant) -> dict[str, int]:
+    """Archived devices, channels and sites whose history retention has since removed are
+    deleted (through their services, audited); held sites keep theirs."""
+    from apps.audit.services import Actor
+    from apps.devices.models import Device
+    from apps.devices.services import device_delete, device_history
+    from apps.notifications.models import Channel
+    from apps.notifications.services import channel_delete
+    from apps.tenancy.models import Site
+    from apps.tenancy.retention import holds_for
+    from apps.tenancy.services import site_delete, site_history
+
+    holds, actor = holds_for(tenant=tenant), Actor.system("retention")
+    if holds.whole_tenant:
+        return {}
+    deleted = {"archived_devices": 0, "archived_channels": 0, "archived_sites": 0}
+    for device in Device.objects.filter(tenant=tenant, archived_at__isnull=False) \
+            .exclude(site_id__in=holds.site_ids):
+        if not device_history(device=device):
+            device_delete(device=device, actor=actor)
+            deleted["archived_devices"] += 1
+    for channel in Channel.objects.filter(tenant=tenant, archived_at__isnull=False, notifications__isnull=True):
+        channel_delete(channel=channel, actor=actor)
+        deleted["archived_channels"] += 1
+    for site in Site.objects.filter(tenant=tenant, archived_at__isnull=False).exclude(pk__in=holds.site_ids):
+        if not site_history(site=site):
+            site_delete(site=site, actor=actor)
+            deleted["archived_sites"] += 1
+    return deleted
+
+
 @tocsin_task(name="tocsin.housekeeping.retention", max_retries=0, time_limit=3000)
 def retention(self) -> dict:
     """Expired credentials, then each tenant's rows past its retention (health samples,
     telemetry, scans, resolved alerts with their timelines and deliveries, reports, audit entries),
-    skipping what a legal hold keeps, in bounded batches. Each tenant's purge is audited;
+    skipping what a legal hold keeps, in bounded batches; then archived devices, channels
+    and sites left without history. Each tenant's purge is audited;
     the totals are logged and returned."""
     from django.conf import settings
     from django.utils import timezone
@@ -49,6 +81,7 @@ def retention(self) -> dict:
                   "alerts": purge_resolved_alerts(tenant=tenant, **bounds),
                   "reports": purge_reports_past_retention(tenant=tenant, **bounds),
                   "audit": purge_audit_past_retention(tenant=tenant, **bounds)}
+        purged.update(purge_archived(tenant=tenant))
         purged = {table: count for table, count in purged.items() if count}
         if purged:
             audit_record(tenant=tenant, actor=Actor.system("retention"), action="retention.purged", details=purged)
