@@ -49,28 +49,39 @@ def _checkout_db_name() -> str:
     return f"tocsin_{hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]}"
 
 
-def ensure_chromium() -> None:
-    """The browser test drives Debian's chromium through Playwright; install it when missing
-    (CI machines start without it). Without root or apt the browser test skips, saying why."""
+def _ensure_debian_package(*, command: str, package: str, purpose: str) -> None:
+    """Install a Debian package a test needs when its command is missing (CI machines start
+    without it). Without root or apt that test skips, saying why."""
     import shutil
 
-    if shutil.which("chromium"):
+    if shutil.which(command):
         return
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        log("chromium is missing and cannot be installed here; the browser test will be skipped")
+        log(f"{command} is missing and cannot be installed here; {purpose} will be skipped")
         return
-    log("installing chromium for the browser test (apt-get)")
+    log(f"installing {package} for {purpose} (apt-get)")
     quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
     subprocess.run(["apt-get", "update", "-qq"], check=False, **quiet)
-    result = subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, **quiet)
+    result = subprocess.run(["apt-get", "install", "-y", "-qq", package], check=False, **quiet)
     if result.returncode != 0:
-        log("could not install chromium; the browser test will be skipped")
+        log(f"could not install {package}; {purpose} will be skipped")
+
+
+def ensure_chromium() -> None:
+    """The browser test drives Debian's chromium through Playwright."""
+    _ensure_debian_package(command="chromium", package="chromium", purpose="the browser test")
+
+
+def ensure_pdftoppm() -> None:
+    """The report tests render PDF pages to PNG with poppler's pdftoppm."""
+    _ensure_debian_package(command="pdftoppm", package="poppler-utils", purpose="rendering report pages")
 
 
 def command_test(args) -> int:
     env = _prepare_environment(db_name=_checkout_db_name(), redis_db=15)
     env.setdefault("CACHE_KEY_PREFIX", "tocsin-test")
     ensure_chromium()
+    ensure_pdftoppm()
     steps = [
         ("ruff", [sys.executable, "-m", "ruff", "check", "."]),
         ("import-linter", [os.path.join(os.path.dirname(sys.executable), "lint-imports")]),

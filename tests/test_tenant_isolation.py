@@ -24,6 +24,7 @@ from apps.devices.setup_tokens import setup_token_create
 from apps.notifications.models import Channel, EscalationPolicy, Notification
 from apps.notifications.policies import policy_save
 from apps.notifications.services import channel_create
+from apps.reports.models import Report
 from tests.factories import DeviceFactory
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +66,10 @@ def _foreign_objects(world_b) -> dict[str, str]:
                          steps=[{"delay_minutes": 0, "channels": [channel]}])
     notification = Notification.objects.create(tenant=world_b.tenant, alert=alert, channel=channel,
                                                due_at=alert.created_at)
+    report = Report.objects.create(tenant=world_b.tenant, kind="compliance", period_start=alert.created_at,
+                                   period_end=alert.created_at, status="ready", content=b"%PDF B's report")
     return {
+        "reports": report.public_id,
         "channels": channel.public_id,
         "escalation-policies": policy.public_id,
         "notifications": notification.public_id,
@@ -89,6 +93,7 @@ def _snapshot(world_b) -> tuple:
         list(EscalationPolicy.objects.filter(tenant=world_b.tenant).values()),
         list(Notification.objects.filter(tenant=world_b.tenant).values()),
         world_b.site.__class__.objects.filter(pk=world_b.site.pk).values().first(),
+        list(Report.objects.filter(tenant=world_b.tenant).values("public_id", "status")),
     )
 
 

@@ -209,6 +209,9 @@ SPECTACULAR_SETTINGS = {
         "AlertStatusEnum": "apps.alerts.models.AlertStatus",
         "ChannelKindEnum": "apps.notifications.models.ChannelKind",
         "NotificationStatusEnum": "apps.notifications.models.NotificationStatus",
+        "ReportKindEnum": "apps.reports.models.ReportKind",
+        "ReportStatusEnum": "apps.reports.models.ReportStatus",
+        "AnchorKindEnum": "apps.audit.models.AnchorKind",
         "DeviceReportKindEnum": ["battery_low", "breach", "custom", "tamper", "underage"],
         "EventSeverityEnum": ["critical", "error", "high", "info", "warning"],
     },
@@ -389,6 +392,21 @@ TOCSIN_ENCRYPTION_KEYS = env.list("TOCSIN_ENCRYPTION_KEYS", default=[] if IS_PRO
 if IS_PRODUCTION and not TOCSIN_ENCRYPTION_KEYS:
     raise environ.ImproperlyConfigured("TOCSIN_ENCRYPTION_KEYS must be set in production")
 
+# The audit chain's HMAC keys, `id:secret`, newest first: held outside the database so that
+# someone with database access cannot recompute the chain after editing it. Keep an old key
+# listed for as long as entries it keyed are retained.
+def _development_audit_key() -> str:
+    import hashlib
+
+    return "dev1:" + hashlib.sha256(f"tocsin-audit:{SECRET_KEY}".encode()).hexdigest()
+
+
+TOCSIN_AUDIT_KEYS = env.list("TOCSIN_AUDIT_KEYS", default=[] if IS_PRODUCTION else [_development_audit_key()])
+if IS_PRODUCTION and not TOCSIN_AUDIT_KEYS:
+    raise environ.ImproperlyConfigured("TOCSIN_AUDIT_KEYS must be set in production")
+# The tenant whose alerts page the platform's operators (audit chain broken, ...), by slug.
+TOCSIN_OPERATOR_TENANT = env.str("TOCSIN_OPERATOR_TENANT", default="")
+
 # --- Notifications ---------------------------------------------------------------------------
 
 # Webhook, Slack-webhook and Slack API destinations that resolve to loopback, private,
@@ -427,10 +445,25 @@ else:
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Tocsin <alerts@tocsin.invalid>")
 
+# --- Fake-ID detection ----------------------------------------------------------------------
+# One document (its keyed hash) scanned at two or more sites of a tenant within this window, or
+# scanned this many more times after being refused as underage, raises "document reuse".
+TOCSIN_DOCUMENT_REUSE_WINDOW_SECONDS = env.int("TOCSIN_DOCUMENT_REUSE_WINDOW_SECONDS", default=3600)
+TOCSIN_DOCUMENT_REUSE_AFTER_REFUSAL = env.int("TOCSIN_DOCUMENT_REUSE_AFTER_REFUSAL", default=2)
+
 # --- Retention ------------------------------------------------------------------------------
 
 TOCSIN_HEALTH_RETENTION_DAYS = env.int("TOCSIN_HEALTH_RETENTION_DAYS", default=14)
 TOCSIN_TELEMETRY_RETENTION_DAYS = env.int("TOCSIN_TELEMETRY_RETENTION_DAYS", default=90)
+# Platform defaults; a tenant may set its own period per table (retention policies in the admin).
+TOCSIN_SCAN_RETENTION_DAYS = env.int("TOCSIN_SCAN_RETENTION_DAYS", default=365)
+TOCSIN_ALERT_RETENTION_DAYS = env.int("TOCSIN_ALERT_RETENTION_DAYS", default=365)
+TOCSIN_REPORT_RETENTION_DAYS = env.int("TOCSIN_REPORT_RETENTION_DAYS", default=2 * 365)
+TOCSIN_AUDIT_RETENTION_DAYS = env.int("TOCSIN_AUDIT_RETENTION_DAYS", default=7 * 365 + 2)
+# The nightly job deletes in batches of this many rows, at most this many batches per table and
+# tenant per run, so one run's locks and WAL stay bounded; what is left goes on the next night.
+TOCSIN_RETENTION_BATCH_SIZE = env.int("TOCSIN_RETENTION_BATCH_SIZE", default=5000)
+TOCSIN_RETENTION_MAX_BATCHES = env.int("TOCSIN_RETENTION_MAX_BATCHES", default=20)
 
 # --- Realtime (live events, the SSE stream process, the board) -------------------------------
 # Events go to one Redis stream per tenant, bounded by length and by age, so a client

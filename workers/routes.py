@@ -12,6 +12,8 @@ QUEUES = tuple(Queue(name, routing_key=name) for name in QUEUE_NAMES)
 RETRY_QUEUE = "retry"
 
 TASK_ROUTES: dict[str, dict[str, str]] = {
+    "tocsin.housekeeping.audit_anchor": {"queue": "maintenance"},
+    "tocsin.housekeeping.audit_verify": {"queue": "maintenance"},
     "tocsin.housekeeping.flush_expired_tokens": {"queue": "maintenance"},
     "tocsin.housekeeping.ping": {"queue": "default"},
     "tocsin.housekeeping.retention": {"queue": "maintenance"},
@@ -20,4 +22,6 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     "tocsin.notify.deliver_critical": {"queue": "critical"},
     "tocsin.notify.escalation_tick": {"queue": "critical"},
     "tocsin.notify.sweep_outbox": {"queue": "default"},
+    "tocsin.reports.generate": {"queue": "maintenance"},
+    "tocsin.reports.monthly": {"queue": "maintenance"},
 }

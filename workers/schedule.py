@@ -40,7 +40,32 @@ DEFAULT_SCHEDULE: tuple[PeriodicJob, ...] = (
         name="Retention cleanup",
         task="tocsin.housekeeping.retention",
         every_seconds=3600,
-        description="Deletes health samples, resolved alerts, expired tokens and challenges past retention.",
+        description="Deletes, per tenant and in bounded batches, health samples, telemetry, scans, resolved alerts "
+                    "(with their timelines and deliveries), generated reports and audit entries past the tenant's "
+                    "retention, except under a legal hold, then archived devices, channels and sites left without "
+                    "history; and expired challenges and enrolments, superseded refresh credentials, and setup "
+                    "tokens unused 30 days after expiry.",
+    ),
+    PeriodicJob(
+        name="Audit anchor",
+        task="tocsin.housekeeping.audit_anchor",
+        every_seconds=3600,
+        description="Writes a signed checkpoint of each audit chain's newest entry (and logs it), so removing "
+                    "the newest entries is detected.",
+    ),
+    PeriodicJob(
+        name="Audit verification",
+        task="tocsin.housekeeping.audit_verify",
+        every_seconds=6 * 3600,
+        description="Verifies every audit chain against its keyed hashes and anchors; a break raises a critical "
+                    "alert in the operator tenant.",
+    ),
+    PeriodicJob(
+        name="Monthly reports",
+        task="tocsin.reports.monthly",
+        every_seconds=3600,
+        description="Once per schedule and month: generates last calendar month's (UTC) report and emails it to "
+                    "the schedule's recipients.",
     ),
     PeriodicJob(
         name="Flush expired auth tokens",

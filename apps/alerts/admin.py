@@ -42,6 +42,9 @@ class AlertAdmin(TenantScopedAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # alerts are evidence; retention removes resolved ones after their period
+
     @admin.display(description="Paging")
     def paging(self, alert):
         if alert.unnotified_reason:

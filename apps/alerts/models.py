@@ -20,6 +20,7 @@ class AlertKind(models.TextChoices):
     BREACH = "breach", "Room breach"
     UNDERAGE = "underage", "Underage customer"
     DOCUMENT = "document", "Invalid or expired document"
+    DOCUMENT_REUSE = "document_reuse", "Document reuse (possible fake ID)"
     BATTERY = "battery", "Low battery"
     OFFLINE = "offline", "Device offline"
     TEMPERATURE = "temperature", "Device overheating"

@@ -12,18 +12,30 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.alerts import outages
 from apps.alerts.hooks import Change, announce_change, run_lifecycle_hooks
-from apps.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus, severity_rank
+from apps.alerts.models import (
+    Alert,
+    AlertEvent,
+    AlertEventKind,
+    AlertKind,
+    AlertSource,
+    AlertStatus,
+    Severity,
+    severity_rank,
+)
 from apps.audit.services import Actor, audit_record
+from apps.common.batches import delete_in_batches
 from apps.common.errors import ConflictError
 from apps.common.ids import generate_public_id
 from apps.devices.authentication import hydrate, select_columns
 from apps.devices.models import Device
-from apps.tenancy.models import Site, Tenant
+from apps.tenancy.models import RetainedTable, Site, Tenant
+from apps.tenancy.retention import holds_for, retention_cutoff
 
 logger = logging.getLogger(__name__)
 
@@ -309,3 +321,36 @@ def alert_resolve_open(*, tenant: Tenant, dedup_key: str, resolution: str, note:
         return None
     return alert_resolve(alert=alert, actor=actor or Actor.system("rules"), note=note, resolution=resolution)
 
+
+
+def operator_alert_raise(*, dedup_key: str, summary: str, details: dict | None = None) -> RaiseResult | None:
+    """Page the platform's operators: a critical alert in the operator tenant's own paging.
+
+    The operator tenant (`TOCSIN_OPERATOR_TENANT`, a slug) is an ordinary tenant whose policies
+    reach the people who run Tocsin. Without one the alert cannot be raised, and the problem is
+    logged at critical level instead, so it is never silent.
+    """
+    slug = settings.TOCSIN_OPERATOR_TENANT
+    tenant = Tenant.objects.filter(slug=slug).first() if slug else None
+    if tenant is None:
+        logger.critical("operator alert with no operator tenant configured",
+                        extra={"dedup_key": dedup_key, "summary": summary})
+        return None
+    return alert_raise(tenant=tenant, kind=AlertKind.TAMPER, dedup_key=dedup_key, severity=Severity.CRITICAL,
+                       summary=summary, source=AlertSource.SYSTEM, details=details,
+                       actor=Actor.system("operator"))
+
+
+def purge_resolved_alerts(*, tenant: Tenant, now: datetime, batch_size: int, max_batches: int) -> int:
+    """Resolved alerts past the tenant's retention, with their timelines and deliveries (which
+    cascade). A hold on the tenant keeps all; a hold on a site keeps that site's alerts and
+    the ones of no site, which may be about it. Open alerts are never removed."""
+    holds = holds_for(tenant=tenant)
+    if holds.whole_tenant:
+        return 0
+    alerts = Alert.objects.filter(
+        tenant=tenant, status=AlertStatus.RESOLVED,
+        resolved_at__lt=retention_cutoff(tenant=tenant, table=RetainedTable.ALERTS, now=now))
+    if holds.site_ids:
+        alerts = alerts.exclude(site_id__in=holds.site_ids).exclude(site__isnull=True)
+    return delete_in_batches(alerts, batch_size=batch_size, max_batches=max_batches)

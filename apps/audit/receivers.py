@@ -7,7 +7,7 @@ from django.dispatch import receiver
 
 from apps.audit.services import Actor, audit_record
 from apps.tenancy.models import Membership, Tenant
-from apps.tenancy.signals import login_locked_out, membership_changed, membership_removed
+from apps.tenancy.signals import config_changed, login_locked_out, membership_changed, membership_removed
 
 
 def _tenants_of(user) -> list[Tenant]:
@@ -72,3 +72,9 @@ def on_membership_removed(sender, membership, actor=None, **kwargs):
         tenant=membership.tenant, actor=Actor.for_user(actor), action="membership.removed", target_type="user",
         target_id=str(membership.user_id), details={"role": membership.role},
     )
+
+
+@receiver(config_changed)
+def on_config_changed(sender, tenant, actor, action, target_type, target_id, details, **kwargs):
+    audit_record(tenant=tenant, actor=actor if isinstance(actor, Actor) else Actor.for_user(actor), action=action,
+                 target_type=target_type, target_id=target_id, details=details)

@@ -13,12 +13,27 @@ from django.urls import reverse
 from apps.audit.services import Actor
 from apps.devices import api_keys, qr, services, setup_tokens
 from apps.devices.models import ApiKey, ApiKeyScope, ApiKeyTier, Device, SetupToken
-from apps.tenancy.admin_base import TenantScopedAdmin
+from apps.tenancy.admin_base import ArchivingDeleteMixin, TenantScopedAdmin
 from apps.tenancy.models import Site, Tenant
 
 
+class DeviceForm(forms.ModelForm):
+    class Meta:
+        model = Device
+        fields = ("name", "site", "desired_state")
+
+    def clean_site(self):
+        site = self.cleaned_data["site"]
+        if site.tenant_id != self.instance.tenant_id:
+            raise forms.ValidationError("A device can only move to a site of its own tenant.")
+        if site.archived_at is not None and site.pk != self.instance.site_id:
+            raise forms.ValidationError("That site is archived (deprovisioned).")
+        return site
+
+
 @admin.register(Device)
-class DeviceAdmin(TenantScopedAdmin):
+class DeviceAdmin(ArchivingDeleteMixin, TenantScopedAdmin):
+    form = DeviceForm
     list_display = ("__str__", "site", "kind", "status", "last_seen_at", "battery_level", "firmware", "tenant")
     list_filter = ("status", "kind", "site", "tenant")
     search_fields = ("name", "hardware_id", "public_id", "model")
@@ -34,9 +49,18 @@ class DeviceAdmin(TenantScopedAdmin):
         return False  # devices enrol themselves with a setup token
 
     def save_model(self, request, obj, form, change):
-        if obj.site.tenant_id != obj.tenant_id:
-            raise forms.ValidationError("A device can only move to a site of its own tenant.")
-        super().save_model(request, obj, form, change)
+        changes = {field: form.cleaned_data[field] for field in ("name", "site", "desired_state")
+                   if field in form.changed_data}
+        services.device_update(device=Device.objects.get(pk=obj.pk), actor=Actor.for_user(request.user), **changes)
+
+    def delete_model(self, request, obj):
+        services.device_delete(device=obj, actor=Actor.for_user(request.user))
+
+    def delete_queryset(self, request, queryset):
+        for device in queryset:
+            outcome = services.device_delete(device=device, actor=Actor.for_user(request.user))
+            if outcome == "archived":
+                self.message_user(request, f"{device}: archived (it has history) and revoked.", messages.WARNING)
 
     @admin.action(description="Revoke selected devices (their tokens stop working at once)")
     def revoke_selected(self, request, queryset):
@@ -71,6 +95,9 @@ class SecretShownOnceAdmin(TenantScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False if obj is not None else super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead: the record says who enrolled what, and when
 
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):

@@ -97,6 +97,9 @@ class Device(TenantOwnedModel):
         help_text="Set by a staff re-admit: until then, the next enrolment of this hardware id may re-key "
                   "the device without its current key (and brings a revoked device back).")
     created_at = models.DateTimeField(auto_now_add=True)
+    archived_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="Deleted while it had history: revoked for good, kept so its scans and alerts keep their source.")
 
     class Meta:
         ordering = ["site__name", "name"]

@@ -17,20 +17,27 @@ from django.utils import timezone
 
 from apps.audit.services import Actor, audit_record
 from apps.common.errors import ApplicationError
-from apps.devices.models import Device, DeviceStatus
+from apps.devices.models import Device, DeviceStatus, SetupToken
+from apps.devices.setup_tokens import setup_token_revoke
+from apps.devices.signals import device_history_requested
 from apps.tenancy.models import Site
 
 # Superseded legacy refresh credentials are remembered this long, to catch their replay.
 REFRESH_CREDENTIAL_MEMORY_DAYS = 90
 
 
-def device_update(*, device: Device, actor: Actor, name: str | None = None, site: Site | None = None) -> Device:
+def device_update(*, device: Device, actor: Actor, name: str | None = None, site: Site | None = None,
+                  desired_state: dict | None = None) -> Device:
     changes = {}
     if name is not None and name != device.name:
         changes["name"] = name
+    if desired_state is not None and desired_state != device.desired_state:
+        changes["desired_state"] = desired_state
     if site is not None and site.pk != device.site_id:
         if site.tenant_id != device.tenant_id:
             raise ApplicationError("A device can only move to a site of its own tenant.")
+        if site.archived_at is not None:
+            raise ApplicationError("That site is archived (deprovisioned).", fields={"site": ["archived"]})
         changes["site"] = site
     if not changes:
         return device
@@ -39,7 +46,8 @@ def device_update(*, device: Device, actor: Actor, name: str | None = None, site
         audit_record(tenant=device.tenant, actor=actor, action="device.updated", target_type="device",
                      target_id=device.public_id,
                      details={key: (value.public_id if isinstance(value, Site) else value)
-                              for key, value in changes.items()})
+                              for key, value in changes.items() if key != "desired_state"}
+                     | ({"desired_state": sorted(changes["desired_state"])} if "desired_state" in changes else {}))
     device.refresh_from_db()
     return device
 
@@ -58,10 +66,48 @@ def device_revoke(*, device: Device, actor: Actor, reason: str = "", revoked_by=
     return device
 
 
+def device_delete(*, device: Device, actor: Actor) -> str:
+    """Revoke the device, then delete it if nothing recorded points at it, else archive it:
+    its scans, health samples and alerts are evidence and keep their source. Returns
+    "deleted" or "archived"."""
+    with transaction.atomic():
+        device = Device.objects.select_for_update().get(pk=device.pk)
+        if device.status != DeviceStatus.REVOKED:
+            device = device_revoke(device=device, actor=actor, reason="deleted")
+        history = device_history(device=device)
+        if history:
+            if device.archived_at is None:
+                Device.objects.filter(pk=device.pk).update(archived_at=timezone.now())
+            outcome = "archived"
+        else:
+            device.delete()
+            outcome = "deleted"
+        audit_record(tenant=device.tenant, actor=actor, action=f"device.{outcome}", target_type="device",
+                     target_id=device.public_id, details={"history_rows": history})
+    return outcome
+
+
+def site_deprovision_devices(*, site: Site, actor: Actor) -> None:
+    """A site being deprovisioned: its setup tokens are revoked and its devices deleted or
+    archived (the archived ones keep the site as history)."""
+    for token in SetupToken.objects.filter(site=site, revoked_at__isnull=True):
+        setup_token_revoke(setup_token=token, actor=actor)
+    for device in Device.objects.filter(site=site, archived_at__isnull=True):
+        device_delete(device=device, actor=actor)
+
+
+def device_history(*, device: Device) -> int:
+    """How many kinds of recorded history still point at the device (0: it may be deleted)."""
+    return sum(int(count or 0) for _, count in device_history_requested.send(sender=Device, device=device))
+
+
 def device_readmit(*, device: Device, actor: Actor, reason: str) -> Device:
     """Let the next enrolment (or legacy registration) of this hardware id re-key the device
     within TOCSIN_READMIT_TTL_HOURS. Current tokens keep working until that happens."""
     reason = reason.strip()[:200]
+    if device.archived_at is not None:
+        raise ApplicationError("This device was deleted and is kept only as history; enrol a new one.",
+                               code="device_archived")
     if not reason:
         raise ApplicationError("Say why the device is re-admitted.", fields={"reason": ["This field is required."]})
     until = timezone.now() + timedelta(hours=settings.TOCSIN_READMIT_TTL_HOURS)

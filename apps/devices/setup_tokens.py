@@ -38,6 +38,9 @@ def setup_token_create(*, site: Site, actor: Actor, created_by=None, max_uses: i
         raise ApplicationError(f"uses must be between 1 and {MAX_USES}.", fields={"max_uses": ["out of range"]})
     if not timedelta(minutes=1) <= ttl <= MAX_TTL:
         raise ApplicationError("ttl must be between 1 minute and 30 days.", fields={"ttl": ["out of range"]})
+    if site.archived_at is not None:
+        raise ApplicationError("This site is archived (deprovisioned): no device can enrol there.",
+                               fields={"site": ["archived"]})
     token = new_setup_token()
     with transaction.atomic():
         record = SetupToken.objects.create(

@@ -1,7 +1,8 @@
 from django.contrib import admin
 
+from apps.audit.services import Actor
+from apps.ingest import services
 from apps.ingest.models import HealthSample, RuleSet, Scan, TelemetryReading, TelemetryThreshold
-from apps.ingest.rules import forget_site_rules
 from apps.tenancy.admin_base import ReadOnlyTenantScopedAdmin, TenantScopedAdmin
 
 
@@ -14,9 +15,11 @@ class RuleSetAdmin(TenantScopedAdmin):
     def has_add_permission(self, request):
         return False  # created with defaults for the site's kind on first use
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # a site always has rules; edit them instead
+
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        forget_site_rules(obj.site_id)
+        services.ruleset_save(ruleset=obj, changed=list(form.changed_data), actor=Actor.for_user(request.user))
 
 
 @admin.register(TelemetryThreshold)
@@ -25,9 +28,14 @@ class TelemetryThresholdAdmin(TenantScopedAdmin):
     list_filter = ("site", "tenant", "enabled")
 
     def save_model(self, request, obj, form, change):
-        obj.tenant_id = obj.site.tenant_id
-        super().save_model(request, obj, form, change)
-        forget_site_rules(obj.site_id)
+        services.threshold_save(threshold=obj, changed=list(form.changed_data), actor=Actor.for_user(request.user))
+
+    def delete_model(self, request, obj):
+        services.threshold_delete(threshold=obj, actor=Actor.for_user(request.user))
+
+    def delete_queryset(self, request, queryset):
+        for threshold in queryset:
+            services.threshold_delete(threshold=threshold, actor=Actor.for_user(request.user))
 
 
 @admin.register(Scan)

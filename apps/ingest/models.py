@@ -144,7 +144,12 @@ class Scan(TenantOwnedModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["device", "scan_id"], name="scan_unique_per_device")]
-        indexes = [models.Index(fields=["tenant", "site", "scanned_at"], name="scan_site_time")]
+        indexes = [
+            models.Index(fields=["tenant", "site", "scanned_at"], name="scan_site_time"),
+            # The document-reuse rule finds one document's other scans by its keyed hash.
+            models.Index(fields=["tenant", "subject_hash", "scanned_at"], name="scan_subject_time",
+                         condition=~models.Q(subject_hash="")),
+        ]
 
 
 class ScanBatch(TenantOwnedModel):

@@ -180,6 +180,42 @@ def evaluate_scan(*, device: Device, rules: RuleSet, scan: dict) -> Decisions:
     return decisions
 
 
+@dataclass(frozen=True)
+class Sighting:
+    """One scan of a document, as the document-reuse rule sees it: where, when, refused or not."""
+
+    site_id: int
+    site_public_id: str
+    scanned_at: datetime
+    is_underage: bool
+
+
+def evaluate_document_reuse(*, subject_hash: str, sightings: list[Sighting], window_seconds: int,
+                            repeats_after_refusal: int) -> Raise | None:
+    """One document (its keyed hash) scanned at several sites within the window, or scanned
+    again `repeats_after_refusal` times after being refused as underage: a borrowed, shared
+    or faked ID. Judged on the window that ends at the newest sighting; the hash's prefix is
+    all the alert says about the document."""
+    if not sightings:
+        return None
+    ordered = sorted(sightings, key=lambda s: s.scanned_at)
+    newest = ordered[-1].scanned_at
+    recent = [s for s in ordered if (newest - s.scanned_at).total_seconds() <= window_seconds]
+    sites = sorted({s.site_public_id for s in recent})
+    refused = next((index for index, s in enumerate(recent) if s.is_underage), None)
+    after_refusal = len(recent) - refused - 1 if refused is not None else 0
+    if len(sites) >= 2:
+        reason, summary = "several_sites", f"One ID scanned at {len(sites)} sites within {window_seconds // 60} min"
+    elif refused is not None and after_refusal >= repeats_after_refusal:
+        reason, summary = "after_underage", f"An ID refused as underage was scanned {after_refusal} more time(s)"
+    else:
+        return None
+    prefix = subject_hash[:12]
+    return Raise(AlertKind.DOCUMENT_REUSE, Severity.HIGH, f"document_reuse:{prefix}",
+                 f"{summary} (document {prefix})",
+                 {"hash_prefix": prefix, "reason": reason, "sites": sites, "scans": len(recent)})
+
+
 def evaluate_telemetry(*, device: Device, thresholds: tuple[TelemetryThreshold, ...], readings: list[dict],
                        state: dict) -> Decisions:
     """metric <op> value sustained for N seconds; clears when a reading is back in range.

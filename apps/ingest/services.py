@@ -19,17 +19,22 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.alerts.models import AlertKind, AlertSource, Severity
 from apps.alerts.services import RaiseResult, alert_raise, alert_resolve_open
 from apps.audit.models import ActorType
-from apps.audit.services import Actor
+from apps.audit.services import Actor, audit_record
+from apps.common.batches import delete_in_batches
 from apps.devices.models import Device
 from apps.ingest import rules as rule_engine
-from apps.ingest.models import age_band
+from apps.ingest.models import HealthSample, RuleSet, Scan, TelemetryReading, TelemetryThreshold, age_band
+from apps.ingest.rules import forget_site_rules
 from apps.ingest.signals import device_updated
+from apps.tenancy.models import RetainedTable, Tenant
+from apps.tenancy.retention import holds_for, retention_cutoff
 
 logger = logging.getLogger(__name__)
 
@@ -330,7 +335,8 @@ def scans_ingest(*, device: Device, batch_id, scans: list[dict], rejected: list[
     if not decided:
         with connection.cursor() as cursor:
             cursor.execute(_SCANS_AND_BATCH, params)
-            accepted = len(cursor.fetchall())
+            inserted = {row[0] for row in cursor.fetchall()}
+        accepted = len(inserted)
     else:
         with transaction.atomic():
             with connection.cursor() as cursor:
@@ -340,8 +346,33 @@ def scans_ingest(*, device: Device, batch_id, scans: list[dict], rejected: list[
             for scan_id, (scan, decisions) in decided.items():
                 if scan_id in inserted:
                     apply_decisions(device=device, decisions=decisions, occurred_at=scan["scanned_at"])
+    hashes = {scan["subject_hash"] for scan in scans if scan["subject_hash"] and scan["scan_id"] in inserted}
+    if hashes:
+        document_reuse_check(device=device, subject_hashes=hashes)
     device_touch(device=device)
     return BatchResult(accepted=accepted, duplicates=len(scans) - accepted, rejected=rejected)
+
+
+def document_reuse_check(*, device: Device, subject_hashes: set[str]) -> list[RaiseResult]:
+    """The document-reuse rule over the new scans' documents: one query for their recent
+    sightings in the tenant (by the indexed keyed hash), the rule judges, repeats bump one
+    alert per document. Nothing about the person is stored to do it."""
+    window = settings.TOCSIN_DOCUMENT_REUSE_WINDOW_SECONDS
+    since = timezone.now() - timedelta(seconds=window * 2)
+    sightings: dict[str, list[rule_engine.Sighting]] = {}
+    rows = Scan.objects.filter(tenant_id=device.tenant_id, subject_hash__in=subject_hashes, scanned_at__gte=since) \
+        .values_list("subject_hash", "site_id", "site__public_id", "scanned_at", "is_underage")
+    for subject_hash, site_id, site_public_id, scanned_at, is_underage in rows:
+        sightings.setdefault(subject_hash, []).append(rule_engine.Sighting(
+            site_id=site_id, site_public_id=site_public_id, scanned_at=scanned_at, is_underage=is_underage))
+    decisions = rule_engine.Decisions()
+    for subject_hash, seen in sightings.items():
+        found = rule_engine.evaluate_document_reuse(
+            subject_hash=subject_hash, sightings=seen, window_seconds=window,
+            repeats_after_refusal=settings.TOCSIN_DOCUMENT_REUSE_AFTER_REFUSAL)
+        if found is not None:
+            decisions.raises.append(found)
+    return apply_decisions(device=device, decisions=decisions) if decisions.raises else []
 
 
 # --- telemetry ---------------------------------------------------------------------------------
@@ -456,18 +487,67 @@ def _flag_offline(device_id: int, cutoff: datetime) -> int:
     return 1
 
 
-def purge_old_reports(*, now: datetime | None = None) -> dict[str, int]:
-    """Housekeeping: health samples and telemetry are bounded by their retention settings."""
-    from datetime import timedelta
+def purge_telemetry(*, tenant: Tenant, before: datetime, held_site_ids: frozenset[int], batch_size: int,
+                    max_batches: int) -> int:
+    """Telemetry past retention, in one function so a partitioned store can drop partitions instead."""
+    readings = TelemetryReading.objects.filter(tenant=tenant, received_at__lt=before) \
+        .exclude(device__site_id__in=held_site_ids)
+    return delete_in_batches(readings, batch_size=batch_size, max_batches=max_batches)
 
-    from django.conf import settings
 
-    from apps.ingest.models import HealthSample, TelemetryReading
+def purge_past_retention(*, tenant: Tenant, now: datetime, batch_size: int, max_batches: int) -> dict[str, int]:
+    """Health samples, telemetry and scans of one tenant past its retention, except what a
+    legal hold keeps (the whole tenant, or the held sites' rows)."""
+    holds = holds_for(tenant=tenant)
+    if holds.whole_tenant:
+        return {}
 
-    now = now or timezone.now()
+    def cutoff(table: str) -> datetime:
+        return retention_cutoff(tenant=tenant, table=table, now=now)
+
+    samples = HealthSample.objects.filter(tenant=tenant, received_at__lt=cutoff(RetainedTable.HEALTH)) \
+        .exclude(device__site_id__in=holds.site_ids)
+    scans = Scan.objects.filter(tenant=tenant, scanned_at__lt=cutoff(RetainedTable.SCANS)) \
+        .exclude(site_id__in=holds.site_ids)
     return {
-        "health_samples": HealthSample.objects.filter(
-            received_at__lt=now - timedelta(days=settings.TOCSIN_HEALTH_RETENTION_DAYS)).delete()[0],
-        "telemetry": TelemetryReading.objects.filter(
-            received_at__lt=now - timedelta(days=settings.TOCSIN_TELEMETRY_RETENTION_DAYS)).delete()[0],
+        "health_samples": delete_in_batches(samples, batch_size=batch_size, max_batches=max_batches),
+        "telemetry": purge_telemetry(tenant=tenant, before=cutoff(RetainedTable.TELEMETRY),
+                                     held_site_ids=holds.site_ids, batch_size=batch_size, max_batches=max_batches),
+        "scans": delete_in_batches(scans, batch_size=batch_size, max_batches=max_batches),
     }
+
+
+def ruleset_save(*, ruleset: RuleSet, changed: list[str], actor: Actor) -> RuleSet:
+    """A site's rules as staff edited them (fields already set): validated, saved, audited, and
+    forgotten by the rules cache so the next report is judged by them."""
+    ruleset.full_clean(exclude=["tenant", "site"])
+    with transaction.atomic():
+        ruleset.save()
+        audit_record(tenant=ruleset.tenant, actor=actor, action="rules.changed", target_type="site",
+                     target_id=ruleset.site.public_id, details={"fields": sorted(changed)})
+    forget_site_rules(ruleset.site_id)
+    return ruleset
+
+
+def threshold_save(*, threshold: TelemetryThreshold, changed: list[str], actor: Actor) -> TelemetryThreshold:
+    """A telemetry threshold created or edited by staff; it belongs to its site's tenant."""
+    threshold.tenant_id = threshold.site.tenant_id
+    creating = threshold.pk is None
+    threshold.full_clean(exclude=["tenant"])
+    with transaction.atomic():
+        threshold.save()
+        audit_record(tenant=threshold.site.tenant, actor=actor,
+                     action="threshold.created" if creating else "threshold.changed", target_type="site",
+                     target_id=threshold.site.public_id,
+                     details={"metric": threshold.metric, "fields": sorted(changed)})
+    forget_site_rules(threshold.site_id)
+    return threshold
+
+
+def threshold_delete(*, threshold: TelemetryThreshold, actor: Actor) -> None:
+    with transaction.atomic():
+        site, metric = threshold.site, threshold.metric
+        threshold.delete()
+        audit_record(tenant=site.tenant, actor=actor, action="threshold.deleted", target_type="site",
+                     target_id=site.public_id, details={"metric": metric})
+    forget_site_rules(site.pk)

@@ -26,7 +26,12 @@ from apps.notifications.models import (
     NotificationStatus,
     QuietHours,
 )
-from apps.tenancy.admin_base import ReadOnlyTenantScopedAdmin, TenantScopedAdmin, TenantScopedInline
+from apps.tenancy.admin_base import (
+    ArchivingDeleteMixin,
+    ReadOnlyTenantScopedAdmin,
+    TenantScopedAdmin,
+    TenantScopedInline,
+)
 from apps.tenancy.models import Tenant
 
 
@@ -91,9 +96,9 @@ class ChannelForm(forms.ModelForm):
 
 
 @admin.register(Channel)
-class ChannelAdmin(ServiceDeleteMixin, TenantScopedAdmin):
+class ChannelAdmin(ServiceDeleteMixin, ArchivingDeleteMixin, TenantScopedAdmin):
     form = ChannelForm
-    list_display = ("name", "kind", "target", "enabled", "tenant")
+    list_display = ("name", "kind", "target", "enabled", "archived_at", "tenant")
     list_filter = ("kind", "enabled", "tenant")
     search_fields = ("name", "public_id")
     actions = ["send_test_selected"]
@@ -263,6 +268,13 @@ class QuietHoursAdmin(TenantScopedAdmin):
         saved = services.quiet_hours_save(site=data["site"], start=data["start"], end=data["end"],
                                           enabled=data["enabled"], actor=Actor.for_user(request.user))
         obj.pk, obj.tenant_id, obj._state.adding = saved.pk, saved.tenant_id, False
+
+    def delete_model(self, request, obj):
+        services.quiet_hours_delete(quiet_hours=obj, actor=Actor.for_user(request.user))
+
+    def delete_queryset(self, request, queryset):
+        for quiet_hours in queryset:
+            services.quiet_hours_delete(quiet_hours=quiet_hours, actor=Actor.for_user(request.user))
 
 
 @admin.register(Notification)

@@ -9,9 +9,15 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.alerts.hooks import register_lifecycle_hook
-        from apps.notifications import defaults  # noqa: F401  (a new tenant gets its catch-all policy)
+        from apps.notifications import (
+            defaults,  # noqa: F401  (a new tenant gets its catch-all policy)
+            exports,  # noqa: F401  (the deliveries CSV export registers itself)
+        )
         from apps.notifications.lifecycle import on_alert_change
         from apps.notifications.metrics import register_outbox_collector
+        from apps.notifications.report_sections import delivery_counts
+        from apps.reports.sections import register_delivery_counter
 
         register_lifecycle_hook(on_alert_change)
+        register_delivery_counter(delivery_counts)
         register_outbox_collector()

@@ -36,6 +36,9 @@ class Channel(TenantOwnedModel):
     secret_encrypted = models.TextField(blank=True)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    archived_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="Deleted while it had deliveries: disabled for good, kept so its delivery history stays.")
 
     class Meta:
         ordering = ["name"]

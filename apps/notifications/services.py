@@ -9,12 +9,13 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
+from django.utils import timezone
 
 from apps.audit.services import Actor, audit_record
 from apps.common.errors import ApplicationError, ConflictError
 from apps.common.netguard import DestinationRefused, check_url
 from apps.notifications.messages import Message
-from apps.notifications.models import Channel, ChannelKind, EscalationStep, QuietHours
+from apps.notifications.models import Channel, ChannelKind, EscalationStep, Notification, QuietHours
 from apps.notifications.providers.base import DESTINATION_REFUSED, NETWORK, DeliveryError
 from apps.notifications.providers.registry import provider_for
 from apps.notifications.routing import bump_routing_version
@@ -110,6 +111,9 @@ def channel_create(*, tenant: Tenant, name: str, kind: str, target: str, secret:
 
 
 def channel_update(*, channel: Channel, actor: Actor, **changes) -> Channel:
+    if channel.archived_at is not None:
+        raise ConflictError("This channel is archived: it is kept as delivery history and no longer changes.",
+                            code="channel_archived")
     secret = changes.pop("secret", None)
     if "target" in changes or secret is not None:
         changes["target"] = channel_validate(kind=channel.kind, target=changes.get("target", channel.target),
@@ -133,16 +137,23 @@ def channel_in_use_by(channel: Channel) -> list[str]:
 
 
 def channel_delete(*, channel: Channel, actor: Actor) -> None:
-    """Refused while a policy step pages it: the step would silently page nobody."""
+    """Refused while a policy step pages it: the step would silently page nobody. A channel
+    that has delivered is archived (disabled for good), not deleted, so its history stays."""
     used_by = channel_in_use_by(channel)
     if used_by:
         raise ConflictError(f"Policies page this channel ({', '.join(used_by)}); take it out of their steps or "
                             "disable it instead.", code="channel_in_use")
     with transaction.atomic():
         public_id = channel.public_id
-        channel.delete()
+        if Notification.objects.filter(channel=channel).exists():
+            # Its deliveries are evidence of who was paged: archive rather than erase them.
+            Channel.objects.filter(pk=channel.pk).update(enabled=False, archived_at=timezone.now())
+            action = "channel.archived"
+        else:
+            channel.delete()
+            action = "channel.deleted"
         bump_routing_version(channel.tenant_id)
-        audit_record(tenant=channel.tenant, actor=actor, action="channel.deleted", target_type="channel",
+        audit_record(tenant=channel.tenant, actor=actor, action=action, target_type="channel",
                      target_id=public_id, details={"kind": channel.kind})
 
 
@@ -186,6 +197,14 @@ def quiet_hours_save(*, site: Site, start: time, end: time, enabled: bool, actor
         audit_record(tenant=site.tenant, actor=actor, action="quiet_hours.saved", target_type="site",
                      target_id=site.public_id, details={"created": created, "enabled": enabled})
     return hours
+
+
+def quiet_hours_delete(*, quiet_hours: QuietHours, actor: Actor) -> None:
+    with transaction.atomic():
+        site = quiet_hours.site
+        quiet_hours.delete()
+        audit_record(tenant=site.tenant, actor=actor, action="quiet_hours.deleted", target_type="site",
+                     target_id=site.public_id)
 
 
 def rotate_channel_secrets() -> int:

@@ -17,7 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.common.errors import NotFoundError
-from apps.ingest.models import AgeBand, RuleSet
+from apps.ingest.models import AgeBand, RuleSet, Scan
 from apps.ingest.rules import rules_for_site
 from apps.tenancy.models import Site, Tenant
 
@@ -258,3 +258,22 @@ def device_analytics(*, tenant: Tenant, sites: list[Site], now: datetime | None 
             avg_memory_used_pct=_number(memory),
         ))
     return result
+
+
+def scan_list(*, tenant: Tenant, site: Site | None = None, device=None, since: datetime | None = None,
+              until: datetime | None = None, underage: bool | None = None, valid: bool | None = None):
+    """The tenant's scans, newest first, with the list's and the exports' filters."""
+    scans = Scan.objects.for_tenant(tenant)
+    if site is not None:
+        scans = scans.filter(site=site)
+    if device is not None:
+        scans = scans.filter(device=device)
+    if since is not None:
+        scans = scans.filter(scanned_at__gte=since)
+    if until is not None:
+        scans = scans.filter(scanned_at__lt=until)
+    if underage is not None:
+        scans = scans.filter(is_underage=underage)
+    if valid is not None:
+        scans = scans.filter(is_valid=valid)
+    return scans.order_by("-scanned_at", "-id")

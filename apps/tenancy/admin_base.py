@@ -205,3 +205,12 @@ class TenantScopedInline:
             formfield.queryset = self._parent_admin()._limit_choices(request, db_field.related_model,
                                                                       formfield.queryset)
         return formfield
+
+
+class ArchivingDeleteMixin:
+    """For admins whose delete is a service that archives a row with history rather than
+    deleting it: Django's cascade preview (and its refusal over protected or read-only
+    related rows) does not apply, since nothing related is deleted."""
+
+    def get_deleted_objects(self, objs, request):
+        return [str(obj) for obj in objs], {}, set(), []

@@ -99,6 +99,9 @@ class Site(TenantOwnedModel):
         default=120, db_default=120, validators=[MinValueValidator(10), MaxValueValidator(3600)],
         help_text="How close together those alerts must be, in seconds.")
     created_at = models.DateTimeField(auto_now_add=True)
+    archived_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="Deprovisioned: its devices and setup tokens are revoked, its history is kept.")
 
     class Meta:
         ordering = ["name"]
@@ -143,3 +146,49 @@ class Membership(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.tenant} ({self.role})"
+
+
+class RetainedTable(models.TextChoices):
+    """What retention deletes, per tenant. Defaults are platform settings (`TOCSIN_*_RETENTION_DAYS`)."""
+
+    HEALTH = "health_samples", "Health samples"
+    TELEMETRY = "telemetry", "Telemetry readings"
+    SCANS = "scans", "Scans"
+    ALERTS = "alerts", "Resolved alerts, with their timelines and deliveries"
+    REPORTS = "reports", "Generated reports"
+    AUDIT = "audit", "Audit log"
+
+
+class RetentionPolicy(TenantOwnedModel):
+    """A tenant's own retention period for one table, overriding the platform default."""
+
+    public_id = PublicIdField(prefix="ret")
+    table = models.CharField(max_length=20, choices=RetainedTable.choices)
+    days = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(36500)])
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "retention policies"
+        constraints = [models.UniqueConstraint(fields=["tenant", "table"], name="retention_one_per_table")]
+
+    def __str__(self) -> str:
+        return f"{self.get_table_display()}: {self.days} days"
+
+
+class LegalHold(TenantOwnedModel):
+    """While active, retention deletes nothing of the tenant (no site) or of the one site."""
+
+    public_id = PublicIdField(prefix="hold")
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.PROTECT, related_name="legal_holds",
+                             help_text="Empty: the whole tenant is held.")
+    reason = models.CharField(max_length=300)
+    placed_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant"], condition=models.Q(released_at__isnull=True),
+                                name="legal_hold_active")]
+
+    def __str__(self) -> str:
+        return f"Hold on {self.site or 'the whole tenant'}: {self.reason}"

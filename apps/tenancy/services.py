@@ -5,23 +5,52 @@ holds everywhere: a person acting on a tenant's members must be its owner or adm
 can neither grant a role above their own, nor change or remove the membership of someone
 who outranks them, nor raise their own role. Superusers and operators at the command line
 (no acting person) are not bound by it.
+
+Every write announces itself on `config_changed` inside its transaction, so the audit log
+(a higher app) records it atomically with the change, whether it came from the API, the
+admin or a command.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError, RestrictedError
+from django.utils import timezone as django_timezone
 from django.utils.text import slugify
 
-from apps.common.errors import ConflictError, ForbiddenError, blocked_delete_error
-from apps.tenancy.models import MANAGER_ROLES, ROLE_RANK, Membership, Role, Site, SiteKind, Tenant, Vertical
-from apps.tenancy.signals import membership_changed, membership_removed, tenant_created
+from apps.common.errors import ConflictError, ForbiddenError
+from apps.tenancy.models import (
+    MANAGER_ROLES,
+    ROLE_RANK,
+    LegalHold,
+    Membership,
+    RetainedTable,
+    RetentionPolicy,
+    Role,
+    Site,
+    SiteKind,
+    Tenant,
+    Vertical,
+)
+from apps.tenancy.signals import (
+    config_changed,
+    membership_changed,
+    membership_removed,
+    site_deprovisioning,
+    site_history_requested,
+    tenant_created,
+)
 
 User = get_user_model()
 
 
-def tenant_create(*, name: str, vertical: str, slug: str | None = None) -> Tenant:
+def _changed(*, tenant: Tenant, actor, action: str, target_type: str, target_id: str,
+             details: dict | None = None) -> None:
+    config_changed.send(sender=Tenant, tenant=tenant, actor=actor, action=action, target_type=target_type,
+                        target_id=target_id, details=details or {})
+
+
+def tenant_create(*, name: str, vertical: str, slug: str | None = None, actor=None) -> Tenant:
     if vertical not in Vertical.values:
         raise ConflictError(f"Unknown vertical '{vertical}'.", code="invalid")
     slug = slug or slugify(name)[:60]
@@ -30,9 +59,28 @@ def tenant_create(*, name: str, vertical: str, slug: str | None = None) -> Tenan
             tenant = Tenant.objects.create(name=name, slug=slug, vertical=vertical)
             # Inside the transaction: a tenant never exists without what the listeners add.
             tenant_created.send(sender=Tenant, tenant=tenant)
+            _changed(tenant=tenant, actor=actor, action="tenant.created", target_type="tenant",
+                     target_id=tenant.public_id, details={"slug": slug, "vertical": vertical})
             return tenant
     except IntegrityError as exc:
         raise ConflictError(f"A tenant with slug '{slug}' already exists.") from exc
+
+
+def tenant_update(*, tenant: Tenant, actor=None, **changes) -> Tenant:
+    changed = sorted(field for field, value in changes.items() if getattr(tenant, field) != value)
+    if "vertical" in changes and changes["vertical"] not in Vertical.values:
+        raise ConflictError(f"Unknown vertical '{changes['vertical']}'.", code="invalid")
+    for field, value in changes.items():
+        setattr(tenant, field, value)
+    try:
+        with transaction.atomic():
+            tenant.save()
+            if changed:
+                _changed(tenant=tenant, actor=actor, action="tenant.updated", target_type="tenant",
+                         target_id=tenant.public_id, details={"fields": changed})
+    except IntegrityError as exc:
+        raise ConflictError(f"A tenant with slug '{tenant.slug}' already exists.") from exc
+    return tenant
 
 
 def site_create(
@@ -46,6 +94,7 @@ def site_create(
     business_hours: dict | None = None,
     outage_threshold: int | None = None,
     outage_window_seconds: int | None = None,
+    actor=None,
 ) -> Site:
     if kind not in SiteKind.values:
         raise ConflictError(f"Unknown site kind '{kind}'.", code="invalid")
@@ -62,31 +111,58 @@ def site_create(
     try:
         with transaction.atomic():
             site.save()
+            _changed(tenant=tenant, actor=actor, action="site.created", target_type="site", target_id=site.public_id,
+                     details={"location_id": location_id, "kind": kind})
     except IntegrityError as exc:
         raise ConflictError(f"Location id '{location_id}' is already used in this tenant.") from exc
     return site
 
 
-def site_update(*, site: Site, **changes) -> Site:
+def site_update(*, site: Site, actor=None, **changes) -> Site:
+    if site.archived_at is not None:
+        raise ConflictError("This site is archived (deprovisioned); its configuration no longer changes.",
+                            code="site_archived")
+    changed = sorted(field for field, value in changes.items() if getattr(site, field) != value)
     for field, value in changes.items():
         setattr(site, field, value)
     site.full_clean(exclude=["tenant"], validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             site.save()
+            if changed:
+                _changed(tenant=site.tenant, actor=actor, action="site.updated", target_type="site",
+                         target_id=site.public_id, details={"fields": changed})
     except IntegrityError as exc:
         raise ConflictError("Location id is already used in this tenant.") from exc
     return site
 
 
-def site_delete(*, site: Site) -> None:
-    """Deletes a site with what belongs only to it; a site that devices (or other protected
-    rows) still refer to stays, and the ConflictError says what blocks it."""
-    try:
-        with transaction.atomic():
+def site_history(*, site: Site) -> int:
+    """How many kinds of recorded history still point at the site (0: it may be deleted)."""
+    answers = site_history_requested.send(sender=Site, site=site)
+    return int(LegalHold.objects.filter(site=site).exists()) + sum(int(count or 0) for _, count in answers)
+
+
+def site_delete(*, site: Site, actor=None) -> str:
+    """Deprovision a site: revoke its devices and setup tokens, then delete it if nothing
+    recorded points at it, else archive it (its scans, alerts and devices are evidence).
+    Returns "deleted" or "archived"; deleting never fails with a database error.
+    """
+    with transaction.atomic():
+        site = Site.objects.select_for_update().get(pk=site.pk)
+        site_deprovisioning.send(sender=Site, site=site, actor=actor)
+        history = site_history(site=site)
+        if history:
+            if site.archived_at is None:
+                site.archived_at = django_timezone.now()
+                site.save(update_fields=["archived_at"])
+            outcome = "archived"
+        else:
             site.delete()
-    except (ProtectedError, RestrictedError) as exc:
-        raise blocked_delete_error(exc) from exc
+            outcome = "deleted"
+        _changed(tenant=site.tenant, actor=actor, action=f"site.{outcome}", target_type="site",
+                 target_id=site.public_id, details={"history_rows": history})
+    return outcome
 
 
 def user_get_or_create(*, username: str, email: str = "", password: str | None = None):
@@ -150,3 +226,46 @@ def membership_remove(*, membership: Membership, actor=None) -> None:
         membership_check(tenant=membership.tenant, user=membership.user, role=None, actor=actor)
         membership.delete()
         membership_removed.send(sender=Membership, membership=membership, actor=actor)
+
+
+def retention_policy_set(*, tenant: Tenant, table: str, days: int, actor=None) -> RetentionPolicy:
+    if table not in RetainedTable.values:
+        raise ConflictError(f"Unknown table '{table}'.", code="invalid", fields={"table": ["unknown"]})
+    if not 1 <= days <= 36500:
+        raise ConflictError("Days must be between 1 and 36500.", code="invalid", fields={"days": ["out of range"]})
+    with transaction.atomic():
+        policy, _ = RetentionPolicy.objects.update_or_create(tenant=tenant, table=table, defaults={"days": days})
+        _changed(tenant=tenant, actor=actor, action="retention.set", target_type="retention",
+                 target_id=policy.public_id, details={"table": table, "days": days})
+    return policy
+
+
+def retention_policy_delete(*, policy: RetentionPolicy, actor=None) -> None:
+    """Back to the platform default."""
+    with transaction.atomic():
+        policy.delete()
+        _changed(tenant=policy.tenant, actor=actor, action="retention.reset", target_type="retention",
+                 target_id=policy.public_id, details={"table": policy.table})
+
+
+def legal_hold_place(*, tenant: Tenant, reason: str, site: Site | None = None, actor=None) -> LegalHold:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ConflictError("Say why the data is held.", code="invalid", fields={"reason": ["required"]})
+    if site is not None and site.tenant_id != tenant.pk:
+        raise ConflictError("That site belongs to another tenant.", code="invalid", fields={"site": ["invalid"]})
+    with transaction.atomic():
+        hold = LegalHold.objects.create(tenant=tenant, site=site, reason=reason[:300],
+                                        placed_by=getattr(actor, "username", "") or getattr(actor, "label", ""))
+        _changed(tenant=tenant, actor=actor, action="legal_hold.placed", target_type="legal_hold",
+                 target_id=hold.public_id, details={"site": site.public_id if site else None})
+    return hold
+
+
+def legal_hold_release(*, hold: LegalHold, actor=None) -> LegalHold:
+    with transaction.atomic():
+        if LegalHold.objects.filter(pk=hold.pk, released_at__isnull=True).update(released_at=django_timezone.now()):
+            _changed(tenant=hold.tenant, actor=actor, action="legal_hold.released", target_type="legal_hold",
+                     target_id=hold.public_id, details={"site": hold.site.public_id if hold.site else None})
+    hold.refresh_from_db()
+    return hold

@@ -17,3 +17,15 @@ tenant_created = Signal()
 # kwargs: username (as typed; never to be stored), seconds (how long the lock lasts).
 # Sent when failed logins lock an account, whether or not the account exists.
 login_locked_out = Signal()
+
+# kwargs: tenant, actor (user or None), action ("site.created", ...), target_type, target_id,
+# details. Every configuration change a tenancy service makes; the audit log records it.
+config_changed = Signal()
+
+# kwargs: site, actor (user or None). Sent while a site is deprovisioned: higher apps revoke
+# what lets the site's devices in (devices, setup tokens).
+site_deprovisioning = Signal()
+
+# kwargs: site. Higher apps answer how many history rows of theirs point at the site, so it is
+# archived rather than deleted while any exist (and deleted by retention once none are left).
+site_history_requested = Signal()

@@ -1,4 +1,9 @@
-"""The audit chain: recorded by the actions that matter, verifiable, tamper-evident, unforked."""
+"""The audit chain: recorded by the actions that matter, verifiable, tamper-evident, unforked.
+
+Tampering is tried as an attacker with database access would: the trigger that refuses
+UPDATE and DELETE is first switched off (as the table's owner can), then rows are edited,
+with every later hash recomputed by the public algorithm, or the newest rows are deleted.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,12 @@ from apps.audit.services import Actor, audit_record
 from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db
+
+
+def _as_owner_without_trigger(cursor) -> None:
+    """The table's owner can switch the trigger off; DDL is transactional, so only for this test."""
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending foreign-key checks in the way of ALTER
+    cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_entry_append_only")
 
 
 def _verify(*args) -> str:
@@ -59,6 +70,7 @@ def test_chain_verifies_and_names_an_edited_entry(world_a):
     assert "OK" in _verify("--tenant", world_a.tenant.slug)
     victim = AuditEntry.objects.get(tenant=world_a.tenant, action="test.2")
     with connection.cursor() as cursor:
+        _as_owner_without_trigger(cursor)
         cursor.execute("UPDATE audit_auditentry SET details = %s WHERE id = %s", ['{"edited": true}', victim.pk])
     with pytest.raises(CommandError):
         _verify("--tenant", world_a.tenant.slug)
@@ -72,6 +84,8 @@ def test_chain_verifies_and_names_an_edited_entry(world_a):
 def test_a_deleted_entry_breaks_the_chain(world_a):
     for index in range(3):
         audit_record(tenant=world_a.tenant, actor=Actor.system(), action=f"test.{index}")
+    with connection.cursor() as cursor:
+        _as_owner_without_trigger(cursor)
     AuditEntry.objects.filter(tenant=world_a.tenant, action="test.1").delete()
     out = io.StringIO()
     with pytest.raises(CommandError):

@@ -87,7 +87,8 @@ def test_production_settings_pass_check_deploy():
 
     env = child_environment(DJANGO_ENV="production", DJANGO_SECRET_KEY="k7#Qp2!vZ9@mL4&xR8^tB1*wN6(yH3)cJ5-gF0=sD" * 2,
                             DJANGO_ALLOWED_HOSTS="tocsin.example.com",
-                            TOCSIN_ENCRYPTION_KEYS=Fernet.generate_key().decode())
+                            TOCSIN_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+                            TOCSIN_AUDIT_KEYS="k1:" + "a7" * 32)
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import mixins, serializers, viewsets
 
-from apps.audit.models import AuditEntry
+from apps.audit.models import AuditAnchor, AuditEntry
 from apps.common.pagination import DefaultCursorPagination
 from apps.tenancy.api.mixins import TenantScopedViewMixin
 from apps.tenancy.models import MANAGER_ROLES
@@ -29,4 +29,25 @@ class AuditEntryViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.Ret
     queryset = AuditEntry.objects.all()
     read_roles = MANAGER_ROLES
     filterset_fields = ["action", "actor_type", "target_type", "target_id"]
+    pagination_class = AuditCursorPagination
+
+
+class AuditAnchorSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id")
+
+    class Meta:
+        model = AuditAnchor
+        fields = ["id", "kind", "seq", "entry_hash", "created_at", "key_id", "signature"]
+
+
+class AuditAnchorViewSet(TenantScopedViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The tenant's signed checkpoints of its audit chain, newest first.
+
+    A tenant that keeps copies holds evidence the platform cannot rewrite later: an entry at
+    or before a downloaded checkpoint that no longer matches it was changed.
+    """
+
+    serializer_class = AuditAnchorSerializer
+    queryset = AuditAnchor.objects.all()
+    read_roles = MANAGER_ROLES
     pagination_class = AuditCursorPagination

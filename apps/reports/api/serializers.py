@@ -140,3 +140,44 @@ class SiteDevicesOutput(_SiteOutput):
 class DeviceAnalyticsOutput(serializers.Serializer):
     at = serializers.DateTimeField()
     sites = SiteDevicesOutput(many=True)
+
+
+# --- scans and exports ---------------------------------------------------------------------------
+
+DEVICE_ID = r"^dev_[a-z0-9]{10,32}$"
+
+
+class ScanListQuery(SiteQuery):
+    device = serializers.RegexField(DEVICE_ID, required=False, help_text="A device's public id.")
+    since = InstantField(required=False, help_text="Scanned at or after (inclusive).")
+    until = InstantField(required=False, help_text="Scanned before (exclusive).")
+    underage = serializers.ChoiceField(choices=["true", "false"], required=False)
+    valid = serializers.ChoiceField(choices=["true", "false"], required=False)
+
+    def validate(self, attrs):
+        for flag in ("underage", "valid"):
+            if flag in attrs:
+                attrs[flag] = attrs[flag] == "true"
+        if attrs.get("since") and attrs.get("until") and attrs["since"] >= attrs["until"]:
+            raise serializers.ValidationError({"until": ["Must be after since."]})
+        return attrs
+
+
+class ScanOutput(serializers.Serializer):
+    """A scan as stored: no person, only what the policy needs, and a prefix of the keyed hash."""
+
+    scan_id = serializers.UUIDField()
+    site = serializers.CharField(source="site.public_id")
+    device = serializers.CharField(source="device.public_id")
+    scanned_at = serializers.DateTimeField()
+    birth_year = serializers.IntegerField()
+    age = serializers.IntegerField()
+    age_band = serializers.CharField()
+    is_underage = serializers.BooleanField()
+    is_valid = serializers.BooleanField()
+    document_expired = serializers.BooleanField()
+    jurisdiction = serializers.CharField()
+    subject_hash_prefix = serializers.SerializerMethodField()
+
+    def get_subject_hash_prefix(self, scan) -> str:
+        return (scan.subject_hash or "")[:12]

@@ -61,8 +61,8 @@ class SiteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Site
         fields = ["id", "name", "location_id", "kind", "timezone", "address", "business_hours", "outage_threshold",
-                  "outage_window_seconds", "created_at"]
-        read_only_fields = ["created_at"]
+                  "outage_window_seconds", "created_at", "archived_at"]
+        read_only_fields = ["created_at", "archived_at"]
 
 
 class MembershipSerializer(serializers.ModelSerializer):

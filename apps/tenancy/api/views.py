@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView
 
+from apps.common.errors import ConflictError
 from apps.tenancy import selectors, services
 from apps.tenancy.api.mixins import TenantScopedViewMixin
 from apps.tenancy.api.serializers import MeSerializer, SiteSerializer, TenantSerializer
@@ -55,7 +56,15 @@ class TenantViewSet(viewsets.ModelViewSet):
             self.permission_denied(request)
 
     def perform_create(self, serializer):
-        serializer.instance = services.tenant_create(**serializer.validated_data)
+        serializer.instance = services.tenant_create(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.tenant_update(tenant=serializer.instance, actor=self.request.user,
+                                                     **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        raise ConflictError("A tenant is erased with `manage.py tenant_erase`, which exports it first and leaves "
+                            "a tombstone.", code="tenant_erase_required")
 
 
 class SiteViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -69,13 +78,16 @@ class SiteViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveM
     filterset_fields = ["kind"]
 
     def perform_create(self, serializer):
-        serializer.instance = services.site_create(tenant=self.tenant, **serializer.validated_data)
+        serializer.instance = services.site_create(tenant=self.tenant, actor=self.request.user,
+                                                   **serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = services.site_update(site=serializer.instance, **serializer.validated_data)
+        serializer.instance = services.site_update(site=serializer.instance, actor=self.request.user,
+                                                   **serializer.validated_data)
 
     def perform_destroy(self, instance):
-        services.site_delete(site=instance)
+        """Deprovisions the site; one with history is archived (still listed, `archived_at` set)."""
+        services.site_delete(site=instance, actor=self.request.user)
 
 
 class TokenObtainApi(TokenObtainPairView):

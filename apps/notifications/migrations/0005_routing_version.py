@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0003_catch_all_policy_for_every_tenant'),
+        ('notifications', '0004_archived_at'),
         ('tenancy', '0002_site_outage_grouping'),
     ]
 
