@@ -245,15 +245,22 @@ def test_device_alert_details_past_8_kib_count_bytes_not_characters(world_a, dev
 # --- 8. Deleting a site with devices (ProtectedError) -------------------------------------------------
 
 
-def test_deleting_a_site_with_devices_is_409_naming_what_blocks_it(world_a, client_for):
-    DeviceFactory(site=world_a.site)
+def test_deleting_a_site_with_devices_deprovisions_and_archives_it(world_a, client_for):
+    """Once a 500 (ProtectedError); now the site is deprovisioned: its devices revoked, and
+    the site archived while anything recorded points at it (the data-lifecycle rules)."""
+    device = DeviceFactory(site=world_a.site)
+    _history_at(world_a, device)
     response = client_for(world_a.admin).delete(f"/api/v1/sites/{world_a.site.public_id}/")
-    assert response.status_code == 409
-    error = _error(response)
-    assert error["code"] == "delete_blocked"
-    assert error["fields"] == {"blocked_by": {"devices": 1}}
-    assert "1 devices" in error["message"]
-    assert Site.objects.filter(pk=world_a.site.pk).exists()
+    assert response.status_code == 204
+    assert Site.objects.get(pk=world_a.site.pk).archived_at is not None
+    assert Device.objects.get(pk=device.pk).status == "revoked"
+
+
+def _history_at(world, device) -> None:
+    from apps.alerts.services import alert_raise
+
+    alert_raise(tenant=world.tenant, kind="tamper", dedup_key=f"tamper:{device.pk}", severity="high",
+                summary="case opened", source="device", site=world.site, device=device)
 
 
 def test_deleting_a_site_without_devices_still_works(world_a, client_for):
@@ -262,28 +269,26 @@ def test_deleting_a_site_without_devices_still_works(world_a, client_for):
     assert not Site.objects.filter(pk=world_a.site.pk).exists()
 
 
-def test_admin_delete_of_a_site_with_devices_shows_what_blocks_it(world_a, client):
+def test_admin_delete_of_a_site_with_devices_archives_it(world_a, client):
     device = DeviceFactory(site=world_a.site)
+    _history_at(world_a, device)
     client.force_login(world_a.admin)
     url = f"/admin/tenancy/site/{world_a.site.pk}/delete/"
-    page = client.get(url)
-    assert page.status_code == 200
-    assert b"would require deleting the following protected related objects" in page.content
-    assert device.name.encode() in page.content
+    assert client.get(url).status_code == 200
     response = client.post(url, {"post": "yes"})
-    assert response.status_code == 200
-    assert Site.objects.filter(pk=world_a.site.pk).exists()
-    assert Device.objects.filter(pk=device.pk).exists()
+    assert response.status_code == 302
+    assert Site.objects.get(pk=world_a.site.pk).archived_at is not None
+    assert Device.objects.get(pk=device.pk).status == "revoked"
 
 
-def test_admin_bulk_delete_of_sites_with_devices_shows_what_blocks_it(world_a, client):
-    DeviceFactory(site=world_a.site)
+def test_admin_bulk_delete_of_sites_with_devices_archives_them(world_a, client):
+    _history_at(world_a, DeviceFactory(site=world_a.site))
     client.force_login(world_a.admin)
     response = client.post("/admin/tenancy/site/", {"action": "delete_selected", "_selected_action": [world_a.site.pk],
-                                                    "post": "yes"})
+                                                    "post": "yes"}, follow=True)
     assert response.status_code == 200
-    assert b"protected related objects" in response.content
-    assert Site.objects.filter(pk=world_a.site.pk).exists()
+    assert b"archived (it has history)" in response.content
+    assert Site.objects.get(pk=world_a.site.pk).archived_at is not None
 
 
 # --- 10-11. Twilio hook bodies over 1 MB or with more than 1,000 fields ---------------------------------
