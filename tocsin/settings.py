@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "apps.reports",
     "apps.notifications",
     "apps.realtime",
+    "apps.iot",
     "apps.demo",
     "workers",
 ]
@@ -392,3 +393,20 @@ TOCSIN_STREAM_RETRY_MS = env.int("TOCSIN_STREAM_RETRY_MS", default=3000)
 # A connection ends after this long and the client comes back with a fresh ticket, so a
 # removed membership or a deactivated account stops receiving events within this bound.
 TOCSIN_STREAM_MAX_CONNECTION_SECONDS = env.int("TOCSIN_STREAM_MAX_CONNECTION_SECONDS", default=3600)
+
+# --- Plants over MQTT (apps.iot) ---------------------------------------------------------------
+# Empty MQTT_URL turns plants over MQTT off: plants are still created (with a warning) and
+# gateways can be provisioned once it is set. Only mqtts:// (TLS with client certificates).
+MQTT_URL = env.str("MQTT_URL", default="")
+# What gateways are told to connect to, when it differs from the address Tocsin uses.
+MQTT_PUBLIC_URL = env.str("MQTT_PUBLIC_URL", default="")
+# Where Tocsin writes the broker's CA, CRL and config (shared with the broker in compose).
+MQTT_BROKER_DIR = env.str("MQTT_BROKER_DIR", default=str(BASE_DIR / "var" / "mosquitto"))
+# The broker's pid file, so a revocation reloads its CRL at once; empty: <MQTT_BROKER_DIR>/mosquitto.pid.
+MQTT_BROKER_PIDFILE = env.str("MQTT_BROKER_PIDFILE", default="")
+MQTT_CONTROL_TIMEOUT_SECONDS = env.float("MQTT_CONTROL_TIMEOUT_SECONDS", default=5.0)
+# Dedup layer 1: a message id is remembered this long per plant.
+MQTT_DEDUP_WINDOW_HOURS = env.int("MQTT_DEDUP_WINDOW_HOURS", default=24)
+# The bridge commits (then acknowledges) up to this many messages at once, or what arrived within the wait.
+MQTT_BRIDGE_BATCH_SIZE = env.int("MQTT_BRIDGE_BATCH_SIZE", default=500)
+MQTT_BRIDGE_BATCH_WAIT_MS = env.int("MQTT_BRIDGE_BATCH_WAIT_MS", default=50)
