@@ -69,3 +69,43 @@ class PrivateBroker:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class BridgeProcess:
+    """`manage.py mqtt_bridge` as a child process on the test database and broker."""
+
+    def __init__(self, log_path: Path, broker: PrivateBroker, *, client_id: str = "test-bridge-1"):
+        self.log_path = log_path
+        self.broker = broker
+        self.client_id = client_id
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> BridgeProcess:
+        import sys
+
+        from tests.support.processes import ROOT, child_environment
+
+        env = child_environment(MQTT_URL=self.broker.url, MQTT_BROKER_DIR=str(self.broker.directory),
+                                LOG_LEVEL="INFO")
+        self._log = open(self.log_path, "ab")  # noqa: SIM115  (closed in stop)
+        self.process = subprocess.Popen([sys.executable, "manage.py", "mqtt_bridge", "--client-id", self.client_id],
+                                        cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        return self
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.process = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
