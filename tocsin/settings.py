@@ -410,3 +410,7 @@ MQTT_DEDUP_WINDOW_HOURS = env.int("MQTT_DEDUP_WINDOW_HOURS", default=24)
 # The bridge commits (then acknowledges) up to this many messages at once, or what arrived within the wait.
 MQTT_BRIDGE_BATCH_SIZE = env.int("MQTT_BRIDGE_BATCH_SIZE", default=500)
 MQTT_BRIDGE_BATCH_WAIT_MS = env.int("MQTT_BRIDGE_BATCH_WAIT_MS", default=50)
+# true: bridges share `$share/tocsin/solar/+/data` (run several to split the load). false: one
+# bridge on a plain subscription, which Mosquitto 2.0 restores after a broker restart, so
+# nothing published before the bridge reconnects is lost (README, "Plants over MQTT").
+MQTT_BRIDGE_SHARED = env.bool("MQTT_BRIDGE_SHARED", default=True)

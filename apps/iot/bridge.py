@@ -35,8 +35,10 @@ class _Received:
 
 
 class Bridge:
-    def __init__(self, *, client_id: str, batch_size: int | None = None, batch_wait_ms: int | None = None):
+    def __init__(self, *, client_id: str, batch_size: int | None = None, batch_wait_ms: int | None = None,
+                 shared: bool | None = None):
         self.client_id = client_id
+        self.shared = settings.MQTT_BRIDGE_SHARED if shared is None else shared
         self.batch_size = batch_size or settings.MQTT_BRIDGE_BATCH_SIZE
         self.batch_wait = (batch_wait_ms if batch_wait_ms is not None else settings.MQTT_BRIDGE_BATCH_WAIT_MS) / 1000
         self.inbox: queue.Queue[_Received] = queue.Queue()
@@ -51,7 +53,9 @@ class Bridge:
             logger.error("broker refused the bridge: %s", reason)
             return
         logger.info("bridge connected (session present: %s)", flags.session_present)
-        client.subscribe(broker.SHARED_SUBSCRIPTION, qos=1)
+        # Always resubscribe: Mosquitto 2.0 does not restore a shared subscription from its
+        # persistence file after a broker restart (a plain one it does).
+        client.subscribe(broker.SHARED_SUBSCRIPTION if self.shared else broker.EXCLUSIVE_SUBSCRIPTION, qos=1)
         self.connected.set()
 
     def _on_disconnect(self, _client, _userdata, _flags, reason, _properties) -> None:
@@ -75,7 +79,7 @@ class Bridge:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
-        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        client.reconnect_delay_set(min_delay=1, max_delay=2)  # back on the subscription fast
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = SESSION_EXPIRY_SECONDS
         # How many unacknowledged messages the broker may send: two batches in flight.

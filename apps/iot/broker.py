@@ -31,6 +31,7 @@ from apps.iot import authority, pki
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
 CONTROL_RESPONSE_TOPIC = "$CONTROL/dynamic-security/v1/response"
 SHARED_SUBSCRIPTION = "$share/tocsin/solar/+/data"
+EXCLUSIVE_SUBSCRIPTION = "solar/+/data"
 BRIDGE_ROLE, CONTROL_ROLE = "bridge", "control"
 DYNSEC_PLUGIN_PATHS = ("/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
                        "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so",

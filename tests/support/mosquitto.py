@@ -74,7 +74,9 @@ class PrivateBroker:
 class BridgeProcess:
     """`manage.py mqtt_bridge` as a child process on the test database and broker."""
 
-    def __init__(self, log_path: Path, broker: PrivateBroker, *, client_id: str = "test-bridge-1"):
+    def __init__(self, log_path: Path, broker: PrivateBroker, *, client_id: str = "test-bridge-1",
+                 shared: bool = True):
+        self.shared = shared
         self.log_path = log_path
         self.broker = broker
         self.client_id = client_id
@@ -88,7 +90,8 @@ class BridgeProcess:
         env = child_environment(MQTT_URL=self.broker.url, MQTT_BROKER_DIR=str(self.broker.directory),
                                 LOG_LEVEL="INFO")
         self._log = open(self.log_path, "ab")  # noqa: SIM115  (closed in stop)
-        self.process = subprocess.Popen([sys.executable, "manage.py", "mqtt_bridge", "--client-id", self.client_id],
+        self.process = subprocess.Popen([sys.executable, "manage.py", "mqtt_bridge", "--client-id", self.client_id,
+                                         "--shared", "yes" if self.shared else "no"],
                                         cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         return self
