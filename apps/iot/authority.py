@@ -68,6 +68,15 @@ def crl_bundle() -> str:
                    for ca in CertificateAuthority.objects.order_by("pk"))
 
 
+def crl_bundle_fingerprint() -> str:
+    """What the CRL bundle would say, cheaply: the CAs and the revoked serials."""
+    import hashlib
+
+    content = [f"ca:{pk}" for pk in CertificateAuthority.objects.order_by("pk").values_list("pk", flat=True)]
+    content += [f"{a}:{s}" for a, s in RevokedCertificate.objects.order_by("pk").values_list("authority_id", "serial")]
+    return hashlib.sha256("|".join(content).encode()).hexdigest()
+
+
 def rotate_ca_keys() -> int:
     """Re-encrypt every CA key under the newest encryption key (part of rotate_encryption_keys)."""
     rotated = 0

@@ -25,6 +25,8 @@ from apps.iot.ingest import Inbound, ingest_isolating
 logger = logging.getLogger(__name__)
 
 SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
+# With the broker's watcher rereading the CRL every 30 s, a revocation anywhere reaches it in < 60 s.
+CRL_REFRESH_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -121,10 +123,21 @@ class Bridge:
         logger.debug("batch: %d messages, %d readings stored, duplicates %s, %d dead letters", outcome.stored_messages,
                      outcome.stored_readings, outcome.duplicates, outcome.dead_letters)
 
+    def _refresh_crl(self) -> None:
+        try:
+            if broker.refresh_crl_file():
+                logger.info("revocations changed: the broker's CRL was rewritten")
+        except (OperationalError, InterfaceError, OSError):
+            logger.warning("could not refresh the broker's CRL; retrying", exc_info=True)
+
     def run(self) -> None:
         self.start()
+        next_crl = 0.0
         try:
             while not self.stopping.is_set():
+                if time.monotonic() >= next_crl:
+                    self._refresh_crl()
+                    next_crl = time.monotonic() + CRL_REFRESH_SECONDS
                 batch = self._collect()
                 if batch:
                     self._commit(batch)

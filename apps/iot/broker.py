@@ -117,7 +117,7 @@ def _write(path: Path, text: str, mode: int = 0o644) -> None:
 
 
 def write_broker_files(*, directory: Path, port: int, bind: str = "127.0.0.1", hosts: list[str] | None = None,
-                       persistence: bool = True, plugin_path: str | None = None) -> Path:
+                       persistence: bool = True, plugin_path: str | None = None, user: str | None = None) -> Path:
     """Everything a Mosquitto 2 needs to serve Tocsin's gateways; returns the config path."""
     from apps.iot.models import Gateway, GatewayStatus
 
@@ -134,7 +134,7 @@ def write_broker_files(*, directory: Path, port: int, bind: str = "127.0.0.1", h
     plugin = plugin_path or dynsec_plugin_path()
     if plugin is None:
         raise BrokerError("Mosquitto's dynamic-security plugin is not installed (Debian: mosquitto).")
-    user = getpass.getuser()
+    user = user or getpass.getuser()
     lines = [
         "# Written by Tocsin (manage.py mqtt_broker_config); rewritten on every start.",
         "per_listener_settings false",
@@ -166,6 +166,24 @@ def write_broker_files(*, directory: Path, port: int, bind: str = "127.0.0.1", h
     config = directory / "mosquitto.conf"
     _write(config, "\n".join(lines) + "\n")
     return config
+
+
+def refresh_crl_file() -> bool:
+    """Rewrite the broker's CRL file if it differs from the database's; True when it changed.
+
+    The bridge calls this every few seconds, so a revocation made by a process that cannot
+    reach the broker's files (the web or a worker container) still reaches the broker.
+    """
+    directory = Path(settings.MQTT_BROKER_DIR)
+    if not directory.is_dir():
+        return False
+    path = directory / "crl.pem"
+    current = authority.crl_bundle_fingerprint()
+    if path.with_name("crl.fingerprint").exists() and path.with_name("crl.fingerprint").read_text() == current:
+        return False
+    publish_crl()
+    _write(path.with_name("crl.fingerprint"), current)
+    return True
 
 
 def publish_crl() -> None:

@@ -17,11 +17,13 @@ class Command(BaseCommand):
         parser.add_argument("--host", action="append", default=None,
                             help="A name or address for the server certificate (repeatable).")
         parser.add_argument("--plugin", default=None, help="Path of mosquitto_dynamic_security.so.")
+        parser.add_argument("--user", default=None, help="The user Mosquitto runs as (default: this one).")
 
     def handle(self, *args, **options):
         try:
             config = broker.write_broker_files(directory=options["dir"], port=options["port"], bind=options["bind"],
-                                               hosts=options["host"], plugin_path=options["plugin"])
+                                               hosts=options["host"], plugin_path=options["plugin"],
+                                               user=options["user"])
         except broker.BrokerError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(str(config))
