@@ -494,17 +494,25 @@ def _flag_offline(device_id: int, cutoff: datetime) -> int:
 
 
 def purge_old_reports(*, now: datetime | None = None) -> dict[str, int]:
-    """Housekeeping: health samples and telemetry are bounded by their retention settings."""
+    """Housekeeping: health samples and telemetry are bounded by their retention settings.
+
+    Telemetry goes a month at a time: whole partitions older than the retention are dropped
+    (by the readings' own timestamps), and next months' partitions are made ahead of time.
+    """
     from datetime import timedelta
 
     from django.conf import settings
 
-    from apps.ingest.models import HealthSample, TelemetryReading
+    from apps.ingest import partitions
+    from apps.ingest.models import HealthSample
 
     now = now or timezone.now()
+    partitions.ensure_partitions(now=now)
+    dropped, purged = partitions.drop_expired_partitions(
+        before=now - timedelta(days=settings.TOCSIN_TELEMETRY_RETENTION_DAYS))
     return {
         "health_samples": HealthSample.objects.filter(
             received_at__lt=now - timedelta(days=settings.TOCSIN_HEALTH_RETENTION_DAYS)).delete()[0],
-        "telemetry": TelemetryReading.objects.filter(
-            received_at__lt=now - timedelta(days=settings.TOCSIN_TELEMETRY_RETENTION_DAYS)).delete()[0],
+        "telemetry_partitions_dropped": len(dropped),
+        "telemetry": purged,
     }
