@@ -21,6 +21,7 @@ from apps.audit.services import Actor, audit_record
 from apps.devices.api_keys import api_key_create
 from apps.devices.models import ApiKey, Device, SetupToken
 from apps.devices.setup_tokens import setup_token_create
+from apps.iot.models import Gateway
 from apps.notifications.models import Channel, EscalationPolicy, Notification
 from apps.notifications.policies import policy_save
 from apps.notifications.services import channel_create
@@ -65,7 +66,10 @@ def _foreign_objects(world_b) -> dict[str, str]:
                          steps=[{"delay_minutes": 0, "channels": [channel]}])
     notification = Notification.objects.create(tenant=world_b.tenant, alert=alert, channel=channel,
                                                due_at=alert.created_at)
+    gateway = Gateway.objects.create(tenant=world_b.tenant, site=world_b.site, identity="gw.b.tocsin",
+                                     device=DeviceFactory(site=world_b.site, kind="gateway"), status="active")
     return {
+        "iot": gateway.device.public_id,
         "channels": channel.public_id,
         "escalation-policies": policy.public_id,
         "notifications": notification.public_id,

@@ -198,6 +198,32 @@ def gateway_provision(*, site: Site, actor: Actor, hardware_id: str, name: str =
                            steps=run.done)
 
 
+@dataclass
+class PlantResult:
+    site: Site
+    provisioned: ProvisionResult | None
+    warnings: list[str]
+
+
+def plant_create(*, tenant, actor: Actor, name: str, location_id: str, timezone: str = "UTC", address: str = "",
+                 gateway_hardware_id: str = "", gateway_name: str = "", csr_pem: str = "") -> PlantResult:
+    """A plant, and its gateway when one is named. Without MQTT the plant is still created,
+    with a warning, and its gateway can be provisioned later; a failed provisioning leaves
+    the plant (it is useful over REST) and says so."""
+    from apps.tenancy.services import site_create
+
+    site = site_create(tenant=tenant, name=name, location_id=location_id, kind=SiteKind.PLANT, timezone=timezone,
+                       address=address)
+    if not broker.mqtt_enabled():
+        return PlantResult(site=site, provisioned=None, warnings=[
+            "MQTT is not configured (MQTT_URL): the plant reports over REST; provision its gateway later."])
+    if not gateway_hardware_id:
+        return PlantResult(site=site, provisioned=None, warnings=[])
+    result = gateway_provision(site=site, actor=actor, hardware_id=gateway_hardware_id, name=gateway_name,
+                               csr_pem=csr_pem)
+    return PlantResult(site=site, provisioned=result, warnings=[])
+
+
 def gateway_key_download(*, gateway: Gateway, actor: Actor) -> str:
     """The server-made private key, once: it is erased in the same transaction."""
     with transaction.atomic():

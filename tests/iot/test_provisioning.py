@@ -133,3 +133,24 @@ def test_without_mqtt_plants_still_work_and_provisioning_says_why(world_a, setti
         "/api/v1/iot/gateways/", {"plant": plant.public_id, "hardware_id": "gw"}, format="json")
     assert response.status_code == 503
     assert "MQTT is not configured" in response.json()["error"]["message"]
+
+
+def test_creating_a_plant_with_a_gateway_provisions_it(world_a, mqtt_broker, client_for):
+    _key, csr = gateway_key_and_csr()
+    response = client_for(world_a.admin, world_a.tenant).post(
+        "/api/v1/iot/plants/", {"name": "Alentejo 3", "location_id": "ALT-3",
+                                "gateway": {"hardware_id": "alt3-gw", "csr": csr}}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["kind"] == "plant" and body["warnings"] == []
+    assert body["gateway"]["status"] == "active" and body["gateway"]["plant"] == body["id"]
+
+
+def test_without_mqtt_a_plant_is_created_with_a_warning(world_a, settings, client_for):
+    settings.MQTT_URL = ""
+    response = client_for(world_a.admin, world_a.tenant).post(
+        "/api/v1/iot/plants/", {"name": "Alentejo 4", "location_id": "ALT-4",
+                                "gateway": {"hardware_id": "alt4-gw"}}, format="json")
+    assert response.status_code == 201
+    assert response.json()["gateway"] is None and "MQTT is not configured" in response.json()["warnings"][0]
+    assert not Device.objects.filter(hardware_id="alt4-gw").exists()

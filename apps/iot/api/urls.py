@@ -1,7 +1,8 @@
-from rest_framework.routers import DefaultRouter
+from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-from apps.iot.api.views import GatewayViewSet
+from apps.iot.api.views import GatewayViewSet, PlantCreateApi
 
-router = DefaultRouter()
+router = SimpleRouter()
 router.register("gateways", GatewayViewSet, basename="gateway")
-urlpatterns = router.urls
+urlpatterns = [path("plants/", PlantCreateApi.as_view(), name="iot-plant-create"), *router.urls]

@@ -6,7 +6,7 @@ a plant or gateway of another tenant answers 404 (TenantScopedViewMixin).
 
 from __future__ import annotations
 
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -14,6 +14,7 @@ from apps.audit.services import Actor
 from apps.iot import services
 from apps.iot.models import Gateway
 from apps.tenancy.api.mixins import TenantScopedViewMixin
+from apps.tenancy.api.serializers import TIMEZONE_CHOICES
 from apps.tenancy.models import Site, SiteKind
 
 
@@ -53,6 +54,40 @@ class GatewaySerializer(serializers.ModelSerializer):
 def _bundle(result: services.ProvisionResult) -> dict:
     return {**GatewaySerializer(result.gateway).data, "broker_url": result.broker_url,
             "certificate": result.certificate_pem, "chain": result.chain_pem, "ca": result.ca_pem}
+
+
+class PlantSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    location_id = serializers.RegexField(r"^[A-Za-z0-9._-]{1,40}$", max_length=40)
+    timezone = serializers.ChoiceField(choices=TIMEZONE_CHOICES, default="UTC")
+    address = serializers.CharField(max_length=500, required=False, default="")
+    gateway = ProvisionSerializer(required=False, help_text="Provision the plant's gateway with it ('plant' unused).")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["gateway"].fields["plant"].required = False
+
+
+class PlantCreateApi(TenantScopedViewMixin, generics.GenericAPIView):
+    """A plant site, and its gateway in the same call when the body names one."""
+
+    serializer_class = PlantSerializer
+    queryset = Site.objects.all()
+
+    def post(self, request, *args, **kwargs):
+        serializer = PlantSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        gateway = data.get("gateway") or {}
+        result = services.plant_create(
+            tenant=self.tenant, actor=Actor.for_user(request.user), name=data["name"],
+            location_id=data["location_id"], timezone=data["timezone"], address=data["address"],
+            gateway_hardware_id=gateway.get("hardware_id", ""), gateway_name=gateway.get("name", ""),
+            csr_pem=gateway.get("csr", ""))
+        body = {"id": result.site.public_id, "name": result.site.name, "location_id": result.site.location_id,
+                "kind": result.site.kind, "warnings": result.warnings,
+                "gateway": _bundle(result.provisioned) if result.provisioned else None}
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class GatewayViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
