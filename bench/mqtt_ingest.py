@@ -242,6 +242,10 @@ def main() -> int:
                 bridge.terminate()
             for bridge in bridges:
                 bridge.wait(15)
+            # Scale down properly: a stopped bridge's session would keep its share of the next run.
+            for number in range(count):
+                subprocess.run([sys.executable, "manage.py", "mqtt_bridge", "--client-id", f"bench-{count}-{number}",
+                                "--retire"], cwd=REPO_ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     finally:
         for process in processes:
             if process.poll() is None:

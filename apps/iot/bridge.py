@@ -38,8 +38,9 @@ class _Received:
 
 class Bridge:
     def __init__(self, *, client_id: str, batch_size: int | None = None, batch_wait_ms: int | None = None,
-                 shared: bool | None = None):
+                 shared: bool | None = None, retire: bool = False):
         self.client_id = client_id
+        self.retire = retire
         self.shared = settings.MQTT_BRIDGE_SHARED if shared is None else shared
         self.batch_size = batch_size or settings.MQTT_BRIDGE_BATCH_SIZE
         self.batch_wait = (batch_wait_ms if batch_wait_ms is not None else settings.MQTT_BRIDGE_BATCH_WAIT_MS) / 1000
@@ -55,6 +56,10 @@ class Bridge:
             logger.error("broker refused the bridge: %s", reason)
             return
         logger.info("bridge connected (session present: %s)", flags.session_present)
+        if self.retire:
+            client.unsubscribe([broker.SHARED_SUBSCRIPTION, broker.EXCLUSIVE_SUBSCRIPTION])
+            self.connected.set()
+            return
         # Always resubscribe: Mosquitto 2.0 does not restore a shared subscription from its
         # persistence file after a broker restart (a plain one it does).
         client.subscribe(broker.SHARED_SUBSCRIPTION if self.shared else broker.EXCLUSIVE_SUBSCRIPTION, qos=1)
@@ -129,6 +134,29 @@ class Bridge:
                 logger.info("revocations changed: the broker's CRL was rewritten")
         except (OperationalError, InterfaceError, OSError):
             logger.warning("could not refresh the broker's CRL; retrying", exc_info=True)
+
+    def retire_session(self, quiet_seconds: float = 3.0) -> int:
+        """Scale down: take this bridge's id off the shared subscription, store what the broker
+        had queued for it, then end its session. A bridge merely stopped keeps its session and
+        the broker keeps queueing its share of the messages for its return."""
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        self.start()
+        self.connected.wait(30)
+        drained, quiet_since = 0, time.monotonic()
+        while time.monotonic() - quiet_since < quiet_seconds:
+            batch = self._collect()
+            if batch:
+                self._commit(batch)
+                drained += len(batch)
+                quiet_since = time.monotonic()
+        self.stopping.set()
+        properties = Properties(PacketTypes.DISCONNECT)
+        properties.SessionExpiryInterval = 0
+        self.client.disconnect(properties=properties)
+        self.client.loop_stop()
+        return drained
 
     def run(self) -> None:
         self.start()
