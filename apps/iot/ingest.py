@@ -111,7 +111,9 @@ def ingest_batch(batch: list[Inbound]) -> BatchOutcome:
             by_device.setdefault(device.pk, TelemetryBatch(device=device, readings=[])).readings.extend(
                 message.readings)
         if by_device:
-            result = telemetry_ingest_many(batches=list(by_device.values()))
+            # Device rows are locked in one order (their ids) in every bridge: two bridges on
+            # the shared subscription hold messages of the same plants and must never deadlock.
+            result = telemetry_ingest_many(batches=[by_device[pk] for pk in sorted(by_device)])
             outcome.stored_readings = sum(r.accepted for r in result.results)
             outcome.duplicates[DedupLayer.READING] = sum(r.duplicates for r in result.results)
             outcome.duplicates[DedupLayer.ALERT] = sum(1 for alert in result.alerts if alert.deduplicated)
