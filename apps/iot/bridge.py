@@ -117,8 +117,9 @@ class Bridge:
             try:
                 outcome = ingest_isolating([item.inbound for item in batch])
                 break
-            except (OperationalError, InterfaceError):
-                logger.warning("database unavailable; retrying the batch of %d in %.1fs", len(batch), delay)
+            except (OperationalError, InterfaceError) as exc:
+                logger.warning("database error (%s); retrying the batch of %d in %.1fs",
+                               type(exc.__cause__ or exc).__name__, len(batch), delay)
                 close_old_connections()
                 time.sleep(delay)
                 delay = min(delay * 2, 10)
