@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 
-from devstack import processes
+from devstack import mosquitto, processes
 from devstack.services import ROOT, ServiceError, ensure_postgres, ensure_redis, log
 
 
@@ -39,6 +39,7 @@ def command_run(_args) -> int:
     _manage(env, "collectstatic", "--noinput", "-v", "0")
     _manage(env, "setup_periodic_tasks")
     _manage(env, "seed_demo")
+    mosquitto.prepare_run(env)
     return processes.run_foreground(env)
 
 
@@ -82,6 +83,7 @@ def command_test(args) -> int:
     env.setdefault("CACHE_KEY_PREFIX", "tocsin-test")
     ensure_chromium()
     ensure_pdftoppm()
+    mosquitto.ensure_mosquitto()
     steps = [
         ("ruff", [sys.executable, "-m", "ruff", "check", "."]),
         ("import-linter", [os.path.join(os.path.dirname(sys.executable), "lint-imports")]),

@@ -7,6 +7,7 @@ import sys
 
 from honcho.manager import Manager
 
+from devstack import mosquitto
 from devstack.services import ROOT, log
 
 WEB_PORT = int(os.environ.get("TOCSIN_WEB_PORT", "8000"))
@@ -37,6 +38,7 @@ def process_table(env: dict[str, str]) -> dict[str, str]:
                   f">/dev/null 2>&1; do sleep 1; done; "
                   f"exec {celery} -A workers flower --port={FLOWER_PORT} --address=127.0.0.1",
     }
+    table.update(mosquitto.processes(env))  # the MQTT broker and bridge, when MQTT is on
     if FLEET_DEVICES:
         # A simulated fleet (tablets, scanners, gateways) enrolled with the demo setup tokens,
         # so a new user sees alerts flowing within a minute. TOCSIN_FLEET_DEVICES=0 turns it off.

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Entrypoint of the Tocsin image: `web`, `stream`, `worker`, `beat`, `flower`, `migrate`, or any command.
+# Entrypoint of the Tocsin image: `web`, `stream`, `worker`, `beat`, `flower`, `migrate`, `brokerfiles`,
+# `bridge`, or any command.
 set -eu
 
 # The credentials .env.example publishes for development; production refuses them.
@@ -48,6 +49,16 @@ case "$role" in
     ;;
   migrate)
     exec python manage.py migrate --noinput
+    ;;
+  brokerfiles)
+    # The Mosquitto service's CA, certificate, CRL and dynamic-security state, into its volume.
+    python manage.py migrate --noinput
+    exec python manage.py mqtt_broker_config --dir "${MQTT_BROKER_DIR:-/mosquitto/tocsin}" --port 8883 \
+      --bind 0.0.0.0 --host mosquitto --host localhost --host "${MQTT_PUBLIC_HOST:-localhost}" \
+      --plugin /usr/lib/mosquitto_dynamic_security.so --user mosquitto
+    ;;
+  bridge)
+    exec python manage.py mqtt_bridge --client-id "tocsin-bridge-${HOSTNAME:-1}"
     ;;
   *)
     exec "$@"

@@ -21,6 +21,7 @@ from apps.audit.services import Actor, audit_record
 from apps.devices.api_keys import api_key_create
 from apps.devices.models import ApiKey, Device, SetupToken
 from apps.devices.setup_tokens import setup_token_create
+from apps.iot.models import Gateway
 from apps.notifications.models import Channel, EscalationPolicy, Notification
 from apps.notifications.policies import policy_save
 from apps.notifications.services import channel_create
@@ -68,8 +69,11 @@ def _foreign_objects(world_b) -> dict[str, str]:
                                                due_at=alert.created_at)
     report = Report.objects.create(tenant=world_b.tenant, kind="compliance", period_start=alert.created_at,
                                    period_end=alert.created_at, status="ready", content=b"%PDF B's report")
+    gateway = Gateway.objects.create(tenant=world_b.tenant, site=world_b.site, identity="gw.b.tocsin",
+                                     device=DeviceFactory(site=world_b.site, kind="gateway"), status="active")
     return {
         "reports": report.public_id,
+        "iot": gateway.device.public_id,
         "channels": channel.public_id,
         "escalation-policies": policy.public_id,
         "notifications": notification.public_id,

@@ -21,6 +21,7 @@ from django.http import Http404, HttpResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client import multiprocess
 
+from apps.iot.metrics import IotCollector
 from apps.notifications.metrics import OutboxCollector
 
 
@@ -42,6 +43,7 @@ def metrics(request):
         registry = prometheus_client.CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         registry.register(OutboxCollector())
+        registry.register(IotCollector())
     else:
         registry = prometheus_client.REGISTRY
     return HttpResponse(prometheus_client.generate_latest(registry), content_type=prometheus_client.CONTENT_TYPE_LATEST)

@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("apps.ingest.api.urls")),
     path("", include("apps.reports.api.urls")),
     path("", include("apps.notifications.api.urls")),
+    path("iot/", include("apps.iot.api.urls")),
 ]
 
 urlpatterns = [

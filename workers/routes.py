@@ -17,6 +17,8 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     "tocsin.housekeeping.flush_expired_tokens": {"queue": "maintenance"},
     "tocsin.housekeeping.ping": {"queue": "default"},
     "tocsin.housekeeping.retention": {"queue": "maintenance"},
+    "tocsin.iot.sync_revocations": {"queue": "default"},
+    "tocsin.iot.purge_seen_messages": {"queue": "maintenance"},
     "tocsin.alerts.offline_sweep": {"queue": "critical"},
     "tocsin.notify.deliver": {"queue": "notify"},
     "tocsin.notify.deliver_critical": {"queue": "critical"},

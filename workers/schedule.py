@@ -73,4 +73,16 @@ DEFAULT_SCHEDULE: tuple[PeriodicJob, ...] = (
         every_seconds=6 * 3600,
         description="Removes expired refresh tokens and their blacklist entries.",
     ),
+    PeriodicJob(
+        name="MQTT revocation sweep",
+        task="tocsin.iot.sync_revocations",
+        every_seconds=30,
+        description="Cuts gateways revoked anywhere (devices API, admin) off the broker; retries a missed removal.",
+    ),
+    PeriodicJob(
+        name="MQTT message-id window",
+        task="tocsin.iot.purge_seen_messages",
+        every_seconds=3600,
+        description="Forgets MQTT message ids older than MQTT_DEDUP_WINDOW_HOURS (dedup layer 1).",
+    ),
 )

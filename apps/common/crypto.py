@@ -8,6 +8,7 @@ first key so an old key can then be dropped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -42,3 +43,16 @@ def decrypt_secret(ciphertext: str) -> str:
 
 def rotate_secret(ciphertext: str) -> str:
     return _current().rotate(ciphertext.encode()).decode() if ciphertext else ""
+
+
+# Apps above this one register what they encrypt (name, function returning how many values
+# it re-encrypted), so `rotate_encryption_keys` covers them without importing them.
+_rotators: dict[str, Callable[[], int]] = {}
+
+
+def register_rotator(name: str, rotate: Callable[[], int]) -> None:
+    _rotators[name] = rotate
+
+
+def registered_rotators() -> dict[str, Callable[[], int]]:
+    return dict(_rotators)

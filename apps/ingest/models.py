@@ -58,6 +58,8 @@ class TelemetryThreshold(TenantOwnedModel):
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="telemetry_thresholds")
     metric = models.CharField(max_length=64)
+    inverter = models.CharField(max_length=64, blank=True, default="",
+                                help_text="Only this inverter (a plant gateway's deviceId); empty: every inverter.")
     operator = models.CharField(max_length=3, choices=Operator.choices)
     value = models.FloatField()
     sustained_seconds = models.PositiveIntegerField(default=0)
@@ -165,8 +167,17 @@ class ScanBatch(TenantOwnedModel):
 
 
 class TelemetryReading(TenantOwnedModel):
+    """One value of one metric at one time, from a device (or one inverter behind a plant gateway).
+
+    Unique per (device, message id) so a resent REST batch is counted once, and per
+    (device, inverter, metric, ts) so the same reading arriving under another message id
+    (an MQTT redelivery past the message-id window) is stored once too.
+    """
+
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="readings")
     message_id = models.UUIDField()
+    inverter = models.CharField(max_length=64, blank=True, default="", db_default="",
+                                help_text="The inverter under a plant gateway; empty for a device's own metrics.")
     metric = models.CharField(max_length=64)
     value = models.FloatField()
     unit = models.CharField(max_length=16, blank=True)
@@ -174,5 +185,8 @@ class TelemetryReading(TenantOwnedModel):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["device", "message_id"], name="reading_unique_per_device")]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "message_id", "ts"], name="reading_unique_per_device"),
+            models.UniqueConstraint(fields=["device", "inverter", "metric", "ts"], name="reading_unique_per_metric_ts"),
+        ]
         indexes = [models.Index(fields=["device", "metric", "-ts"], name="reading_device_metric_recent")]

@@ -225,22 +225,28 @@ def evaluate_telemetry(*, device: Device, thresholds: tuple[TelemetryThreshold, 
     """
     decisions = Decisions()
     since: dict[str, str] = state.setdefault("telemetry_since", {})
-    by_metric = {t.metric: t for t in thresholds}
+    by_metric = {(t.metric, t.inverter): t for t in thresholds}
     for reading in sorted(readings, key=lambda r: r["ts"]):
-        threshold = by_metric.get(reading["metric"])
+        inverter = reading.get("inverter", "")
+        # A threshold for this inverter wins over the plant-wide one for the metric.
+        threshold = by_metric.get((reading["metric"], inverter)) or by_metric.get((reading["metric"], ""))
         if threshold is None:
             continue
-        dedup = key("telemetry", device, threshold.metric)
+        # Each inverter is judged on its own: its own violation clock and its own alert.
+        subject = f"{inverter}/{threshold.metric}" if inverter else threshold.metric
+        dedup = key("telemetry", device, f"{inverter}:{threshold.metric}" if inverter else threshold.metric)
         ts: datetime = reading["ts"]
         if threshold.violated_by(reading["value"]):
-            started = datetime.fromisoformat(since.setdefault(threshold.metric, ts.isoformat()))
+            started = datetime.fromisoformat(since.setdefault(subject, ts.isoformat()))
             if (ts - started).total_seconds() >= threshold.sustained_seconds:
                 decisions.raises.append(Raise(
                     AlertKind.TELEMETRY, threshold.severity, dedup,
                     f"{threshold.metric} {threshold.get_operator_display()} {threshold.value:g} "
-                    f"({reading['value']:g} {reading.get('unit', '')}) on {device}".strip(),
-                    {"metric": threshold.metric, "value": reading["value"], "since": started.isoformat()}))
-        elif threshold.metric in since:
-            del since[threshold.metric]
+                    f"({reading['value']:g} {reading.get('unit', '')}) on {device}"
+                    f"{' inverter ' + inverter if inverter else ''}".strip(),
+                    {"metric": threshold.metric, "value": reading["value"], "since": started.isoformat(),
+                     **({"inverter": inverter} if inverter else {})}))
+        elif subject in since:
+            del since[subject]
             decisions.clears.append(Clear(dedup, "auto", f"{threshold.metric} back in range ({reading['value']:g})"))
     return decisions

@@ -252,23 +252,6 @@ _SCAN_COLUMNS = ("tenant_id", "device_id", "site_id", "scan_id", "batch_id", "sc
                  "age_band", "is_underage", "is_valid", "document_expired", "jurisdiction", "subject_hash")
 
 
-def _insert_returning(table: str, columns: tuple[str, ...], rows: list[tuple], conflict: str, returning: str,
-                      extra_columns: str = ", received_at", extra_values: str = ", now()") -> set:
-    """One multi-row INSERT ... ON CONFLICT DO NOTHING; returns the keys actually inserted.
-
-    Identifiers come from this module's constants, never from input; values are parameters.
-    """
-    if not rows:
-        return set()
-    placeholder = "(" + ", ".join(["%s"] * len(columns)) + extra_values + ")"
-    sql = (f"INSERT INTO {table} ({', '.join(columns)}{extra_columns}) VALUES "  # noqa: S608
-           + ", ".join([placeholder] * len(rows))
-           + f" ON CONFLICT ({conflict}) DO NOTHING RETURNING {returning}")  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value for row in rows for value in row])
-        return {row[0] for row in cursor.fetchall()}
-
-
 # One array per column (unnest) rather than a placeholder per value: binding 1,400 values
 # one by one cost more CPU than PostgreSQL spends inserting the 100 rows.
 _SCAN_INSERT = """
@@ -377,27 +360,81 @@ def document_reuse_check(*, device: Device, subject_hashes: set[str]) -> list[Ra
 
 # --- telemetry ---------------------------------------------------------------------------------
 
-_READING_COLUMNS = ("tenant_id", "device_id", "message_id", "metric", "value", "unit", "ts")
+_READING_COLUMNS = ("tenant_id", "device_id", "message_id", "inverter", "metric", "value", "unit", "ts")
+# One array per column, as for scans; any of the two unique constraints (message id, or
+# device + inverter + metric + ts) makes a reading a duplicate.
+_READING_INSERT = """
+INSERT INTO ingest_telemetryreading (tenant_id, device_id, message_id, inverter, metric, value, unit, ts, received_at)
+SELECT reading.*, now()
+FROM unnest(%(tenant_id)s::bigint[], %(device_id)s::bigint[], %(message_id)s::uuid[], %(inverter)s::varchar[],
+            %(metric)s::varchar[], %(value)s::float8[], %(unit)s::varchar[], %(ts)s::timestamptz[]) AS reading
+ON CONFLICT DO NOTHING
+RETURNING device_id, message_id
+"""
+
+
+@dataclass(frozen=True)
+class TelemetryBatch:
+    """One device's readings in a multi-device batch (the MQTT bridge's)."""
+
+    device: Device
+    readings: list[dict]
+    rejected: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TelemetryOutcome:
+    results: list[BatchResult]
+    alerts: list[RaiseResult]
+
+
+def _insert_readings(batches: list[TelemetryBatch]) -> set[tuple[int, str]]:
+    columns: dict[str, list[str]] = {name: [] for name in _READING_COLUMNS}
+    for batch in batches:
+        for r in batch.readings:
+            columns["tenant_id"].append(str(batch.device.tenant_id))
+            columns["device_id"].append(str(batch.device.pk))
+            columns["message_id"].append(str(r["message_id"]))
+            columns["inverter"].append(r.get("inverter", ""))
+            columns["metric"].append(r["metric"])
+            columns["value"].append(repr(float(r["value"])))
+            columns["unit"].append(r.get("unit", ""))
+            columns["ts"].append(r["ts"].isoformat())
+    if not columns["metric"]:
+        return set()
+    params = {name: _array(values, text=name in ("inverter", "metric", "unit")) for name, values in columns.items()}
+    with connection.cursor() as cursor:
+        cursor.execute(_READING_INSERT, params)
+        return {(device_id, str(message_id)) for device_id, message_id in cursor.fetchall()}
+
+
+def telemetry_ingest_many(*, batches: list[TelemetryBatch]) -> TelemetryOutcome:
+    """Readings of many devices in one statement, then each device's thresholds judged on
+    its new readings only, under its row lock, in the caller's transaction or a new one."""
+    results, alerts = [], []
+    with transaction.atomic():
+        inserted = _insert_readings(batches)
+        for batch in batches:
+            fresh = [r for r in batch.readings if (batch.device.pk, str(r["message_id"])) in inserted]
+            locked = Device.objects.select_for_update().select_related("tenant", "site").get(pk=batch.device.pk)
+            state = dict(locked.reported_state.get("rules", {}))
+            changes = _restore_if_offline(locked, state)
+            thresholds = rule_engine.rules_for_site(locked.site).thresholds
+            decisions = rule_engine.evaluate_telemetry(device=locked, thresholds=thresholds, readings=fresh,
+                                                       state=state)
+            alerts += apply_decisions(device=locked, decisions=decisions, state=state)
+            locked.last_seen_at = timezone.now()
+            locked.reported_state = {**locked.reported_state, "rules": state}
+            locked.save(update_fields=["last_seen_at", "reported_state"])
+            _announce_device(locked, changes)
+            results.append(BatchResult(accepted=len(fresh), duplicates=len(batch.readings) - len(fresh),
+                                       rejected=batch.rejected))
+    return TelemetryOutcome(results=results, alerts=alerts)
 
 
 def telemetry_ingest(*, device: Device, readings: list[dict], rejected: list[dict]) -> BatchResult:
-    with transaction.atomic():
-        locked = Device.objects.select_for_update().select_related("tenant", "site").get(pk=device.pk)
-        rows = [(locked.tenant_id, locked.pk, r["message_id"], r["metric"], r["value"], r["unit"], r["ts"])
-                for r in readings]
-        inserted = _insert_returning("ingest_telemetryreading", _READING_COLUMNS, rows, "device_id, message_id",
-                                     "message_id")
-        fresh = [r for r in readings if r["message_id"] in inserted]
-        state = dict(locked.reported_state.get("rules", {}))
-        changes = _restore_if_offline(locked, state)
-        thresholds = rule_engine.rules_for_site(locked.site).thresholds
-        decisions = rule_engine.evaluate_telemetry(device=locked, thresholds=thresholds, readings=fresh, state=state)
-        apply_decisions(device=locked, decisions=decisions, state=state)
-        locked.last_seen_at = timezone.now()
-        locked.reported_state = {**locked.reported_state, "rules": state}
-        locked.save(update_fields=["last_seen_at", "reported_state"])
-        _announce_device(locked, changes)
-    return BatchResult(accepted=len(inserted), duplicates=len(readings) - len(inserted), rejected=rejected)
+    return telemetry_ingest_many(batches=[TelemetryBatch(device=device, readings=readings,
+                                                         rejected=rejected)]).results[0]
 
 
 # --- device-raised alerts ------------------------------------------------------------------------
@@ -489,10 +526,29 @@ def _flag_offline(device_id: int, cutoff: datetime) -> int:
 
 def purge_telemetry(*, tenant: Tenant, before: datetime, held_site_ids: frozenset[int], batch_size: int,
                     max_batches: int) -> int:
-    """Telemetry past retention, in one function so a partitioned store can drop partitions instead."""
-    readings = TelemetryReading.objects.filter(tenant=tenant, received_at__lt=before) \
+    """One tenant's telemetry past retention, by the readings' own time (what partitions are cut by)."""
+    readings = TelemetryReading.objects.filter(tenant=tenant, ts__lt=before) \
         .exclude(device__site_id__in=held_site_ids)
     return delete_in_batches(readings, batch_size=batch_size, max_batches=max_batches)
+
+
+def maintain_telemetry_partitions(*, now: datetime | None = None) -> dict[str, int]:
+    """Next months' partitions made ahead of time; whole months dropped once they are past
+    every tenant's telemetry retention and no legal hold is in force anywhere (a drop takes
+    every tenant's rows of that month at once; per-tenant periods are purged row by row)."""
+    from datetime import timedelta
+
+    from apps.ingest import partitions
+    from apps.tenancy.models import LegalHold, RetentionPolicy
+
+    now = now or timezone.now()
+    partitions.ensure_partitions(now=now)
+    if LegalHold.objects.filter(released_at__isnull=True).exists():
+        return {"telemetry_partitions_dropped": 0}
+    longest = max([settings.TOCSIN_TELEMETRY_RETENTION_DAYS, *RetentionPolicy.objects.filter(
+        table=RetainedTable.TELEMETRY).values_list("days", flat=True)])
+    dropped, purged = partitions.drop_expired_partitions(before=now - timedelta(days=longest))
+    return {"telemetry_partitions_dropped": len(dropped), "telemetry": purged}
 
 
 def purge_past_retention(*, tenant: Tenant, now: datetime, batch_size: int, max_batches: int) -> dict[str, int]:

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from apps.common.crypto import registered_rotators
 from apps.notifications.services import rotate_channel_secrets
 
 
@@ -9,3 +10,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         self.stdout.write(f"re-encrypted {rotate_channel_secrets()} channel secret(s)")
+        for name, rotate in registered_rotators().items():
+            self.stdout.write(f"re-encrypted {rotate()} {name}")
