@@ -111,13 +111,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="tocsin")
+# Bounded waits on Redis for the request path (throttle, enqueue, live publish); behind
+# them a circuit breaker per server, closed again by a probe (apps/common/redis_guard.py).
+TOCSIN_REDIS_CONNECT_TIMEOUT_SECONDS = env.float("TOCSIN_REDIS_CONNECT_TIMEOUT_SECONDS", default=0.25)
+TOCSIN_REDIS_SOCKET_TIMEOUT_SECONDS = env.float("TOCSIN_REDIS_SOCKET_TIMEOUT_SECONDS", default=0.5)
+TOCSIN_REDIS_PROBE_INTERVAL_SECONDS = env.float("TOCSIN_REDIS_PROBE_INTERVAL_SECONDS", default=1.0)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": CACHE_KEY_PREFIX,
         "TIMEOUT": 300,
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        "OPTIONS": {"socket_connect_timeout": TOCSIN_REDIS_CONNECT_TIMEOUT_SECONDS,
+                    "socket_timeout": TOCSIN_REDIS_SOCKET_TIMEOUT_SECONDS},
     }
 }
 
@@ -240,11 +246,18 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
-    "socket_connect_timeout": 2,
-    "socket_timeout": 5,
+    "socket_connect_timeout": TOCSIN_REDIS_CONNECT_TIMEOUT_SECONDS,
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=2.0),
 }
+# Every key of the broker (queues, unacked messages, fanout channels) under this prefix, so
+# two stacks or two test runs on one Redis database never take each other's tasks.
+CELERY_BROKER_KEY_PREFIX = env.str("CELERY_BROKER_KEY_PREFIX", default="")
+if CELERY_BROKER_KEY_PREFIX:
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = CELERY_BROKER_KEY_PREFIX
+CELERY_BROKER_CONNECTION_TIMEOUT = TOCSIN_REDIS_CONNECT_TIMEOUT_SECONDS
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
+# One immediate retry (a pooled connection Redis closed); a real outage opens the breaker.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
 
+from apps.common.redis_guard import breaker_for
 from apps.devices.principals import ApiKeyPrincipal, DevicePrincipal
 
 logger = logging.getLogger(__name__)
@@ -40,14 +41,18 @@ def _redis_client(backend):
 
 
 def _count(key: str, timeout: int) -> int:
-    """INCR the window's counter, starting its expiry with the window, in one round trip."""
+    """INCR the window's counter, starting its expiry with the window, in one round trip.
+
+    Behind the Redis breaker: while the cache's Redis is unreachable this raises
+    `CircuitOpenError` (a `redis.ConnectionError`) at once instead of waiting on a connect."""
     backend = getattr(cache, "_cache", None)
     if not hasattr(backend, "_get_connection_pool"):  # not Django's Redis backend: two cache operations
         return 1 if cache.add(key, 1, timeout=timeout) else cache.incr(key)
-    client = _redis_client(backend)
-    if not _script:
-        _script.append(client.register_script(_COUNT_SCRIPT))
-    return int(_script[0](keys=[cache.make_key(key)], args=[timeout], client=client))
+    with breaker_for(settings.CACHES["default"]["LOCATION"]).guard():
+        client = _redis_client(backend)
+        if not _script:
+            _script.append(client.register_script(_COUNT_SCRIPT))
+        return int(_script[0](keys=[cache.make_key(key)], args=[timeout], client=client))
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
