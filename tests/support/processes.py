@@ -1,4 +1,10 @@
-"""Real processes for end-to-end tests: a Celery worker (and later servers) on the test DB."""
+"""Real processes for end-to-end tests: Celery workers, web servers and private Redis /
+PostgreSQL servers on the test database.
+
+Every child dies with pytest: each is started with a parent-death signal (SIGKILL, Linux
+`prctl`), so a pytest killed by a timeout or a Ctrl-C leaves no worker behind to take the
+next run's tasks. Celery's own pool children carry the same signal towards their parent.
+"""
 
 from __future__ import annotations
 
@@ -28,13 +34,22 @@ def test_database_url() -> str:
     return f"postgres://{db['USER']}{password}@{host}{port}/{db['NAME']}"
 
 
+def die_with_parent() -> None:
+    """`preexec_fn` for every child: SIGKILL when the pytest process that started it dies."""
+    from billiard.util import set_pdeathsig
+
+    set_pdeathsig(signal.SIGKILL)
+
+
 def child_environment(**overrides: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
         "DATABASE_URL": test_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_BROKER_KEY_PREFIX": settings.CELERY_BROKER_KEY_PREFIX,
         "CACHE_KEY_PREFIX": settings.CACHE_KEY_PREFIX,
+        "TOCSIN_REALTIME_PREFIX": settings.TOCSIN_REALTIME_PREFIX,
         "DJANGO_SETTINGS_MODULE": "tocsin.settings",
         "PYTHONUNBUFFERED": "1",
         "LOG_FORMAT": "json",
@@ -62,7 +77,7 @@ class WorkerProcess:
              "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--hostname",
              f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
             cwd=ROOT, env=child_environment(**self.env_overrides), stdout=self._log_file,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent,
         )
         try:
             self.wait_for_log("ready", timeout=timeout)
@@ -138,7 +153,7 @@ class RedisServerProcess:
         self.process = subprocess.Popen(
             [redis_server_binary(), "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
              "--appendonly", "no", "--dir", str(self.data_dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -152,3 +167,56 @@ class RedisServerProcess:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+
+class WebProcess:
+    """The WSGI API under gunicorn (as in production) on a free port, on the test database."""
+
+    def __init__(self, log_path: Path, *, workers: int = 2, env_overrides: dict[str, str] | None = None):
+        self.log_path = log_path
+        self.workers = workers
+        self.env_overrides = env_overrides or {}
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> WebProcess:
+        import requests
+
+        gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+        self._log_file = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(
+            [gunicorn, "tocsin.wsgi:application", "--bind", f"127.0.0.1:{self.port}", "--workers",
+             str(self.workers), "--worker-class", "sync", "--config", "docker/gunicorn.conf.py",
+             "--control-socket", str(self.log_path.with_suffix(".ctl")), "--log-level", "warning"],
+            cwd=ROOT, env=child_environment(**self.env_overrides), stdout=self._log_file,
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited early:\n{self.read_log()[-4000:]}")
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                time.sleep(0.1)
+        self.stop()
+        raise TimeoutError(f"gunicorn did not answer within {timeout}s:\n{self.read_log()[-4000:]}")
+
+    def read_log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        if getattr(self, "_log_file", None):
+            self._log_file.close()
