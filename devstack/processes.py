@@ -31,7 +31,7 @@ def process_table(env: dict[str, str]) -> dict[str, str]:
         "worker": f"{celery} -A workers worker -Q {QUEUES} --concurrency 2 --loglevel INFO "
                   f"--hostname worker@%h",
         "beat": f"{celery} -A workers beat --loglevel INFO "
-                f"--scheduler django_celery_beat.schedulers:DatabaseScheduler",
+                f"--scheduler workers.heartbeats:HeartbeatScheduler",
         # Flower inspects the workers once, at start-up, for /api/workers; start it when ours answers.
         "flower": f"until {celery} -A workers inspect ping --timeout 2 -d worker@$(hostname) "
                   f">/dev/null 2>&1; do sleep 1; done; "

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Entrypoint of the Tocsin image: `web`, `stream`, `worker`, `beat`, `flower`, `migrate`, or any command.
+# Entrypoint of the Tocsin image: `web`, `stream`, `worker`, `beat`, `watchdog`, `flower`, `migrate`, or any command.
 set -eu
 
 role="${1:-web}"
@@ -23,7 +23,11 @@ case "$role" in
     ;;
   beat)
     exec celery -A workers beat --loglevel INFO \
-      --scheduler django_celery_beat.schedulers:DatabaseScheduler
+      --scheduler workers.heartbeats:HeartbeatScheduler
+    ;;
+  watchdog)
+    # Watches beat, workers and the outbox without Celery; pages the operator tenant.
+    exec python manage.py platform_watchdog
     ;;
   flower)
     exec celery -A workers flower --port=5555 --address=0.0.0.0

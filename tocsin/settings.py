@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "apps.reports",
     "apps.notifications",
     "apps.realtime",
+    "apps.operations",
     "apps.demo",
     "workers",
 ]
@@ -271,7 +272,8 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, writing beat's heartbeat (workers/heartbeats.py).
+CELERY_BEAT_SCHEDULER = "workers.heartbeats:HeartbeatScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # The longest a retry may wait; far below the visibility timeout (see above).
 TOCSIN_TASK_RETRY_BACKOFF_MAX = env.int("TOCSIN_TASK_RETRY_BACKOFF_MAX", default=300)
@@ -315,6 +317,16 @@ LOGGING = {
 
 TOCSIN_PUBLIC_BASE_URL = env.str("TOCSIN_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 TOCSIN_HEALTH_TIMEOUT_SECONDS = env.float("TOCSIN_HEALTH_TIMEOUT_SECONDS", default=2.0)
+
+# --- The platform watching itself (apps/operations) -------------------------------------
+# The tenant whose policies and channels receive platform alerts (beat or workers stopped,
+# outbox backlog); empty: platform problems are only logged, at CRITICAL.
+TOCSIN_OPERATOR_TENANT = env.str("TOCSIN_OPERATOR_TENANT", default="")
+TOCSIN_HEARTBEAT_SECONDS = env.float("TOCSIN_HEARTBEAT_SECONDS", default=10)
+TOCSIN_BEAT_STALE_SECONDS = env.float("TOCSIN_BEAT_STALE_SECONDS", default=60)
+TOCSIN_WORKER_STALE_SECONDS = env.float("TOCSIN_WORKER_STALE_SECONDS", default=60)
+TOCSIN_OUTBOX_BACKLOG_SECONDS = env.float("TOCSIN_OUTBOX_BACKLOG_SECONDS", default=120)
+TOCSIN_WATCHDOG_INTERVAL_SECONDS = env.float("TOCSIN_WATCHDOG_INTERVAL_SECONDS", default=15)
 
 # --- Devices -----------------------------------------------------------------------------
 
