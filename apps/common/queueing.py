@@ -15,7 +15,6 @@ import logging
 from typing import Any
 
 from celery import current_app
-from django.conf import settings
 from django.db import transaction
 
 from apps.common.redis_guard import CircuitOpenError, breaker_for
@@ -31,7 +30,7 @@ def enqueue(task_name: str, *args: Any, countdown: float | None = None, queue: s
     if queue:
         options["queue"] = queue
     try:
-        with breaker_for(settings.CELERY_BROKER_URL).guard():
+        with breaker_for(current_app.conf.broker_url).guard():
             current_app.send_task(task_name, args=args, kwargs=kwargs, **options)
     except CircuitOpenError:
         logger.info("broker unreachable; task left to the sweepers", extra={"task": task_name})

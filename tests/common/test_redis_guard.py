@@ -58,7 +58,9 @@ def test_a_script_error_is_not_an_outage(settings):
 
 def test_enqueue_while_the_broker_circuit_is_open_returns_false_at_once(settings):
     settings.TOCSIN_REDIS_PROBE_INTERVAL_SECONDS = 30  # the probe must not close it during the test
-    breaker_for(settings.CELERY_BROKER_URL).record_failure(ConnectionRefusedError())
+    from celery import current_app
+
+    breaker_for(current_app.conf.broker_url).record_failure(ConnectionRefusedError())
     started = time.perf_counter()
     for _ in range(50):
         assert queueing.enqueue("tocsin.notify.sweep_outbox") is False

@@ -18,6 +18,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from tests.support.lifetime import die_with_parent
+
 ROOT = Path(__file__).resolve().parents[2]
 ALL_QUEUES = "critical,notify,default,maintenance,retry"
 
@@ -32,13 +34,6 @@ def test_database_url() -> str:
     port = f":{db['PORT']}" if db["PORT"] else ""
     password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
     return f"postgres://{db['USER']}{password}@{host}{port}/{db['NAME']}"
-
-
-def die_with_parent() -> None:
-    """`preexec_fn` for every child: SIGKILL when the pytest process that started it dies."""
-    from billiard.util import set_pdeathsig
-
-    set_pdeathsig(signal.SIGKILL)
 
 
 def child_environment(**overrides: str) -> dict[str, str]:
