@@ -215,3 +215,58 @@ class WebProcess:
                 self.process.wait(timeout=10)
         if getattr(self, "_log_file", None):
             self._log_file.close()
+
+
+class ManagedProcess:
+    """Any long-running command of ours (beat, the watchdog, `make run`) on the test database,
+    its output in a file, stopped by process group."""
+
+    def __init__(self, argv: list[str], log_path: Path, *, env_overrides: dict[str, str] | None = None,
+                 env: dict[str, str] | None = None):
+        self.argv = argv
+        self.log_path = log_path
+        self.env = env if env is not None else child_environment(**(env_overrides or {}))
+        self.process: subprocess.Popen | None = None
+
+    def start(self, *, ready: str | None = None, timeout: float = 30) -> ManagedProcess:
+        self._log_file = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=self._log_file,
+                                        stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent)
+        if ready:
+            self.wait_for_log(ready, timeout=timeout)
+        return self
+
+    def read_log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_for_log(self, needle: str, *, timeout: float = 20, count: int = 1) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.read_log()
+            if text.count(needle) >= count:
+                return text
+            if self.process and self.process.poll() is not None:
+                raise RuntimeError(f"{self.argv[:3]} exited early:\n{text[-4000:]}")
+            time.sleep(0.1)
+        raise TimeoutError(f"'{needle}' x{count} not in the log after {timeout}s:\n{self.read_log()[-4000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        if getattr(self, "_log_file", None):
+            self._log_file.close()
+
+
+def beat_process(log_path: Path, **env_overrides: str) -> ManagedProcess:
+    celery = os.path.join(os.path.dirname(sys.executable), "celery")
+    return ManagedProcess([celery, "-A", "workers", "beat", "--loglevel", "INFO"], log_path,
+                          env_overrides=env_overrides)
+
+
+def watchdog_process(log_path: Path, **env_overrides: str) -> ManagedProcess:
+    return ManagedProcess([sys.executable, "manage.py", "platform_watchdog"], log_path, env_overrides=env_overrides)
