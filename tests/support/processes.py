@@ -270,3 +270,66 @@ def beat_process(log_path: Path, **env_overrides: str) -> ManagedProcess:
 
 def watchdog_process(log_path: Path, **env_overrides: str) -> ManagedProcess:
     return ManagedProcess([sys.executable, "manage.py", "platform_watchdog"], log_path, env_overrides=env_overrides)
+
+
+class PostgresServerProcess:
+    """A private PostgreSQL (the `pgserver` package's binaries) holding a copy of the test
+    database, for tests that stop and restart the database under load. Unix socket only."""
+
+    def __init__(self, dbname: str = "tocsin_chaos"):
+        import tempfile
+
+        # The server runs as pgserver's own system user when we are root: it needs a
+        # directory it can reach, which pytest's private tmp_path is not (removed in destroy()).
+        self.base = Path(tempfile.mkdtemp(prefix="tocsin-pg-"))
+        self.base.chmod(0o755)
+        self.pgdata = self.base / "pgdata"
+        self.dbname = dbname
+        self.socket_dir: str = ""
+        self._user: str | None = None
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@/{self.dbname}?host={self.socket_dir}"
+
+    def start(self) -> PostgresServerProcess:
+        import pgserver
+
+        server = pgserver.get_server(self.pgdata, cleanup_mode=None)
+        self.socket_dir = str(server.get_postmaster_info().socket_dir)
+        self._user = server.system_user
+        return self
+
+    def copy_database(self, source_url: str) -> None:
+        """The source database (schema and rows) into this server, by pg_dump | psql."""
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        subprocess.run([str(POSTGRES_BIN_PATH / "psql"), "-q", "-h", self.socket_dir, "-U", "postgres", "-d",
+                        "postgres", "-c", f'CREATE DATABASE "{self.dbname}"'], check=True)
+        dump = subprocess.run([str(POSTGRES_BIN_PATH / "pg_dump"), "--no-owner", "--no-privileges",
+                               f"--dbname={source_url}"], check=True, capture_output=True)
+        # Per-column options a server's extensions add (seen: `SET (pg_attver=...)`) mean
+        # nothing to a plain PostgreSQL; the copy keeps schema and rows only.
+        script = b"\n".join(line for line in dump.stdout.splitlines() if b" SET (pg_attver=" not in line)
+        subprocess.run([str(POSTGRES_BIN_PATH / "psql"), "-q", "-v", "ON_ERROR_STOP=1", "-h", self.socket_dir,
+                        "-U", "postgres", "-d", self.dbname], input=script, check=True,
+                       stdout=subprocess.DEVNULL)
+
+    def _pg_ctl(self, *args: str) -> None:
+        from pgserver._commands import pg_ctl
+
+        pg_ctl(list(args), pgdata=self.pgdata, user=self._user, timeout=30)
+
+    def stop(self) -> None:
+        if (self.pgdata / "postmaster.pid").exists():
+            self._pg_ctl("-w", "-m", "fast", "stop")
+
+    def restart_after_stop(self) -> None:
+        """Start again with the options pgserver started it with (no TCP, the same socket)."""
+        self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}", "-l", str(self.pgdata / "log"), "start")
+
+    def destroy(self) -> None:
+        import shutil
+
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
