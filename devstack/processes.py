@@ -55,7 +55,7 @@ def _fresh_metrics_dir(env: dict[str, str]) -> None:
     """gunicorn workers share their Prometheus counters through files; start from none."""
     import shutil
 
-    metrics_dir = ROOT / "var" / "prometheus"
+    metrics_dir = ROOT / "var" / f"prometheus-{WEB_PORT}"  # per stack: another one's files stay
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)

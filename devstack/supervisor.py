@@ -6,7 +6,8 @@ restarted after a backoff that doubles on each quick crash (1 s, 2 s, 4 s ... at
 neither spins the CPU nor keeps a fixed service down for long. Each child runs in its own
 process group, so stopping it stops what it forked (gunicorn and Celery pool processes);
 Ctrl-C or SIGTERM stops every group (SIGTERM, then SIGKILL after a grace period).
-Output lines are prefixed with the child's name, as honcho did.
+Output lines are prefixed with the child's name, as honcho did. Children get SIGTERM
+when the supervisor dies, however it dies (Linux parent-death signal).
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ BACKOFF_START_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 30.0
 HEALTHY_AFTER_SECONDS = 60.0
 STOP_GRACE_SECONDS = 10.0
+
+
+def _terminate_with_supervisor() -> None:
+    """A child gets SIGTERM if the supervisor itself is killed (SIGKILL leaves it no time to
+    stop its children): nothing of `make run` outlives it."""
+    from billiard.util import set_pdeathsig
+
+    set_pdeathsig(signal.SIGTERM)
 
 
 def _say(message: str) -> None:
@@ -46,7 +55,7 @@ class Child:
     def start(self, width: int) -> None:
         self.process = subprocess.Popen(
             ["/bin/sh", "-c", self.command], cwd=self.cwd, env=self.env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True)
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_terminate_with_supervisor)
         self.started_at = time.monotonic()
         self.restart_at = None
         _say(f"{self.name} started (pid {self.process.pid})")
