@@ -64,7 +64,12 @@ def healthz(request):
 
 @never_cache
 def readyz(request):
-    results = run_checks()
+    names = [name for name in request.GET.get("checks", "").split(",") if name] or None
+    unknown = sorted(set(names or []) - set(READINESS_CHECKS))
+    if unknown:
+        return JsonResponse({"status": "error", "unknown_checks": unknown, "known": sorted(READINESS_CHECKS)},
+                            status=400)
+    results = run_checks(names)
     failed = [name for name, result in results.items() if not result["ok"]]
     warnings = [name for name, result in results.items() if result.get("warning")]
     body = {"status": "ok" if not failed else "unavailable", "failed": failed, "warnings": warnings,
@@ -72,10 +77,13 @@ def readyz(request):
     return JsonResponse(body, status=503 if failed else 200)
 
 
-def run_checks() -> dict[str, dict]:
-    """name → {"ok", "ms" | "error", figures...} for every registered check."""
+def run_checks(names: list[str] | None = None) -> dict[str, dict]:
+    """name → {"ok", "ms" | "error", figures...} for every registered check (or those named:
+    `/readyz?checks=database,redis,broker` is the web container's own health)."""
     results: dict[str, dict] = {}
     for name, check in READINESS_CHECKS.items():
+        if names is not None and name not in names:
+            continue
         started = time.perf_counter()
         try:
             figures = check() or {}

@@ -10,5 +10,7 @@ class OperationsConfig(AppConfig):
     def ready(self) -> None:
         from apps.common import health
         from apps.operations import checks
+        from apps.operations.metrics import register_platform_collector
 
         health.READINESS_CHECKS.update(checks.PLATFORM_CHECKS)
+        register_platform_collector()

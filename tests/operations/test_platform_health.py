@@ -3,6 +3,7 @@ operator alert through the normal alert engine (a real webhook stand-in receives
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -126,3 +127,23 @@ def test_watchdog_without_an_operator_tenant_logs_at_critical(settings, caplog):
     problems = Watchdog(started_at=timezone.now() - timedelta(minutes=5)).run_once()
     assert len(problems) == 2
     assert any(r.levelname == "CRITICAL" and "no operator tenant" in r.getMessage() for r in caplog.records)
+
+
+def test_readyz_and_check_platform_run_only_the_checks_named(client, capsys):
+    heartbeat_record(name="beat", kind="beat")
+    body = client.get("/readyz?checks=database,beat").json()
+    assert set(body["checks"]) == {"database", "beat"} and body["failed"] == []
+    assert client.get("/readyz?checks=nope").status_code == 400
+    call_command("check_platform", "--check", "beat")
+    assert "beat" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="unknown check"):
+        call_command("check_platform", "--check", "nope")
+
+
+def test_metrics_show_the_platforms_own_health(client):
+    _all_beating(at=timezone.now() - timedelta(seconds=30))
+    text = client.get("/metrics").content.decode()
+    assert "tocsin_workers_consuming 1.0" in text
+    assert 'tocsin_periodic_task_age_seconds{task="tocsin.notify.escalation_tick"}' in text
+    beat_age = float(re.search(r"^tocsin_beat_heartbeat_age_seconds (\S+)$", text, re.MULTILINE).group(1))
+    assert 29 <= beat_age <= 60

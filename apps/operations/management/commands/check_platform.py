@@ -10,7 +10,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.common.health import run_checks
+from apps.common.health import READINESS_CHECKS, run_checks
 
 
 class Command(BaseCommand):
@@ -18,9 +18,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Print the checks as JSON (as /readyz does).")
+        parser.add_argument("--check", action="append", dest="checks", metavar="NAME",
+                            help="Run only this check (repeatable), e.g. --check beat for beat's container.")
 
     def handle(self, *args, **options):
-        results = run_checks()
+        known = set(READINESS_CHECKS)
+        if options["checks"] and set(options["checks"]) - known:
+            raise CommandError(f"unknown check(s) {sorted(set(options['checks']) - known)}; known: {sorted(known)}")
+        results = run_checks(options["checks"])
         failed = [name for name, result in results.items() if not result["ok"]]
         if options["json"]:
             self.stdout.write(json.dumps({"failed": failed, "checks": results}, default=str, indent=2))
