@@ -6,7 +6,7 @@ restarted after a backoff that doubles on each quick crash (1 s, 2 s, 4 s ... at
 neither spins the CPU nor keeps a fixed service down for long. Each child runs in its own
 process group, so stopping it stops what it forked (gunicorn and Celery pool processes);
 Ctrl-C or SIGTERM stops every group (SIGTERM, then SIGKILL after a grace period).
-Output lines are prefixed with the child's name, as honcho did. Children get SIGTERM
+Output lines are prefixed with the child's name. Children get SIGTERM
 when the supervisor dies, however it dies (Linux parent-death signal).
 """
 
