@@ -18,6 +18,9 @@ scenario and prints requests/s, p50/p99/max latency and errors by status:
 - ``alerts-one-key``: all 16 clients report as ONE device with the same kind and key, so
   every request bumps one open alert row (200) and touches one device row: the hot-row
   case. (Device keys are namespaced per device, so "one key" has to mean one device.)
+- ``events-distinct`` / ``events-one-key``: the PagerDuty-shaped events API with an API key
+  (the highest tier): every trigger a new alert routed by the tenant's catch-all policy,
+  or all of them one hot key.
 - ``scans``: store scanners, batches of 100 new anonymised scans, all adults (no alert).
 
 With ``--url`` it drives a server someone else started; that server must have the device
@@ -53,10 +56,11 @@ sys.path.insert(0, str(REPO_ROOT))
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tocsin_bench_ingest"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-SCENARIOS = ("heartbeats", "alerts-distinct", "alerts-one-key", "scans")
+SCENARIOS = ("heartbeats", "alerts-distinct", "alerts-one-key", "events-distinct", "events-one-key", "scans")
 SCAN_BATCH = 100
 TARGETS = {  # the issue's targets: (requests or items per second, p99 ms)
-    "heartbeats": (600, 50), "alerts-distinct": (400, 100), "alerts-one-key": (400, 100), "scans": (10_000, None),
+    "heartbeats": (600, 50), "alerts-distinct": (300, 150), "alerts-one-key": (400, 100),
+    "events-distinct": (300, 150), "events-one-key": (400, 100), "scans": (10_000, None),
 }
 
 
@@ -241,24 +245,32 @@ class World:
     tenant_id: int
     hotel: tuple[str, str]  # (location id, setup token)
     store: tuple[str, str]
+    api_key: str  # for the events API
 
 
 def seed(tag: str) -> World:
-    """A tenant with a hotel and a store, and a setup token for each (in-process Django)."""
+    """A tenant (made as production makes one: with its catch-all policy, so every new alert
+    is routed and published) with a hotel and a store, a setup token for each, and an API
+    key for the events API (in-process Django)."""
     from django.utils.text import slugify
 
     from apps.audit.services import Actor
+    from apps.devices.api_keys import api_key_create
+    from apps.devices.models import ApiKeyTier
     from apps.devices.setup_tokens import setup_token_create
-    from apps.tenancy.models import Site, Tenant
+    from apps.tenancy.models import Site
+    from apps.tenancy.services import tenant_create
 
-    tenant = Tenant.objects.create(name=f"Bench {tag}", slug=slugify(f"bench-{tag}"), vertical="hospitality")
+    tenant = tenant_create(name=f"Bench {tag}", slug=slugify(f"bench-{tag}"), vertical="hospitality")
     tokens = []
     for kind in ("hotel", "store"):
         site = Site.objects.create(tenant=tenant, name=f"Bench {kind}", location_id=f"B-{kind[:1].upper()}-{tag}"[:40],
                                    kind=kind, timezone="UTC")
         issued = setup_token_create(site=site, actor=Actor.system("bench"), max_uses=1000, ttl=timedelta(hours=2))
         tokens.append((site.location_id, issued.token))
-    return World(tenant_id=tenant.pk, hotel=tokens[0], store=tokens[1])
+    key = api_key_create(tenant=tenant, name="bench", scopes=["write_events"], actor=Actor.system("bench"),
+                         tier=max(ApiKeyTier.values))
+    return World(tenant_id=tenant.pk, hotel=tokens[0], store=tokens[1], api_key=key.key)
 
 
 async def enroll(client: Client, *, location_id: str, setup_token: str, kind: str, hardware_id: str
@@ -326,6 +338,16 @@ def make_distinct_alert_body(run: str):
 def one_key_alert_body(client: int, _seq: int) -> bytes:
     return (b'{"kind":"custom","dedup_key":"bench-hot","occurred_at":"%s","details":{"door":"open","client":%d}}'
             % (now_iso().encode(), client))
+
+
+def make_event_body(run: str, location_id: str, *, one_key: bool):
+    """The PagerDuty-shaped events API: a monitoring system's trigger for a site."""
+    def body(client: int, seq: int) -> bytes:
+        key = b"bench-event-hot" if one_key else b"bench-event-%s-%d-%d" % (run.encode(), client, seq)
+        return (b'{"event_action":"trigger","dedup_key":"%s","payload":{"summary":"door controller offline",'
+                b'"severity":"critical","source":"bench-monitor","site":"%s","custom_details":{"client":%d}}}'
+                % (key, location_id.encode(), client))
+    return body
 
 
 def scan_batch_body(_client: int, _seq: int) -> bytes:
@@ -533,6 +555,16 @@ def verify(world: World, scenario: str, figures: dict, before: dict) -> str:
         return _verdict(open_ == 1 and counted == events and counted >= answered and accepted.get(201, 0) == 1,
                         f"{answered} accepted ({accepted.get(201, 0)} created), {open_} open alert on the key "
                         f"with count {counted} and {events} timeline events")
+    if scenario.startswith("events-"):
+        hot = scenario == "events-one-key"
+        keys = Alert.objects.filter(tenant_id=tenant, source="external")
+        keys = keys.filter(dedup_key__endswith="bench-event-hot") if hot else keys.filter(
+            dedup_key__contains="bench-event-").exclude(dedup_key__endswith="bench-event-hot")
+        answered = accepted.get(200, 0) + accepted.get(201, 0) + accepted.get(202, 0)  # the events API answers 202
+        if hot:
+            counted = sum(alert.count for alert in keys)
+            return _verdict(counted >= answered, f"{answered} accepted, one open alert counted {counted}")
+        return _verdict(keys.count() >= answered, f"{answered} accepted, {keys.count()} alerts stored")
     if scenario == "scans":
         stored = Scan.objects.filter(tenant_id=tenant).count() - before["scans"]
         expected = accepted.get(202, 0) * SCAN_BATCH
@@ -661,6 +693,10 @@ async def run_all(args, host: str, port: int, world: World, tag: str, server_pid
                                     own(tablets)),
         "alerts-one-key": Scenario("alerts-one-key", "/api/v1/device-alerts/", one_key_alert_body,
                                    lambda index: hot_device),
+        "events-distinct": Scenario("events-distinct", "/api/v1/events/",
+                                    make_event_body(tag, world.hotel[0], one_key=False), lambda index: [world.api_key]),
+        "events-one-key": Scenario("events-one-key", "/api/v1/events/",
+                                   make_event_body(tag, world.hotel[0], one_key=True), lambda index: [world.api_key]),
         "scans": Scenario("scans", "/api/v1/scans/batch/", scan_batch_body, own(scanners), SCAN_BATCH),
     }
     print(f"\n{args.duration:g} s per scenario after {args.warmup:g} s warm-up; latency in ms; CPU in ms per request:\n"

@@ -1,13 +1,16 @@
 """Alert-to-notification latency and delivery throughput, against a real worker.
 
-    .venv/bin/python bench/notify_latency.py [--rate 50] [--duration 20] [--burst 2000]
+    .venv/bin/python bench/notify_latency.py [--rate 50] [--duration 20] [--burst 2000] [--storm 2000]
 
 Starts its own stack on 127.0.0.1: a dedicated database (`tocsin_bench_notify`, migrated
 here), a signed-webhook receiver standing in for the provider, and `celery -A workers
 worker --concurrency 2`. Phase 1 raises critical alerts at a steady rate for a fixed time
 and prints p50/p99/max from the commit of each alert to the receiver getting its request.
 Phase 2 queues a burst of deliveries with the worker stopped, starts it, and prints
-deliveries per second. Not a test: it prints figures, it asserts nothing.
+deliveries per second. Phase 3 (`--storm N`, 0 to skip) queues N non-critical deliveries
+with the worker stopped, starts it, raises 20 critical alerts while it drains them, and
+prints the critical ones' commit → provider latency. Each phase counts what was lost or
+delivered twice. Not a test: it prints figures, it asserts nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ def _prepare_database() -> None:
     os.environ.setdefault("REDIS_URL", ensure_redis(9).rsplit("/", 1)[0] + "/9")
     os.environ["DJANGO_SETTINGS_MODULE"] = "tocsin.settings"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # The webhook stand-in listens on 127.0.0.1, which deliveries refuse unless allowed.
+    os.environ.setdefault("TOCSIN_ALLOW_PRIVATE_TARGETS", "true")
     import django
 
     django.setup()
@@ -57,11 +62,19 @@ def _world(receiver_url: str, secret: str):
     return tenant, site
 
 
-def _raise(tenant, site, key: str):
+def _raise(tenant, site, key: str, severity: str = "critical"):
     from apps.alerts.services import alert_raise
 
-    return alert_raise(tenant=tenant, kind="breach", dedup_key=key, severity="critical", summary=f"bench {key}",
+    return alert_raise(tenant=tenant, kind="breach", dedup_key=key, severity=severity, summary=f"bench {key}",
                        source="rule", site=site).alert
+
+
+def _accounting(messages: list[dict], expected: int) -> str:
+    per_alert: dict[str, int] = {}
+    for message in messages:
+        per_alert[message["json"]["alert_id"]] = per_alert.get(message["json"]["alert_id"], 0) + 1
+    twice = sum(count - 1 for count in per_alert.values())
+    return f"lost {max(0, expected - len(per_alert))}, sent twice {twice}"
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -75,6 +88,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of phase 1")
     parser.add_argument("--burst", type=int, default=2000, help="deliveries queued for phase 2")
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
+    parser.add_argument("--storm", type=int, default=2000, help="non-critical deliveries queued in phase 3 (0: skip)")
     args = parser.parse_args()
     if args.rate <= 0 or args.duration <= 0 or not 0 < args.burst <= 20000:
         parser.error("rate and duration must be positive; burst between 1 and 20000")
@@ -123,7 +137,7 @@ def main() -> int:
                      if m["json"]["alert_id"] in committed]
         print(f"phase 1: {sent} alerts at {achieved:.1f}/s over {args.duration:.0f}s; commit -> provider: "
               f"p50 {statistics.median(latencies):.0f} ms, p99 {_percentile(latencies, 0.99):.0f} ms, "
-              f"max {max(latencies):.0f} ms")
+              f"max {max(latencies):.0f} ms; {_accounting(receiver.messages, sent)}")
     finally:
         worker.stop()
 
@@ -141,11 +155,49 @@ def main() -> int:
         receiver.wait_for(args.burst, timeout=600)
         elapsed = time.monotonic() - began
         print(f"phase 2: {args.burst} queued deliveries drained in {elapsed:.1f}s = {args.burst / elapsed:.0f} "
-              f"deliveries/s from worker ready ({stray} stray deliveries before the start were discarded)")
+              f"deliveries/s from worker ready ({stray} stray deliveries before the start were discarded); "
+              f"{_accounting(receiver.messages, args.burst)}")
     finally:
         worker.stop()
-        receiver.stop()
+    if args.storm:
+        _storm(args, tenant, site, receiver, env, log_dir)
+    receiver.stop()
     return 0
+
+
+def _storm(args, tenant, site, receiver, env, log_dir) -> None:
+    """Critical pages must not wait behind a queue of lesser ones."""
+    from django.db import connection
+
+    from tests.support.processes import WorkerProcess
+
+    receiver.reset()
+    for index in range(args.storm):
+        _raise(tenant, site, f"storm-{index}", severity="warning")
+    connection.close()
+    worker = WorkerProcess(log_dir / "notify-worker-storm.log", concurrency=args.concurrency, env_overrides=env)
+    try:
+        worker.start(timeout=60)
+        time.sleep(0.5)  # the worker is busy with the queue
+        committed: dict[str, float] = {}
+        for index in range(20):
+            alert = _raise(tenant, site, f"storm-critical-{index}")
+            committed[alert.public_id] = time.time()
+            time.sleep(0.05)
+        connection.close()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len({m["json"]["alert_id"] for m in receiver.messages
+                                                   if m["json"]["alert_id"] in committed}) < 20:
+            time.sleep(0.05)
+        critical = [m for m in receiver.messages if m["json"]["alert_id"] in committed]
+        latencies = [(m["at"] - committed[m["json"]["alert_id"]]) * 1000 for m in critical]
+        drained = sum(1 for m in receiver.messages if m["json"]["alert_id"] not in committed)
+        print(f"phase 3: 20 critical alerts raised behind {args.storm} queued warnings ({drained} of them delivered "
+              f"by then); critical commit -> provider: p50 {statistics.median(latencies):.0f} ms, "
+              f"p99 {_percentile(latencies, 0.99):.0f} ms, max {max(latencies):.0f} ms; "
+              f"{_accounting(critical, 20)}")
+    finally:
+        worker.stop()
 
 
 if __name__ == "__main__":

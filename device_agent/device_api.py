@@ -1,8 +1,9 @@
 """The device API as seen by one device: enrolment, token renewal and authorised calls.
 
 No long-lived shared secret exists: the access token is short-lived and is renewed by
-signing a fresh server challenge with the device key. A 401 therefore triggers exactly one
-renewal and one retry; a revocation answer stops the device for good until re-enrolment.
+signing a fresh server challenge with the device key. A renewal kills the token it
+replaces, so a 401 triggers at most one renewal (none if another thread already renewed)
+and one retry; a revocation answer stops the device for good until staff re-admit it.
 """
 
 from __future__ import annotations
@@ -149,11 +150,14 @@ class DeviceSession:
     ) -> HttpResponse:
         """An authorised request; returns 2xx answers and raises the error class otherwise."""
         self._ensure_fresh_token()
-        response = self._send(method, path, body, timeout)
+        response, used = self._send(method, path, body, timeout)
         if response.status == 401:
             with self._renew_lock:
-                self.renew_token()
-            response = self._send(method, path, body, timeout)
+                # A renewal kills the token it replaces: if another thread renewed while this
+                # request was out, its token is the one to retry with, not a reason to renew again.
+                if self.state.access == used:
+                    self.renew_token()
+            response, _ = self._send(method, path, body, timeout)
         if response.ok:
             return response
         error = response.to_error()
@@ -164,18 +168,22 @@ class DeviceSession:
     def fetch_me(self, *, timeout: float | None = None) -> Any:
         return self.call("GET", ME_PATH, timeout=timeout).body
 
-    def _send(self, method: str, path: str, body: Any, timeout: float | None) -> HttpResponse:
+    def _send(
+        self, method: str, path: str, body: Any, timeout: float | None
+    ) -> tuple[HttpResponse, str | None]:
+        """The answer, and the access token the request carried."""
         state = self.state
         if state.revoked:
-            raise DeviceRevoked("device revoked; re-enrol it with a new setup token")
-        return self.http.request(method, path, body, token=state.access, timeout=timeout)
+            raise DeviceRevoked("device revoked; staff must re-admit it before it can re-enrol")
+        response = self.http.request(method, path, body, token=state.access, timeout=timeout)
+        return response, state.access
 
     def _ensure_fresh_token(self) -> None:
         state = self.state
         if not state.enrolled:
             raise NotEnrolled("the device is not enrolled")
         if state.revoked:
-            raise DeviceRevoked("device revoked; re-enrol it with a new setup token")
+            raise DeviceRevoked("device revoked; staff must re-admit it before it can re-enrol")
         if not needs_renewal(state, self._clock()):
             return
         with self._renew_lock:
@@ -205,7 +213,7 @@ class DeviceSession:
         if not self.state.revoked:
             self.identity.update(revoked=True, access=None, access_expires_at=None)
             log.error(
-                "device revoked by the server: sending stopped; re-enrol with a new setup token",
+                "device revoked by the server: sending stopped until re-admitted and re-enrolled",
                 extra={"fields": {"device_id": self.state.device_id}},
             )
 

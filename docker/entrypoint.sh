@@ -2,6 +2,9 @@
 # Entrypoint of the Tocsin image: `web`, `stream`, `worker`, `beat`, `watchdog`, `flower`, `migrate`, or any command.
 set -eu
 
+# The credentials .env.example publishes for development; production refuses them.
+FLOWER_EXAMPLE_CREDENTIALS="admin:tocsin-flower"
+
 role="${1:-web}"
 case "$role" in
   web)
@@ -30,7 +33,22 @@ case "$role" in
     exec python manage.py platform_watchdog
     ;;
   flower)
-    exec celery -A workers flower --port=5555 --address=0.0.0.0
+    # Flower shows every task's arguments and can revoke tasks and stop workers: it never
+    # starts without credentials, and in production never with the published example.
+    case "${FLOWER_BASIC_AUTH:-}" in
+      ?*:?*) ;;
+      *) echo "entrypoint: refusing to start Flower without FLOWER_BASIC_AUTH=user:password" >&2; exit 64 ;;
+    esac
+    if [ "${DJANGO_ENV:-development}" = "production" ]; then
+      case ",${FLOWER_BASIC_AUTH}," in
+        *,"${FLOWER_EXAMPLE_CREDENTIALS}",*)
+          echo "entrypoint: refusing to start Flower in production with the example FLOWER_BASIC_AUTH" >&2
+          exit 64 ;;
+      esac
+    fi
+    # Loopback by default: in compose Flower shares the proxy's network namespace and is
+    # reached only through it (docker/Caddyfile).
+    exec celery -A workers flower --port="${FLOWER_PORT:-5555}" --address="${FLOWER_ADDRESS:-127.0.0.1}"
     ;;
   migrate)
     exec python manage.py migrate --noinput

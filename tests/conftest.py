@@ -39,6 +39,13 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _private_targets_allowed(settings):
+    """The provider stand-ins listen on 127.0.0.1, which production refuses to send to; the
+    SSRF tests (tests/notifications/test_outgoing_guard.py) turn this off again."""
+    settings.TOCSIN_ALLOW_PRIVATE_TARGETS = True
+
+
 @pytest.fixture
 def make_world(db):
     return _make_world
@@ -148,4 +155,5 @@ def committed(django_capture_on_commit_callbacks):
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
+from tests.support.network_tripwire import *  # noqa: E402,F403  (SSRF tests: fake DNS, no packet off loopback)
 from tests.support.standin_fixtures import *  # noqa: E402,F403  (provider stand-ins: twilio, slack, smtp, webhook)

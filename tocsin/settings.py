@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,6 +41,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
+    "csp",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
@@ -64,8 +67,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.common.middleware.RequestIdMiddleware",
+    # Before sessions and auth: a NUL in a cookie or header must not reach a lookup.
+    "apps.common.middleware.RefuseNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "tocsin.content_security.StreamAwareCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -132,6 +139,9 @@ CACHES = {
 
 # --- Auth -------------------------------------------------------------------------------
 
+# Django's model backend behind the per-account login lockout (apps/tenancy/login_guard.py).
+AUTHENTICATION_BACKENDS = ["apps.tenancy.login_guard.LockoutModelBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -154,8 +164,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Depth, NUL and number limits on every JSON body (apps/common/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["apps.common.parsers.BoundedJSONParser"],
+    # django-filter, plus the instant and number limits on every filter value.
+    "DEFAULT_FILTER_BACKENDS": ["apps.common.filters.BoundedFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "apps.common.pagination.DefaultCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -188,6 +200,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Multi-tenant alerting for field devices.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The house error shape, documented with the 4xx answers every operation can give.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.common.schema.document_error_responses",
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI assets are served from our own static files, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -226,7 +243,12 @@ STORAGES = {
 
 # --- Security ----------------------------------------------------------------------------
 
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto is trusted only when a TLS proxy that sets it (and drops a client's own)
+# is declared in front, as docker-compose.yml's Caddy is; otherwise any client could claim
+# https and get secure-only behaviour over plain HTTP.
+TOCSIN_BEHIND_TLS_PROXY = env.bool("TOCSIN_BEHIND_TLS_PROXY", default=False)
+if TOCSIN_BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=IS_PRODUCTION)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=IS_PRODUCTION)
@@ -238,7 +260,24 @@ SECURE_HSTS_PRELOAD = IS_PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Bodies past these answer 413 / 400 (JSON under /api/ and /hooks/, see apps/common/middleware.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_MAX_BODY_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DJANGO_MAX_FORM_FIELDS", default=1000)
+
+# CORS (django-cors-headers) for a portal on another origin: only the listed origins, only
+# the API, and no cookies (such a portal authenticates with JWT bearer tokens).
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False
+
+# The OpenAPI schema and Swagger UI name every route; without DEBUG they need a login
+# (a session for the docs page; a session, JWT or API key for the schema).
+TOCSIN_API_DOCS_PUBLIC = env.bool("TOCSIN_API_DOCS_PUBLIC", default=DEBUG)
+
+# `/metrics` wants `Authorization: Bearer <METRICS_TOKEN>`. Without a token it answers 404
+# in production and stays open in development (make run, tests).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_PUBLIC_WITHOUT_TOKEN = not IS_PRODUCTION
 
 # --- Celery ------------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
@@ -277,11 +316,14 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # django-celery-beat's database scheduler, writing beat's heartbeat (workers/heartbeats.py).
 CELERY_BEAT_SCHEDULER = "workers.heartbeats:HeartbeatScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Celery's Django fixup closes the database connection around every task unless this is set,
+# which made each delivery pay a new PostgreSQL connection (~5 ms here, ~17 ms of database
+# CPU). With it, a worker keeps its connection; workers/signals.py still drops it when it
+# is older than CONN_MAX_AGE or broken, as Django does between requests.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 # The longest a retry may wait; far below the visibility timeout (see above).
 TOCSIN_TASK_RETRY_BACKOFF_MAX = env.int("TOCSIN_TASK_RETRY_BACKOFF_MAX", default=300)
 TOCSIN_TASK_MAX_RETRIES = env.int("TOCSIN_TASK_MAX_RETRIES", default=6)
-
-FLOWER_BASIC_AUTH = env.str("FLOWER_BASIC_AUTH", default="admin:tocsin-flower")
 
 # --- Logging -----------------------------------------------------------------------------
 
@@ -334,8 +376,15 @@ TOCSIN_WATCHDOG_INTERVAL_SECONDS = env.float("TOCSIN_WATCHDOG_INTERVAL_SECONDS",
 
 DEVICE_TOKEN_LIFETIME_SECONDS = env.int("DEVICE_TOKEN_LIFETIME_SECONDS", default=24 * 3600)
 TOCSIN_CHALLENGE_TTL_SECONDS = env.int("TOCSIN_CHALLENGE_TTL_SECONDS", default=300)
+# How long a staff re-admit lets the next enrolment of that hardware id re-key the device.
+TOCSIN_READMIT_TTL_HOURS = env.int("TOCSIN_READMIT_TTL_HOURS", default=24)
+# Failed logins per account (whatever the address) before it is locked for the window.
+TOCSIN_LOGIN_LOCKOUT_FAILURES = env.int("TOCSIN_LOGIN_LOCKOUT_FAILURES", default=10)
+TOCSIN_LOGIN_LOCKOUT_SECONDS = env.int("TOCSIN_LOGIN_LOCKOUT_SECONDS", default=900)
 TOCSIN_RATE_LIMITS = {
     "enroll": env.str("RATE_LIMIT_ENROLL", default="20/hour"),
+    "renew": env.str("RATE_LIMIT_RENEW", default="30/hour"),
+    "login": env.str("RATE_LIMIT_LOGIN", default="30/min"),
     "device": env.str("RATE_LIMIT_DEVICE", default="600/min"),
     "user": env.str("RATE_LIMIT_USER", default="300/min"),
     "anon": env.str("RATE_LIMIT_ANON", default="60/min"),
@@ -369,6 +418,12 @@ if IS_PRODUCTION and not TOCSIN_ENCRYPTION_KEYS:
 
 # --- Notifications ---------------------------------------------------------------------------
 
+# Webhook, Slack-webhook and Slack API destinations that resolve to loopback, private,
+# link-local or reserved addresses are refused (apps.common.netguard). Development
+# stand-ins on 127.0.0.1 need this on; production refuses to start with it.
+TOCSIN_ALLOW_PRIVATE_TARGETS = env.bool("TOCSIN_ALLOW_PRIVATE_TARGETS", default=False)
+if IS_PRODUCTION and TOCSIN_ALLOW_PRIVATE_TARGETS:
+    raise environ.ImproperlyConfigured("TOCSIN_ALLOW_PRIVATE_TARGETS is for development only")
 TOCSIN_NOTIFY_MAX_ATTEMPTS = env.int("TOCSIN_NOTIFY_MAX_ATTEMPTS", default=5)
 TOCSIN_NOTIFY_PROVIDER_TIMEOUT = env.float("TOCSIN_NOTIFY_PROVIDER_TIMEOUT", default=10.0)
 TOCSIN_NOTIFY_RETRY_BASE_SECONDS = env.float("TOCSIN_NOTIFY_RETRY_BASE_SECONDS", default=2.0)
@@ -419,3 +474,25 @@ TOCSIN_STREAM_RETRY_MS = env.int("TOCSIN_STREAM_RETRY_MS", default=3000)
 # A connection ends after this long and the client comes back with a fresh ticket, so a
 # removed membership or a deactivated account stops receiving events within this bound.
 TOCSIN_STREAM_MAX_CONNECTION_SECONDS = env.int("TOCSIN_STREAM_MAX_CONNECTION_SECONDS", default=3600)
+
+# --- Content-Security-Policy -------------------------------------------------------------
+# On every response (django-csp). Scripts only from our own static
+# files or carrying the per-request nonce (`{{ request.csp_nonce }}`: the API docs' inline
+# bootstrap); <style> elements likewise; style *attributes* stay allowed (the admin and its
+# forms use them, and they cannot run code). The board's event stream may live on another
+# origin (TOCSIN_STREAM_PUBLIC_URL): tocsin.content_security adds it to connect-src.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}

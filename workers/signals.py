@@ -1,8 +1,10 @@
-"""Carry the request id from the publishing process into the task that runs the work."""
+"""Carry the request id from the publishing process into the task that runs the work, and
+recycle database connections between tasks the way Django does between requests."""
 
 from __future__ import annotations
 
 from celery.signals import before_task_publish, task_postrun, task_prerun
+from django.db import close_old_connections
 
 from apps.common.request_context import get_request_id, new_request_id, reset_request_id, set_request_id
 
@@ -14,6 +16,14 @@ _tokens: dict[str, object] = {}
 def attach_request_id(headers=None, **_kwargs) -> None:
     if headers is not None and REQUEST_ID_HEADER not in headers:
         headers[REQUEST_ID_HEADER] = get_request_id() or new_request_id()
+
+
+@task_prerun.connect
+def recycle_database_connections(task=None, **_kwargs) -> None:
+    """With CELERY_DB_REUSE_MAX a worker keeps its connection across tasks; drop it when it is
+    past CONN_MAX_AGE or unusable (a restarted PostgreSQL), never mid-task."""
+    if task is None or not getattr(task.request, "is_eager", False):
+        close_old_connections()
 
 
 @task_prerun.connect

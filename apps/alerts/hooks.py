@@ -21,7 +21,7 @@ from django.dispatch import Signal
 logger = logging.getLogger(__name__)
 
 # kwargs: alert_id (int), tenant_id (int), change (str: raised, duplicate, acknowledged,
-# resolved, reopened, severity, grouped, note), actor_label (str)
+# resolved, reopened, severity, grouped, note), actor_label (str), alert (the instance)
 alert_changed = Signal()
 
 
@@ -60,6 +60,9 @@ def _send_alert_changed(**kwargs) -> None:
 
 
 def announce_change(*, alert, change: str, actor_label: str = "") -> None:
+    """After commit. The alert as this change left it rides along (`alert`), so a receiver
+    needs no re-read; it is the instance the change wrote, not a later state."""
     alert_id, tenant_id = alert.pk, alert.tenant_id
     transaction.on_commit(lambda: _send_alert_changed(
-        sender=alert.__class__, alert_id=alert_id, tenant_id=tenant_id, change=change, actor_label=actor_label))
+        sender=alert.__class__, alert_id=alert_id, tenant_id=tenant_id, change=change, actor_label=actor_label,
+        alert=alert))

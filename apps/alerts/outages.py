@@ -116,5 +116,6 @@ def _link(group: Alert, members: list[Alert], *, raising: Alert) -> None:
     count = Alert.objects.filter(group=group).count()
     group.summary = _summary(group.kind, group.site, count)
     group.details = {**group.details, "members": count}
+    group.updated_at = now
     Alert.objects.filter(pk=group.pk).update(summary=group.summary, details=group.details, updated_at=now)
     announce_change(alert=group, change="duplicate", actor_label="outage")

@@ -7,7 +7,7 @@ from django.dispatch import receiver
 
 from apps.audit.services import Actor, audit_record
 from apps.tenancy.models import Membership, Tenant
-from apps.tenancy.signals import membership_changed
+from apps.tenancy.signals import login_locked_out, membership_changed, membership_removed
 
 
 def _tenants_of(user) -> list[Tenant]:
@@ -42,10 +42,33 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
                      target_type="user", target_id=str(user.pk), details={"reason": "bad_credentials"})
 
 
+@receiver(login_locked_out)
+def on_login_locked_out(sender, username, seconds, **kwargs):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        # As for failed logins: the name typed is not recorded, it may be someone's email address.
+        audit_record(tenant=None, actor=Actor.system("anonymous"), action="user.login_locked",
+                     details={"reason": "unknown_user", "seconds": seconds})
+        return
+    for tenant in _tenants_of(user) or [None]:
+        audit_record(tenant=tenant, actor=Actor.system("anonymous"), action="user.login_locked",
+                     target_type="user", target_id=str(user.pk), details={"seconds": seconds})
+
+
 @receiver(membership_changed)
 def on_membership_changed(sender, membership, created, actor=None, **kwargs):
     audit_record(
         tenant=membership.tenant, actor=Actor.for_user(actor), action="membership.added" if created
         else "membership.changed", target_type="user", target_id=str(membership.user_id),
         details={"role": membership.role},
+    )
+
+
+@receiver(membership_removed)
+def on_membership_removed(sender, membership, actor=None, **kwargs):
+    audit_record(
+        tenant=membership.tenant, actor=Actor.for_user(actor), action="membership.removed", target_type="user",
+        target_id=str(membership.user_id), details={"role": membership.role},
     )

@@ -1,7 +1,8 @@
 """One error shape for the whole API: `{"error": {"code", "message", "fields"}}`.
 
-DRF's own exceptions, Django's 404/permission errors and our `ApplicationError`s all
-pass through `api_exception_handler`; anything unexpected becomes a JSON 500 through
+DRF's own exceptions, Django's 404/permission errors, deletes blocked by protected
+foreign keys (409, naming what blocks them) and our `ApplicationError`s all pass through
+`api_exception_handler`; anything unexpected becomes a JSON 500 through
 `ApiErrorMiddleware`, never an HTML page.
 """
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -57,7 +59,22 @@ _GENERIC_MESSAGES = {
 }
 
 
+def blocked_delete_error(exc: ProtectedError | RestrictedError) -> ConflictError:
+    """A delete refused by the database's protected/restricted foreign keys, as a 409 that
+    says what still refers to the object (counted by kind; no names, which may be personal)."""
+    blockers = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+    counts: dict[str, int] = {}
+    for blocker in blockers:
+        label = str(blocker._meta.verbose_name_plural)
+        counts[label] = counts.get(label, 0) + 1
+    listed = ", ".join(f"{count} {label}" for label, count in sorted(counts.items()))
+    return ConflictError(f"Cannot delete: still referred to by {listed}. Remove or move those first.",
+                         code="delete_blocked", fields={"blocked_by": counts})
+
+
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, (ProtectedError, RestrictedError)):
+        exc = blocked_delete_error(exc)
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
     if isinstance(exc, RequestDataTooBig):

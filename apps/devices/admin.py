@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -25,9 +26,9 @@ class DeviceAdmin(TenantScopedAdmin):
     readonly_fields = ("public_id", "tenant", "hardware_id", "kind", "model", "status", "public_key",
                        "token_version", "last_seen_at", "battery_level", "battery_charging", "link_rssi",
                        "link_bssid", "firmware", "reported_state", "enrolled_at", "revoked_at", "revoked_by",
-                       "revoke_reason", "created_at")
+                       "revoke_reason", "readmit_until", "created_at")
     fields = ("name", "site", "desired_state", *readonly_fields)
-    actions = ["revoke_selected"]
+    actions = ["revoke_selected", "readmit_selected"]
 
     def has_add_permission(self, request):
         return False  # devices enrol themselves with a setup token
@@ -46,6 +47,17 @@ class DeviceAdmin(TenantScopedAdmin):
                                        reason="revoked in admin", revoked_by=request.user)
                 revoked += 1
         self.message_user(request, f"Revoked {revoked} device(s).", messages.SUCCESS)
+
+    @admin.action(description="Re-admit selected devices (their next enrolment may re-key them, even if revoked)")
+    def readmit_selected(self, request, queryset):
+        readmitted = 0
+        for device in queryset:
+            if self._can_manage(request, device):
+                services.device_readmit(device=device, actor=Actor.for_user(request.user),
+                                        reason="re-admitted in admin")
+                readmitted += 1
+        self.message_user(request, f"Re-admitted {readmitted} device(s) for "
+                                   f"{settings.TOCSIN_READMIT_TTL_HOURS} h.", messages.SUCCESS)
 
 
 class SecretShownOnceAdmin(TenantScopedAdmin):

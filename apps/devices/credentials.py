@@ -1,6 +1,7 @@
-"""Opaque secrets (setup tokens, API keys): generated here, only their hashes stored.
+"""Opaque secrets (setup tokens, API keys, legacy refresh credentials): generated here,
+only their hashes stored.
 
-Both carry 256 bits of randomness, so a plain SHA-256 is enough to store them: a slow
+All carry 256 bits of randomness, so a plain SHA-256 is enough to store them: a slow
 password hash protects low-entropy human secrets, and would only slow every request.
 """
 
@@ -13,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 
 SETUP_TOKEN_PREFIX = "st_"  # noqa: S105 (a prefix, not a secret)
+REFRESH_CREDENTIAL_PREFIX = "rt_"  # noqa: S105 (a prefix, not a secret)
 API_KEY_PATTERN = re.compile(r"^tk_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$")
 
 
@@ -22,6 +24,10 @@ def sha256_hex(value: str) -> str:
 
 def new_setup_token() -> str:
     return SETUP_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_refresh_credential() -> str:
+    return REFRESH_CREDENTIAL_PREFIX + secrets.token_urlsafe(32)
 
 
 @dataclass(frozen=True)

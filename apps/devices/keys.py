@@ -60,5 +60,10 @@ def enrollment_message(*, enrollment_id: str, hardware_id: str, challenge: str) 
     return f"tocsin-enroll-v1\n{enrollment_id}\n{hardware_id}\n{challenge}".encode()
 
 
+def rekey_message(*, enrollment_id: str, hardware_id: str, challenge: str, new_public_key: str) -> bytes:
+    """Signed with a device's current key to hand its identity over to a new key."""
+    return f"tocsin-rekey-v1\n{enrollment_id}\n{hardware_id}\n{challenge}\n{new_public_key}".encode()
+
+
 def renewal_message(*, challenge_id: str, device_id: str, challenge: str) -> bytes:
     return f"tocsin-token-v1\n{challenge_id}\n{device_id}\n{challenge}".encode()

@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.common.ids import PublicIdField
-from apps.tenancy.models import Site, TenantOwnedModel
+from apps.tenancy.models import Role, Site, TenantOwnedModel
 
 
 class SetupToken(TenantOwnedModel):
@@ -92,6 +92,10 @@ class Device(TenantOwnedModel):
     revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     revoke_reason = models.CharField(max_length=200, blank=True)
+    readmit_until = models.DateTimeField(
+        null=True, blank=True,
+        help_text="Set by a staff re-admit: until then, the next enrolment of this hardware id may re-key "
+                  "the device without its current key (and brings a revoked device back).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -134,9 +138,34 @@ class DeviceChallenge(TenantOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
 
+class DeviceRefreshCredential(TenantOwnedModel):
+    """What a legacy tablet (no key pair) presents to get its next token: one use each.
+
+    Only the SHA-256 is stored. Using it supersedes it and issues the next one; superseded
+    rows are kept so that a second use of an old one (someone copied it) is recognised:
+    the device is revoked and a tamper alert raised.
+    """
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="refresh_credentials")
+    credential_hash = models.CharField(max_length=64, unique=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["device"], condition=Q(superseded_at__isnull=True),
+                                    name="one_current_refresh_credential_per_device"),
+        ]
+
+
 class ApiKeyScope(models.TextChoices):
     READ = "read", "Read"
     WRITE_EVENTS = "write_events", "Write events"
+
+
+# The person's role each scope stands for: a key is held to the same per-role rules as
+# people (a `read` key reads what a viewer reads, so not the audit log or setup tokens).
+SCOPE_ROLES = {ApiKeyScope.READ: Role.VIEWER, ApiKeyScope.WRITE_EVENTS: Role.STAFF}
 
 
 class ApiKeyTier(models.IntegerChoices):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from apps.devices.models import ApiKey, Device
+from apps.devices.models import SCOPE_ROLES, ApiKey, Device
 
 
 @dataclass(frozen=True)
@@ -56,3 +56,7 @@ class ApiKeyPrincipal(_MachinePrincipal):
 
     def has_scope(self, scope: str) -> bool:
         return self.api_key.has_scope(scope)
+
+    def role_for_scope(self, scope: str) -> str | None:
+        """The role this key acts with for `scope`, or None when it lacks the scope."""
+        return SCOPE_ROLES.get(scope) if self.has_scope(scope) else None

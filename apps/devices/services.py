@@ -1,7 +1,16 @@
-"""Staff operations on devices: rename, move, revoke."""
+"""Staff operations on devices: rename, move, revoke, re-admit.
+
+Re-admitting is the one way staff let a device be re-keyed without its current key (a
+replaced or re-imaged device, a legacy tablet that lost its credential) and the only way
+back for a revoked one: it names the device, is audited, and opens a short window for
+that hardware id's next enrolment only.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -10,6 +19,9 @@ from apps.audit.services import Actor, audit_record
 from apps.common.errors import ApplicationError
 from apps.devices.models import Device, DeviceStatus
 from apps.tenancy.models import Site
+
+# Superseded legacy refresh credentials are remembered this long, to catch their replay.
+REFRESH_CREDENTIAL_MEMORY_DAYS = 90
 
 
 def device_update(*, device: Device, actor: Actor, name: str | None = None, site: Site | None = None) -> Device:
@@ -33,11 +45,12 @@ def device_update(*, device: Device, actor: Actor, name: str | None = None, site
 
 
 def device_revoke(*, device: Device, actor: Actor, reason: str = "", revoked_by=None) -> Device:
-    """Bump the token version (every token dies on its next use) and mark the device revoked."""
+    """Bump the token version (every token dies on its next use) and mark the device revoked.
+    A re-admit still open is withdrawn: revoking is the later decision."""
     with transaction.atomic():
         Device.objects.filter(pk=device.pk).update(
             status=DeviceStatus.REVOKED, token_version=F("token_version") + 1, revoked_at=timezone.now(),
-            revoked_by=revoked_by, revoke_reason=reason[:200],
+            revoked_by=revoked_by, revoke_reason=reason[:200], readmit_until=None,
         )
         audit_record(tenant=device.tenant, actor=actor, action="device.revoked", target_type="device",
                      target_id=device.public_id, details={"reason": reason[:200]})
@@ -45,15 +58,32 @@ def device_revoke(*, device: Device, actor: Actor, reason: str = "", revoked_by=
     return device
 
 
+def device_readmit(*, device: Device, actor: Actor, reason: str) -> Device:
+    """Let the next enrolment (or legacy registration) of this hardware id re-key the device
+    within TOCSIN_READMIT_TTL_HOURS. Current tokens keep working until that happens."""
+    reason = reason.strip()[:200]
+    if not reason:
+        raise ApplicationError("Say why the device is re-admitted.", fields={"reason": ["This field is required."]})
+    until = timezone.now() + timedelta(hours=settings.TOCSIN_READMIT_TTL_HOURS)
+    with transaction.atomic():
+        Device.objects.filter(pk=device.pk).update(readmit_until=until)
+        audit_record(tenant=device.tenant, actor=actor, action="device.readmitted", target_type="device",
+                     target_id=device.public_id,
+                     details={"reason": reason, "until": until, "status": device.status})
+    device.refresh_from_db()
+    return device
+
+
 def purge_expired_credentials(*, now=None, grace_days: int = 30) -> dict[str, int]:
     """Housekeeping: challenges and enrolments are useless once expired; setup tokens are
     kept for `grace_days` after expiry so staff can still see what was issued."""
-    from datetime import timedelta
-
-    from apps.devices.models import DeviceChallenge, Enrollment, SetupToken
+    from apps.devices.models import DeviceChallenge, DeviceRefreshCredential, Enrollment, SetupToken
 
     now = now or timezone.now()
     return {
+        # Old enough that a replay of one is no longer worth recognising.
+        "refresh_credentials": DeviceRefreshCredential.objects.filter(
+            superseded_at__lt=now - timedelta(days=REFRESH_CREDENTIAL_MEMORY_DAYS)).delete()[0],
         "challenges": DeviceChallenge.objects.filter(expires_at__lt=now).delete()[0],
         "enrollments": Enrollment.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()[0],
         "setup_tokens": SetupToken.objects.filter(expires_at__lt=now - timedelta(days=grace_days))

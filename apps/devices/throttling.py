@@ -1,100 +1,49 @@
-"""Rate limits on Redis: fixed windows counted with INCR, so concurrent requests are
-counted atomically by Redis rather than by read-modify-write of a history list. Counting
-is one round trip (a small script: INCR, and EXPIRE when the window starts), because it
-runs on every request of every device.
+"""Who each rate limit counts (rates in settings.TOCSIN_RATE_LIMITS; the counting, and
+what happens while Redis is down, in apps.common.rate_limits).
 
-Scopes (rates in settings.TOCSIN_RATE_LIMITS): enrolment per client IP, devices per
-device, people per user, API keys per key at the key's own tier. A refusal is a 429 with
-`Retry-After` saying when the current window ends.
+Enrolment is counted per client IP and renewal per device, so a fleet renewing behind one
+NAT address is not held back by the enrolment limit; both fail closed. What devices
+report is counted per device, people per user, API keys per key at the key's own tier;
+those fail open. A refusal is a 429 with `Retry-After` saying when the window ends.
 """
 
 from __future__ import annotations
 
-import logging
-import time
+import re
 
-from django.conf import settings
-from django.core.cache import cache
-from rest_framework.throttling import BaseThrottle
-
-from apps.common.redis_guard import breaker_for
+from apps.common.rate_limits import ClientIpThrottle, FixedWindowThrottle
 from apps.devices.principals import ApiKeyPrincipal, DevicePrincipal
 
-logger = logging.getLogger(__name__)
-
-_PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
-
-_COUNT_SCRIPT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count
-"""
-_script: list = []  # the registered script (its SHA); any client of any backend can run it
-_client: list = [None, None]  # (connection pool, client on it): building a client per call costs more than the call
+# A renewal names its device in the body, before anything is authenticated.
+_CLAIMED_DEVICE_ID = re.compile(r"^[a-z]{2,5}_[a-z0-9]{10,32}$")
+_CLAIMED_HARDWARE_ID = re.compile(r"^[A-Za-z0-9:._-]{3,128}$")
 
 
-def _redis_client(backend):
-    pool = backend._get_connection_pool(True)
-    if _client[0] is not pool:
-        _client[:] = [pool, backend._client(connection_pool=pool)]
-    return _client[1]
-
-
-def _count(key: str, timeout: int) -> int:
-    """INCR the window's counter, starting its expiry with the window, in one round trip.
-
-    Behind the Redis breaker: while the cache's Redis is unreachable this raises
-    `CircuitOpenError` (a `redis.ConnectionError`) at once instead of waiting on a connect."""
-    backend = getattr(cache, "_cache", None)
-    if not hasattr(backend, "_get_connection_pool"):  # not Django's Redis backend: two cache operations
-        return 1 if cache.add(key, 1, timeout=timeout) else cache.incr(key)
-    with breaker_for(settings.CACHES["default"]["LOCATION"]).guard():
-        client = _redis_client(backend)
-        if not _script:
-            _script.append(client.register_script(_COUNT_SCRIPT))
-        return int(_script[0](keys=[cache.make_key(key)], args=[timeout], client=client))
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """'600/min' → (600, 60)."""
-    count, _, period = rate.partition("/")
-    return int(count), _PERIODS[period]
-
-
-class FixedWindowThrottle(BaseThrottle):
-    """Subclasses set `scope` and define `identity(request, view) -> str | None`: who is
-    counted, or None when the throttle does not apply to the request."""
-
-    scope: str = ""
-
-    def rate(self, request, view) -> str:
-        return settings.TOCSIN_RATE_LIMITS[self.scope]
-
-    def allow_request(self, request, view) -> bool:
-        ident = self.identity(request, view)
-        if ident is None:
-            return True
-        limit, period = parse_rate(self.rate(request, view))
-        now = time.time()
-        window = int(now // period)
-        key = f"throttle:{self.scope}:{ident}:{window}"
-        try:
-            count = _count(key, period + 1)
-        except Exception:  # Redis down: fail open rather than take the API down with it
-            logger.warning("rate limit store unavailable; request allowed", extra={"scope": self.scope})
-            return True
-        self._wait = (window + 1) * period - now
-        return count <= limit
-
-    def wait(self) -> float:
-        return max(1.0, round(getattr(self, "_wait", 1.0)))
-
-
-class EnrollmentRateThrottle(FixedWindowThrottle):
+class EnrollmentRateThrottle(ClientIpThrottle):
     scope = "enroll"
+    fail_closed = True
+
+
+class RenewalRateThrottle(FixedWindowThrottle):
+    """Per device named in the body (`device_id`, or the legacy `deviceId`); a body that
+    names none is counted per client IP under the same scope."""
+
+    scope = "renew"
+    fail_closed = True
+    body_field = "device_id"
+    pattern = _CLAIMED_DEVICE_ID
 
     def identity(self, request, view) -> str | None:
-        return self.get_ident(request)
+        data = request.data
+        claimed = data.get(self.body_field) if isinstance(data, dict) else None
+        if isinstance(claimed, str) and self.pattern.match(claimed):
+            return f"device:{claimed}"
+        return f"ip:{self.get_ident(request)}"
+
+
+class LegacyRenewalRateThrottle(RenewalRateThrottle):
+    body_field = "deviceId"
+    pattern = _CLAIMED_HARDWARE_ID
 
 
 class DeviceRateThrottle(FixedWindowThrottle):

@@ -11,7 +11,6 @@ messages, so a firmware author sees the same errors either way.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import uuid
@@ -21,14 +20,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-# Keys that would carry raw personal data. A payload containing any of them is refused
-# whole (400, naming the keys), and nothing of it is stored or logged.
-PERSONAL_DATA_KEYS = frozenset({
-    "name", "first_name", "last_name", "family_name", "given_name", "given_names", "middle_name",
-    "full_name", "date_of_birth", "dob", "birth_date", "birthdate", "document_number", "license_number",
-    "licence_number", "id_number", "dl_number", "address", "street", "street_address", "city",
-    "postal_code", "zip", "zip_code", "raw", "raw_barcode", "barcode", "barcode_text",
-})
+from apps.common.limits import INT4_MAX, INT8_MAX, MAX_UTC_OFFSET, details_problem, instant_problem
 
 MAX_FUTURE_SKEW = timedelta(minutes=10)
 MAX_AGE_OF_DATA = timedelta(days=30)
@@ -39,48 +31,16 @@ METRIC = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
 SCAN_FIELDS = frozenset({"scan_id", "scanned_at", "birth_year", "age", "is_underage", "is_valid",
                          "document_expired", "jurisdiction", "subject_hash"})
 READING_FIELDS = frozenset({"message_id", "metric", "value", "unit", "ts"})
-# Field names of the device API: an object whose keys are all among these needs no
-# key-by-key personal-data check (the subtraction keeps that true whatever is added).
-KNOWN_FIELDS = (SCAN_FIELDS | READING_FIELDS | frozenset({
-    "batch_id", "scans", "readings", "sent_at", "battery", "link", "health", "uptime_s", "error_count",
-    "scanner_status", "firmware", "level", "charging", "wifi_bssid", "rssi", "cpu_percent", "memory_used_mb",
-    "memory_total_mb", "disk_used_mb", "disk_total_mb", "temperature_c", "kind", "severity", "dedup_key",
-    "occurred_at", "details",
-})) - PERSONAL_DATA_KEYS
-
-
-def personal_data_keys(payload: Any, _path: str = "") -> list[str]:
-    """Dotted paths of every personal-data key anywhere in the payload."""
-    if not _carries_personal_data(payload):  # the usual answer, found without building paths
-        return []
-    found: list[str] = []
-    if isinstance(payload, dict):
-        for key, value in payload.items():
-            path = f"{_path}.{key}" if _path else str(key)
-            if isinstance(key, str) and key.lower() in PERSONAL_DATA_KEYS:
-                found.append(path)
-            found.extend(personal_data_keys(value, path))
-    elif isinstance(payload, list):
-        for index, value in enumerate(payload):
-            found.extend(personal_data_keys(value, f"{_path}[{index}]"))
-    return found
-
-
-def _carries_personal_data(payload: Any) -> bool:
-    """Whether any key anywhere is a personal-data key; objects whose keys are all known
-    field names (every scan of a clean batch) are passed over without lowering each key."""
-    pending = [payload]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            if not node.keys() <= KNOWN_FIELDS:
-                for key in node:
-                    if isinstance(key, str) and key.lower() in PERSONAL_DATA_KEYS:
-                        return True
-            pending.extend(value for value in node.values() if isinstance(value, (dict, list)))
-        elif isinstance(node, list):
-            pending.extend(value for value in node if isinstance(value, (dict, list)))
-    return False
+# Fields whose validators below admit only UUIDs, timestamps, codes, hashes, numbers or
+# choices: the personal-data check (apps/common/privacy.py) need not read their text, which
+# keeps a clean batch of scans on its fast path. Free text and identifiers a device names
+# (firmware, unit, metric, dedup_key, details) are not among them.
+TYPED_FIELDS = frozenset({
+    "scan_id", "scanned_at", "birth_year", "age", "is_underage", "is_valid", "document_expired", "jurisdiction",
+    "subject_hash", "batch_id", "message_id", "value", "ts", "sent_at", "level", "charging",
+    "wifi_bssid", "rssi", "cpu_percent", "memory_used_mb", "memory_total_mb", "disk_used_mb", "disk_total_mb",
+    "temperature_c", "uptime_s", "error_count", "scanner_status", "kind", "severity", "occurred_at",
+})
 
 
 class ItemErrors(dict):
@@ -106,6 +66,10 @@ def _timestamp(value, errors: ItemErrors, field: str, now: datetime | None = Non
         return None
     if timezone.is_naive(parsed):
         errors.add(field, "Must include a timezone (e.g. Z or +00:00).")
+        return None
+    problem = instant_problem(parsed)
+    if problem:
+        errors.add(field, problem)
         return None
     now = now or timezone.now()
     if parsed > now + MAX_FUTURE_SKEW:
@@ -160,7 +124,8 @@ def _clean_scan(item: Any, now: datetime) -> dict | None:
         at = datetime.fromisoformat(scanned_at)  # what parse_datetime tries first, too
     except ValueError:
         return None
-    if at.utcoffset() is None or not now - MAX_AGE_OF_DATA <= at <= now + MAX_FUTURE_SKEW:
+    offset = at.utcoffset()
+    if offset is None or abs(offset) > MAX_UTC_OFFSET or not now - MAX_AGE_OF_DATA <= at <= now + MAX_FUTURE_SKEW:
         return None
     return {"scan_id": scan_uuid, "scanned_at": at, "birth_year": birth_year, "age": age, "is_underage": is_underage,
             "is_valid": is_valid, "document_expired": expired, "jurisdiction": jurisdiction,
@@ -232,7 +197,7 @@ DATETIME_FORMAT_HINT = ("Datetime has wrong format. Use one of these formats ins
 BSSID = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$")
 DEDUP_KEY = re.compile(r"^[A-Za-z0-9:._-]{1,100}$")
 SCANNER_STATUSES = ("ok", "error", "disconnected", "unknown")
-MAX_DETAILS_BYTES = 8192
+MAX_SUMMARY_LENGTH = 300  # Alert.summary
 # DRF's BooleanField values; 1 also stands for True (and 1.0), 0 for False (and 0.0), as in DRF.
 _TRUE = frozenset({"t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1", 1})
 _FALSE = frozenset({"f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "0", 0})
@@ -272,7 +237,7 @@ def as_float(value, low: float | None = None, high: float | None = None) -> floa
         raise Invalid("A valid number is required.")
     try:
         value = float(value)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         raise Invalid("A valid number is required.") from None
     if not math.isfinite(value):
         raise Invalid("A valid number is required.")
@@ -329,6 +294,9 @@ def as_recent_timestamp(value, now: datetime | None = None) -> datetime:
         raise Invalid(DATETIME_FORMAT_HINT)
     if timezone.is_naive(parsed):
         raise Invalid("Must include a timezone (e.g. Z or +00:00).")
+    problem = instant_problem(parsed)
+    if problem:
+        raise Invalid(problem)
     if parsed > (now or timezone.now()) + MAX_FUTURE_SKEW:
         raise Invalid("Is in the future; check the device clock.")
     return parsed
@@ -373,8 +341,8 @@ _HEARTBEAT = {
     "battery": lambda v: validate_object(v, _BATTERY),
     "link": lambda v: validate_object(v, _LINK),
     "health": lambda v: validate_object(v, _HEALTH),
-    "uptime_s": lambda v: as_int(v, 0),
-    "error_count": lambda v: as_int(v, 0),
+    "uptime_s": lambda v: as_int(v, 0, INT8_MAX),  # bigint column
+    "error_count": lambda v: as_int(v, 0, INT4_MAX),  # integer column
     "scanner_status": lambda v: as_choice(v, SCANNER_STATUSES),
     "firmware": lambda v: as_text(v, max_length=64, allow_blank=True),
 }
@@ -393,8 +361,13 @@ def _details(value) -> dict:
     if not isinstance(value, dict):
         raise Invalid(f'Expected a dictionary of items but got type "{_type_name(value)}".')
     value = {str(key): item for key, item in value.items()}
-    if len(json.dumps(value, default=str)) > MAX_DETAILS_BYTES:
-        raise Invalid("At most 8 KiB of details.")
+    problem = details_problem(value)
+    if problem:
+        raise Invalid(problem)
+    summary = value.get("summary")
+    if summary is not None and (not isinstance(summary, str) or len(summary) > MAX_SUMMARY_LENGTH):
+        # It becomes the alert's summary, and with it the text of every SMS and Slack message.
+        raise Invalid({"summary": [f"Must be text of at most {MAX_SUMMARY_LENGTH} characters."]})
     return value
 
 

@@ -51,6 +51,8 @@ class ChannelForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "target" not in self.fields:  # a view-only page (staff): every field is read-only
+            return
         self.fields["target"].required = False
         if self.instance.pk:
             self.fields["kind"].disabled = True  # a channel's kind is fixed; make a new channel instead

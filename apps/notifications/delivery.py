@@ -24,8 +24,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus, Severity
-from apps.notifications import messages
+from apps.alerts.models import Alert, AlertStatus, Severity
+from apps.notifications import delivery_sql, messages
 from apps.notifications.lifecycle import mark_unnotified
 from apps.notifications.metrics import record_outcome
 from apps.notifications.models import ChannelKind, Notification, NotificationStatus, Purpose
@@ -68,7 +68,7 @@ def _claim(notification_id: int, now) -> list[Notification] | None:
     """Lock the row (and, for SMS, other pending rows to the same number) and mark them sending."""
     with transaction.atomic():
         row = (Notification.objects.select_for_update(of=("self",))
-               .select_related("alert__site", "alert__device", "alert__tenant", "channel")
+               .select_related("alert__site", "alert__device", "alert__tenant", "channel", "tenant")
                .filter(pk=notification_id).order_by().first())
         if row is None or row.status != NotificationStatus.PENDING or row.due_at > now + DUE_TOLERANCE:
             return None
@@ -89,7 +89,7 @@ def _claim(notification_id: int, now) -> list[Notification] | None:
 def _bundle_mates(row: Notification, now) -> list[Notification]:
     window = now - timedelta(seconds=settings.TOCSIN_SMS_BUNDLE_SECONDS)
     mates = (Notification.objects.select_for_update(skip_locked=True, of=("self",))
-             .select_related("alert__site", "alert__device", "channel")
+             .select_related("alert__site", "alert__device", "alert__tenant", "channel", "tenant")
              .filter(tenant_id=row.tenant_id, status=NotificationStatus.PENDING, purpose=Purpose.PAGE,
                      channel__kind=ChannelKind.SMS, channel__target=row.channel.target, due_at__lte=now,
                      created_at__gte=window, alert__status=AlertStatus.TRIGGERED)
@@ -99,7 +99,8 @@ def _bundle_mates(row: Notification, now) -> list[Notification]:
 
 def deliver(notification_id: int) -> Outcome:
     now = timezone.now()
-    claimed = _claim(notification_id, now)
+    fast = delivery_sql.claim_one(notification_id, now=now, due_by=now + DUE_TOLERANCE)
+    claimed = [fast] if fast is not None else _claim(notification_id, now)
     if not claimed:
         return SKIPPED
     row = claimed[0]
@@ -152,24 +153,23 @@ def _transient(claimed: list[Notification], provider_name: str, exc: TransientEr
 def _finish(claimed: list[Notification], status: str, provider_name: str, *, error: str = "", code: str = "",
             provider_message_id: str = "") -> None:
     now = timezone.now()
+    sent_at = now if status == NotificationStatus.SENT else None
+    dead_at = now if status == NotificationStatus.DEAD else None
     with transaction.atomic():
         for each in claimed:
-            written = _fenced(each).update(
-                status=status, sending_since=None, provider=provider_name, last_error=error[:300],
-                error_code=code[:40], provider_message_id=provider_message_id,
-                sent_at=now if status == NotificationStatus.SENT else None,
-                dead_at=now if status == NotificationStatus.DEAD else None, updated_at=now)
+            written = delivery_sql.finish_one(
+                each, status=status, provider=provider_name, error=error[:300], code=code[:40],
+                message_id=provider_message_id, now=now, sent_at=sent_at, dead_at=dead_at,
+                label=f"{each.channel.get_kind_display()} · {each.channel.name}",
+                data={"notification": each.public_id, "status": status, "step": each.step, "purpose": each.purpose,
+                      "error_code": code or None})
             if not written:
                 logger.warning("delivery outcome not written: the row was claimed again meanwhile",
                                extra={"notification": each.public_id, "status": status})
                 continue
-            each.status = status
-            AlertEvent.objects.create(
-                tenant_id=each.tenant_id, alert_id=each.alert_id, kind=AlertEventKind.NOTIFIED, at=now,
-                actor_type="system", actor_label=f"{each.channel.get_kind_display()} · {each.channel.name}",
-                data={"notification": each.public_id, "status": status, "step": each.step, "purpose": each.purpose,
-                      "error_code": code or None},
-            )
+            each.status, each.sending_since, each.provider = status, None, provider_name
+            each.last_error, each.error_code, each.provider_message_id = error[:300], code[:40], provider_message_id
+            each.sent_at, each.dead_at, each.updated_at = sent_at, dead_at, now
             if each.purpose == Purpose.PAGE:
                 _note_reach(each)
             _announce(each)
@@ -191,13 +191,14 @@ def _note_reach(page: Notification) -> None:
              .filter(Q(status__in=[NotificationStatus.SENT, NotificationStatus.SENDING])
                      | Q(status=NotificationStatus.PENDING, cycle=alert.paging_cycle)))
     if alert.status == AlertStatus.TRIGGERED and not alert.next_escalation_at and not alive.exists():
-        mark_unnotified(alert, reason="every delivery of its pages failed")
+        mark_unnotified(alert, reason="every delivery of its pages failed", announce=True)
 
 
 def _announce(notification: Notification) -> None:
+    """After commit; the row in hand rides along so the live event needs no re-read."""
     payload = {"notification_id": notification.pk, "alert_id": notification.alert_id,
-               "tenant_id": notification.tenant_id, "status": notification.status}
-    transaction.on_commit(lambda: notification_updated.send(sender=Notification, **payload))
+               "tenant_id": notification.tenant_id, "status": notification.status, "notification": notification}
+    transaction.on_commit(lambda: notification_updated.send_robust(sender=Notification, **payload))
 
 
 def replay(notification: Notification) -> Notification:

@@ -23,50 +23,36 @@ from django.utils import timezone
 
 from apps.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus, Severity
 from apps.alerts.outages import may_join_outage
-from apps.notifications.models import EscalationPolicy, Notification, NotificationStatus, Purpose, QuietHours
-from apps.notifications.outbox import enqueue_deliveries_on_commit
+from apps.notifications.models import Notification, NotificationStatus, Purpose, QuietHours
+from apps.notifications.outbox import write_rows
 from apps.notifications.quiet_hours import quiet_until
+from apps.notifications.routing import RoutePolicy, enabled_policies
 
 logger = logging.getLogger(__name__)
 MAX_REPEATS = 5
 
 
-def _covers(policy: EscalationPolicy, *, kind: str, severity: str, site_id: int | None) -> bool:
-    if policy.kinds and kind not in policy.kinds:
-        return False
-    if policy.severities and severity not in policy.severities:
-        return False
-    site_ids = {site.pk for site in policy.sites.all()}
-    return not site_ids or site_id in site_ids
-
-
-def enabled_policies(tenant_id: int):
-    return (EscalationPolicy.objects.filter(tenant_id=tenant_id, enabled=True)
-            .prefetch_related("sites", "steps__channels").order_by("priority", "pk"))
-
-
 def policy_for(*, tenant_id: int, kind: str, severity: str, site_id: int | None,
-               policies=None) -> EscalationPolicy | None:
+               policies: list[RoutePolicy] | None = None) -> RoutePolicy | None:
     """The enabled policy with the lowest priority number that covers this alert."""
     for policy in policies if policies is not None else enabled_policies(tenant_id):
-        if _covers(policy, kind=kind, severity=severity, site_id=site_id):
+        if policy.covers(kind=kind, severity=severity, site_id=site_id):
             return policy
     return None
 
 
-def matching_policy(alert: Alert) -> EscalationPolicy | None:
+def matching_policy(alert: Alert) -> RoutePolicy | None:
     return policy_for(tenant_id=alert.tenant_id, kind=alert.kind, severity=alert.severity, site_id=alert.site_id)
 
 
-def snapshot(policy: EscalationPolicy | None, *, severity: str) -> dict:
+def snapshot(policy: RoutePolicy | None, *, severity: str) -> dict:
     """Frozen copy of the policy, and the severity it was chosen for (a higher one re-routes)."""
     if policy is None:
         return {"policy_id": None, "name": None, "severity": severity, "steps": []}
     return {
         "policy_id": policy.public_id, "name": policy.name, "severity": severity,
         "steps": [{"order": step.order, "delay_minutes": step.delay_minutes,
-                   "channels": sorted(channel.pk for channel in step.channels.all() if channel.enabled)}
-                  for step in sorted(policy.steps.all(), key=lambda s: s.order)],
+                   "channels": list(step.enabled_channel_ids)} for step in policy.steps],
         "repeat_times": min(policy.repeat_times, MAX_REPEATS),
         "repeat_after_minutes": policy.repeat_after_minutes,
         "notify_on_acknowledge": policy.notify_on_acknowledge,
@@ -118,14 +104,9 @@ def _due_at(alert: Alert, now: datetime, quiet: QuietHoursCache) -> datetime:
 
 
 def _write_step(alert: Alert, index: int, channel_ids: list[int], due: datetime) -> list[Notification]:
-    rows = [Notification(tenant_id=alert.tenant_id, alert=alert, channel_id=channel_id, cycle=alert.paging_cycle,
-                         step=index, purpose=Purpose.PAGE, due_at=due) for channel_id in channel_ids]
     # The unique (alert, channel, cycle, step, purpose) makes a re-run of a step a no-op.
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    created = list(Notification.objects.filter(alert=alert, cycle=alert.paging_cycle, step=index,
-                                               purpose=Purpose.PAGE))
-    enqueue_deliveries_on_commit(created, critical=alert.severity == Severity.CRITICAL)
-    return created
+    return write_rows(alert=alert, channel_ids=channel_ids, step=index, purpose=Purpose.PAGE, due_at=due,
+                      now=timezone.now())
 
 
 def _escalated(alert: Alert, index: int, channels: list[int], now: datetime, **data) -> None:

@@ -13,12 +13,12 @@ import logging
 
 from django.utils import timezone
 
-from apps.alerts.hooks import Change
+from apps.alerts.hooks import Change, announce_change
 from apps.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus, severity_rank
 from apps.notifications import escalation
 from apps.notifications.metrics import record_unnotified
 from apps.notifications.models import Notification, NotificationStatus, Purpose
-from apps.notifications.outbox import enqueue_deliveries_on_commit
+from apps.notifications.outbox import write_rows
 
 logger = logging.getLogger(__name__)
 
@@ -47,14 +47,17 @@ def _route(alert: Alert, *, new_cycle: bool) -> None:
         mark_unnotified(alert, reason=reason)
 
 
-def mark_unnotified(alert: Alert, *, reason: str) -> None:
-    """Make silence visible: the alert's badge, its timeline, a warning and a counter."""
+def mark_unnotified(alert: Alert, *, reason: str, announce: bool = False) -> None:
+    """Make silence visible: the alert's badge, its timeline, a warning and a counter.
+    `announce` for the live board when no change of the alert announces it anyway."""
     Alert.objects.filter(pk=alert.pk).update(unnotified_reason=reason[:120])
     alert.unnotified_reason = reason[:120]
     AlertEvent.objects.create(tenant_id=alert.tenant_id, alert=alert, kind=AlertEventKind.UNNOTIFIED,
                               at=timezone.now(), actor_type="system", actor_label="notifications",
                               note=reason, data={"cycle": alert.paging_cycle})
     record_unnotified(reason)
+    if announce:
+        announce_change(alert=alert, change="unnotified", actor_label="notifications")
     logger.warning("alert notified nobody", extra={"alert": alert.public_id, "kind": alert.kind,
                                                    "severity": alert.severity, "reason": reason})
 
@@ -73,10 +76,4 @@ def _write_notices(alert: Alert, change: str) -> None:
     if not paged:
         return
     now = timezone.now()
-    Notification.objects.bulk_create(
-        [Notification(tenant_id=alert.tenant_id, alert=alert, channel_id=channel_id, cycle=alert.paging_cycle,
-                      step=0, purpose=purpose, due_at=now) for channel_id in paged],
-        ignore_conflicts=True)
-    notices = Notification.objects.filter(alert=alert, cycle=alert.paging_cycle, purpose=purpose,
-                                          status=NotificationStatus.PENDING)
-    enqueue_deliveries_on_commit(list(notices), critical=False)
+    write_rows(alert=alert, channel_ids=paged, step=0, purpose=purpose, due_at=now, now=now)

@@ -27,6 +27,16 @@ def record_outcome(provider: str, outcome: str, *, seconds: float | None = None)
         DELIVERY_SECONDS.labels(provider=provider).observe(seconds)
 
 
+def _in_event_loop() -> bool:
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 class OutboxCollector:
     """Reads the outbox at scrape time: rows by status, and dead deliveries ever."""
 
@@ -38,6 +48,8 @@ class OutboxCollector:
         yield GaugeMetricFamily("tocsin_open_alerts_unnotified", "Open alerts that notified nobody")
 
     def collect(self):
+        if _in_event_loop():
+            return  # Flower's /metrics (tornado): the ORM refuses async callers; the web's /metrics has these
         from django.db.models import Count
 
         from apps.alerts.models import OPEN_STATUSES, Alert

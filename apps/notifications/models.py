@@ -165,3 +165,14 @@ class Notification(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} of {self.alert_id} to {self.channel} ({self.status})"
+
+
+class RoutingVersion(models.Model):
+    """Bumped by every change to a tenant's routing, so processes know when their copy of
+    its policies is stale (see routing.py)."""
+
+    tenant = models.OneToOneField("tenancy.Tenant", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"routing v{self.version} of tenant {self.tenant_id}"

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.common.ids import generate_public_id
 from apps.common.queueing import enqueue
+from apps.devices.authentication import hydrate, select_columns
 from apps.notifications.models import Notification, NotificationStatus
 
 logger = logging.getLogger(__name__)
@@ -32,11 +34,64 @@ RETRY_QUEUE = "retry"
 
 
 def _publish(notification_ids: list[int], *, critical: bool, countdown: float | None = None,
-             queue: str | None = None) -> None:
+             queue: str | None = None, marked: bool = False) -> None:
+    """`marked`: the rows were written with `enqueued_at` already set (see `write_rows`), so
+    only a failed publish needs a write: back to NULL, for the sweeper to find at once."""
     task = DELIVER_CRITICAL_TASK if critical else DELIVER_TASK
     published = [nid for nid in notification_ids if enqueue(task, nid, countdown=countdown, queue=queue)]
-    if published:
+    if marked:
+        failed = [nid for nid in notification_ids if nid not in published]
+        if failed:
+            Notification.objects.filter(pk__in=failed).update(enqueued_at=None)
+    elif published:
         Notification.objects.filter(pk__in=published).update(enqueued_at=timezone.now())
+
+
+_INSERT_SQL = """
+INSERT INTO {table} (public_id, tenant_id, alert_id, channel_id, cycle, step, purpose, status, due_at, attempts,
+    last_error, error_code, provider, provider_message_id, receipt_status, receipt_error_code, enqueued_at,
+    created_at, updated_at)
+VALUES {values}
+ON CONFLICT DO NOTHING
+RETURNING {columns}
+"""
+
+
+def write_rows(*, alert, channel_ids: list[int], step: int, purpose: str, due_at: datetime,
+               now: datetime) -> list[Notification]:
+    """Insert outbox rows (one per channel) and publish them after commit, in one statement.
+
+    A row that exists already (a re-run of a step: the unique key decides) is not written
+    again; it is read back instead, and published only if still pending. Rows due soon are
+    written as enqueued, since they are published right after commit.
+    """
+    if not channel_ids:
+        return []
+    soon = due_at - now <= COUNTDOWN_HORIZON
+    values, params = [], []
+    for channel_id in channel_ids:
+        values.append("(%s, %s, %s, %s, %s, %s, %s, 'pending', %s, 0, '', '', '', '', '', '', %s, %s, %s)")
+        params += [generate_public_id("ntf"), alert.tenant_id, alert.pk, channel_id, alert.paging_cycle, step,
+                   purpose, due_at, now if soon else None, now, now]
+    table = Notification._meta.db_table
+    statement = _INSERT_SQL.format(table=table, values=", ".join(values), columns=select_columns(Notification, table))
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = [hydrate(Notification, row) for row in cursor.fetchall()]
+    fresh = [row.pk for row in rows]
+    if len(rows) < len(channel_ids):  # some existed: read them back
+        rows += list(Notification.objects.filter(alert=alert, cycle=alert.paging_cycle, step=step, purpose=purpose,
+                                                 channel_id__in=channel_ids).exclude(pk__in=fresh))
+    critical = alert.severity == "critical" and purpose == "page"
+    if soon:
+        delay = max(0.0, round((due_at - now).total_seconds(), 1)) or None
+        new_ids = fresh
+        old_ids = [row.pk for row in rows if row.pk not in fresh and row.status == NotificationStatus.PENDING]
+        if new_ids:
+            transaction.on_commit(lambda: _publish(new_ids, critical=critical, countdown=delay, marked=True))
+        if old_ids:
+            transaction.on_commit(lambda: _publish(old_ids, critical=critical, countdown=delay))
+    return rows
 
 
 def enqueue_deliveries_on_commit(notifications: Iterable[Notification], *, critical: bool) -> None:

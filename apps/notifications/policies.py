@@ -14,6 +14,7 @@ from apps.alerts.models import AlertKind, Severity
 from apps.audit.services import Actor, audit_record
 from apps.common.errors import ApplicationError, ConflictError
 from apps.notifications.models import Channel, EscalationPolicy, EscalationStep
+from apps.notifications.routing import bump_routing_version
 from apps.tenancy.models import Site, Tenant
 
 MAX_STEPS = 10
@@ -76,6 +77,7 @@ def policy_save(*, tenant: Tenant, actor: Actor, name: str, steps: list[dict], k
             created = EscalationStep.objects.create(tenant=tenant, policy=policy, order=order,
                                                     delay_minutes=step["delay_minutes"])
             created.channels.set(step["channels"])
+        bump_routing_version(tenant.pk)
         audit_record(tenant=tenant, actor=actor, action="policy.saved", target_type="policy",
                      target_id=policy.public_id, details={"steps": len(steps), "kinds": policy.kinds})
     return policy
@@ -89,6 +91,7 @@ def policy_delete(*, policy: EscalationPolicy, actor: Actor) -> None:
             ensure_not_last_enabled(policy)
         public_id = policy.public_id
         policy.delete()
+        bump_routing_version(policy.tenant_id)
         audit_record(tenant=policy.tenant, actor=actor, action="policy.deleted", target_type="policy",
                      target_id=public_id, details={})
 

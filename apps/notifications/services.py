@@ -12,13 +12,21 @@ from django.db import transaction
 
 from apps.audit.services import Actor, audit_record
 from apps.common.errors import ApplicationError, ConflictError
+from apps.common.netguard import DestinationRefused, check_url
 from apps.notifications.messages import Message
 from apps.notifications.models import Channel, ChannelKind, EscalationStep, QuietHours
-from apps.notifications.providers.base import DeliveryError
+from apps.notifications.providers.base import DESTINATION_REFUSED, NETWORK, DeliveryError
 from apps.notifications.providers.registry import provider_for
+from apps.notifications.routing import bump_routing_version
 from apps.tenancy.models import Site, Tenant
 
 SLACK_CHANNEL_ID = r"^[CGD][A-Z0-9]{6,}$"
+INTERNAL_DESTINATION = "This URL points at a private or local address; Tocsin only sends to public addresses."
+# What a channel test says about any failure to reach the destination, whatever the cause
+# (refused address, closed port, timeout, unknown name): telling them apart would let the
+# test endpoint map networks it is not allowed to reach.
+UNREACHABLE = "The destination could not be reached."
+UNREACHABLE_CODE = "unreachable"
 
 
 def normalise_target(kind: str, target: str) -> str:
@@ -59,13 +67,30 @@ def normalise_target(kind: str, target: str) -> str:
             URLValidator(schemes=["https", "http"])(target)
         except ValidationError as exc:
             raise invalid("Enter an http(s) URL.") from exc
+        try:
+            check_url(target)
+        except DestinationRefused as exc:
+            raise invalid(INTERNAL_DESTINATION) from exc
         return target
     raise ApplicationError("Unknown channel kind.", fields={"kind": ["invalid"]})
+
+
+def check_secret_destination(kind: str, secret: str) -> None:
+    """A Slack channel's secret may be an incoming-webhook URL: one a tenant chose, so it is
+    refused like a webhook target when it plainly points inside (delivery checks again)."""
+    if kind != ChannelKind.SLACK or not (secret or "").startswith(("http://", "https://")):
+        return
+    try:
+        check_url(secret)
+    except DestinationRefused as exc:
+        raise ApplicationError(INTERNAL_DESTINATION, fields={"secret": [INTERNAL_DESTINATION]}) from exc
 
 
 def channel_validate(*, kind: str, target: str, secret: str | None, creating: bool) -> str:
     """The normalised target; raises ApplicationError naming the field (the admin's form calls this too)."""
     target = normalise_target(kind, target)
+    if secret is not None:
+        check_secret_destination(kind, secret)
     if kind == ChannelKind.WEBHOOK and (creating or secret is not None) and len(secret or "") < 16:
         raise ApplicationError("Webhooks need a signing secret of at least 16 characters.",
                                fields={"secret": ["At least 16 characters."]})
@@ -95,6 +120,7 @@ def channel_update(*, channel: Channel, actor: Actor, **changes) -> Channel:
         channel.secret = secret
     with transaction.atomic():
         channel.save()
+        bump_routing_version(channel.tenant_id)  # a step's channel may have been disabled
         audit_record(tenant=channel.tenant, actor=actor, action="channel.changed", target_type="channel",
                      target_id=channel.public_id,
                      details={"fields": sorted(changes) + (["secret"] if secret is not None else [])})
@@ -115,6 +141,7 @@ def channel_delete(*, channel: Channel, actor: Actor) -> None:
     with transaction.atomic():
         public_id = channel.public_id
         channel.delete()
+        bump_routing_version(channel.tenant_id)
         audit_record(tenant=channel.tenant, actor=actor, action="channel.deleted", target_type="channel",
                      target_id=public_id, details={"kind": channel.kind})
 
@@ -129,7 +156,9 @@ class TestResult:
 
 
 def channel_send_test(*, channel: Channel, actor: Actor) -> TestResult:
-    """Sends a real message now, through the provider the channel would use."""
+    """Sends a real message now, through the provider the channel would use. Network
+    failures and refused destinations all answer `unreachable` (see UNREACHABLE); what the
+    destination itself answered (a 4xx, a Slack error) is the tenant's own and is shown."""
     provider = provider_for(channel)
     message = Message(subject="[Tocsin] Test notification",
                       text=f"Test from Tocsin: channel '{channel.name}' works. Sent by {actor.label or 'Tocsin'}.",
@@ -138,7 +167,10 @@ def channel_send_test(*, channel: Channel, actor: Actor) -> TestResult:
         receipt = provider.send(channel, message)
         result = TestResult(ok=True, provider=provider.name, provider_message_id=receipt.provider_message_id)
     except DeliveryError as exc:
-        result = TestResult(ok=False, provider=provider.name, error=str(exc), code=exc.code)
+        if exc.code in (DESTINATION_REFUSED, NETWORK):
+            result = TestResult(ok=False, provider=provider.name, error=UNREACHABLE, code=UNREACHABLE_CODE)
+        else:
+            result = TestResult(ok=False, provider=provider.name, error=str(exc), code=exc.code)
     audit_record(tenant=channel.tenant, actor=actor, action="channel.tested", target_type="channel",
                  target_id=channel.public_id, details={"ok": result.ok, "code": result.code})
     return result

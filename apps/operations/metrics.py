@@ -27,6 +27,14 @@ class PlatformCollector:
             yield GaugeMetricFamily(name, documentation, labels=["task"] if "periodic" in name else None)
 
     def collect(self):
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            return  # Flower's /metrics (tornado): the ORM refuses async callers; the web's /metrics has these
         from apps.operations.selectors import platform_status
 
         status = platform_status()

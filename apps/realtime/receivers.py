@@ -45,9 +45,10 @@ def _never_raises(handler):
 @receiver(alert_changed, dispatch_uid="realtime.alert_changed")
 @_never_raises
 def publish_alert_change(sender, *, alert_id: int, tenant_id: int, change: str, actor_label: str = "",
-                         **kwargs) -> None:
-    alert = (Alert.objects.filter(pk=alert_id, tenant_id=tenant_id)
-             .select_related("tenant", "site", "device", "group").order_by().first())
+                         alert=None, **kwargs) -> None:
+    if alert is None:  # the sender had no instance in hand: read it
+        alert = (Alert.objects.filter(pk=alert_id, tenant_id=tenant_id)
+                 .select_related("tenant", "site", "device", "group").order_by().first())
     if alert is None:
         return
     publish(tenant=alert.tenant.public_id, event_type="alert.raised" if change == "raised" else "alert.updated",
@@ -57,9 +58,11 @@ def publish_alert_change(sender, *, alert_id: int, tenant_id: int, change: str, 
 
 @receiver(notification_updated, dispatch_uid="realtime.notification_updated")
 @_never_raises
-def publish_notification_update(sender, *, notification_id: int, tenant_id: int, **kwargs) -> None:
-    notification = (Notification.objects.filter(pk=notification_id, tenant_id=tenant_id)
-                    .select_related("tenant", "alert__site", "channel").order_by().first())
+def publish_notification_update(sender, *, notification_id: int, tenant_id: int, notification=None,
+                                **kwargs) -> None:
+    if notification is None:  # the sender had no row in hand: read it
+        notification = (Notification.objects.filter(pk=notification_id, tenant_id=tenant_id)
+                        .select_related("tenant", "alert__site", "channel").order_by().first())
     if notification is None:
         return
     publish(tenant=notification.tenant.public_id, event_type="notification.updated",

@@ -1,14 +1,24 @@
 """The admin half of tenant isolation: every tenant-owned ModelAdmin inherits this.
 
 Superusers see everything. Other staff users see only rows of tenants they belong to,
-may change them only where their role is owner or admin, and every foreign-key or
-many-to-many choice offered to them is limited to those tenants too.
+may change them only where their role is owner or admin, and nothing on a page lists
+another tenant's objects: every foreign-key or many-to-many choice offered to them is
+limited to the tenants they manage, and every filter in the sidebar of a changelist to
+the tenants they see (the tenant filter itself only for people of several tenants). Both
+happen here, so a ModelAdmin that declares `list_filter = ("site", "tenant")` is scoped
+without knowing it.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path
+from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.db.models import Q
 
+from apps.common.forms import BoundedJSONFormField
 from apps.tenancy.context import tenant_ids_for_user, tenant_ids_where_role
 from apps.tenancy.models import MANAGER_ROLES, Tenant
 
@@ -17,8 +27,36 @@ def _has_tenant_field(model) -> bool:
     return any(field.name == "tenant" for field in model._meta.get_fields())
 
 
+def tenant_scope(model, tenant_ids) -> Q | None:
+    """The rows of `model` that belong to `tenant_ids`; None when `model` is not owned by
+    tenants (the caller then limits it some other way)."""
+    if model is Tenant:
+        return Q(pk__in=tenant_ids)
+    if _has_tenant_field(model):
+        return Q(tenant__in=tenant_ids)
+    if model is get_user_model():  # people are seen through their memberships
+        return Q(pk__in=get_user_model().objects.filter(memberships__tenant__in=tenant_ids).values("pk"))
+    return None
+
+
+class TenantScopedRelatedFilter(admin.RelatedFieldListFilter):
+    """A sidebar filter on a relation that lists only what the viewer's tenants own, or,
+    for a model no tenant owns, only the objects the viewer's own rows point to."""
+
+    def field_choices(self, field, request, model_admin):
+        if request.user.is_superuser:
+            return super().field_choices(field, request, model_admin)
+        scope = tenant_scope(field.related_model, model_admin._visible_tenant_ids(request))
+        if scope is None:
+            scope = Q(pk__in=model_admin.get_queryset(request).values(f"{self.field_path}__pk"))
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        return field.get_choices(include_blank=False, limit_choices_to=scope, ordering=ordering)
+
+
 class TenantScopedAdmin(admin.ModelAdmin):
     tenant_field = "tenant"
+    # JSON typed into the admin is held to the API's limits (depth, NUL, numbers).
+    formfield_overrides = {models.JSONField: {"form_class": BoundedJSONFormField}}
 
     def _visible_tenant_ids(self, request) -> list[int]:
         cache_name = "_tocsin_visible_tenant_ids"
@@ -38,14 +76,31 @@ class TenantScopedAdmin(admin.ModelAdmin):
             return queryset
         return queryset.filter(**{f"{self.tenant_field}__in": self._visible_tenant_ids(request)})
 
+    def _sees_several_tenants(self, request) -> bool:
+        return request.user.is_superuser or len(self._visible_tenant_ids(request)) > 1
+
+    def get_list_filter(self, request):
+        """The declared filters, with every relation filter scoped to the viewer's tenants
+        and the tenant filter left out for people who see one tenant only."""
+        scoped = []
+        for entry in super().get_list_filter(request):
+            path, filter_class = entry if isinstance(entry, (tuple, list)) else (entry, None)
+            field = _last_field(self.model, path) if isinstance(path, str) else None
+            if field is None or not field.is_relation:
+                scoped.append(entry)
+                continue
+            if field.related_model is Tenant and not self._sees_several_tenants(request):
+                continue
+            if filter_class is None or issubclass(filter_class, admin.RelatedFieldListFilter):
+                entry = (path, TenantScopedRelatedFilter)
+            scoped.append(entry)
+        return scoped
+
     def _limit_choices(self, request, model, queryset):
         if request.user.is_superuser or queryset is None:
             return queryset
-        if model is Tenant:
-            return queryset.filter(pk__in=self._managed_tenant_ids(request))
-        if _has_tenant_field(model):
-            return queryset.filter(tenant__in=self._managed_tenant_ids(request))
-        return queryset
+        scope = tenant_scope(model, self._managed_tenant_ids(request))
+        return queryset if scope is None else queryset.filter(scope)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -95,6 +150,13 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self._can_manage(request, obj)
+
+
+def _last_field(model, path: str):
+    try:
+        return get_fields_from_path(model, path)[-1]
+    except (FieldDoesNotExist, NotRelationField, IndexError):
+        return None
 
 
 class ReadOnlyTenantScopedAdmin(TenantScopedAdmin):

@@ -6,3 +6,10 @@ class TenancyConfig(AppConfig):
 
     name = "apps.tenancy"
     label = "tenancy"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_login_failed
+
+        from apps.tenancy.login_guard import on_login_failed
+
+        user_login_failed.connect(on_login_failed, dispatch_uid="tenancy.count_login_failure")

@@ -122,6 +122,8 @@ class Role(models.TextChoices):
 
 
 ALL_ROLES = frozenset(Role.values)
+# Who outranks whom: nobody grants, or changes the membership of, a role above their own.
+ROLE_RANK = {Role.VIEWER: 1, Role.STAFF: 2, Role.ADMIN: 3, Role.OWNER: 4}
 MANAGER_ROLES = frozenset({Role.OWNER, Role.ADMIN})
 OPERATOR_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.STAFF})
 

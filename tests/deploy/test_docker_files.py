@@ -91,3 +91,86 @@ def test_production_settings_pass_check_deploy():
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- exposure: only the TLS proxy is published ---------------------------------------------------
+
+CADDYFILE = (ROOT / "docker" / "Caddyfile").read_text()
+
+
+def _caddy_handles() -> dict[str, str]:
+    """`handle <path> { ... }` blocks of the Caddyfile: path ("" for the fallback) → body."""
+    handles, depth, current, body = {}, 0, None, []
+    for line in CADDYFILE.splitlines():
+        stripped = line.split("#", 1)[0].strip()
+        if current is None:
+            match = re.fullmatch(r"handle\s*(\S*)\s*\{", stripped)
+            if match:
+                current, depth, body = match.group(1), 1, []
+            continue
+        depth += stripped.count("{") - stripped.count("}")
+        if depth == 0:
+            handles[current] = "\n".join(body)
+            current = None
+        else:
+            body.append(stripped)
+    return handles
+
+
+def test_only_the_proxy_publishes_ports():
+    services = COMPOSE["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy"}
+    assert services["proxy"]["image"].split(":")[0] == "caddy"
+    assert {"80:80", "443:443"} <= set(services["proxy"]["ports"])
+    for name in ("web", "stream"):
+        assert "ports" not in services[name]
+
+
+def test_the_proxy_mounts_its_caddyfile_and_keeps_its_certificates():
+    volumes = COMPOSE["services"]["proxy"]["volumes"]
+    assert "./docker/Caddyfile:/etc/caddy/Caddyfile:ro" in volumes
+    assert any(volume.startswith("caddy-data:/data") for volume in volumes)
+    assert "caddy-data" in COMPOSE["volumes"]
+
+
+def test_caddy_routes_stream_unbuffered_flower_on_loopback_and_the_rest_to_web():
+    handles = _caddy_handles()
+    for path in ("/api/v1/stream/", "/api/events"):
+        assert "reverse_proxy stream:8001" in handles[path] and "flush_interval -1" in handles[path]
+    assert "reverse_proxy 127.0.0.1:5555" in handles["/flower*"]
+    for path in ("/flower/metrics", "/flower/healthcheck"):  # Flower serves these without its auth
+        assert "respond 404" in handles[path]
+    assert "reverse_proxy web:8000" in handles[""]
+    assert not re.search(r"^\s*log\b", CADDYFILE, re.MULTILINE), "stream tickets must not reach an access log"
+    assert re.search(r"^\{\$TOCSIN_DOMAIN:localhost\} \{", CADDYFILE, re.MULTILINE)
+
+
+def test_flower_listens_on_the_proxys_loopback_with_a_prefix():
+    flower = COMPOSE["services"]["flower"]
+    assert flower["network_mode"] == "service:proxy" and "ports" not in flower
+    environment = flower["environment"]
+    assert environment["FLOWER_ADDRESS"] == "127.0.0.1" and environment["FLOWER_URL_PREFIX"] == "flower"
+    assert environment["DATABASE_URL"] == COMPOSE["services"]["web"]["environment"]["DATABASE_URL"]
+    port = environment["FLOWER_PORT"]
+    assert f"reverse_proxy 127.0.0.1:{port}" in CADDYFILE
+    assert f"http://127.0.0.1:{port}/flower/healthcheck" in flower["healthcheck"]["test"]
+    assert re.search(r'--address="\$\{FLOWER_ADDRESS:-127\.0\.0\.1\}"', ENTRYPOINT)
+
+
+def test_our_services_trust_the_one_tls_proxy():
+    for name in ("web", "stream", "worker", "beat", "flower"):
+        environment = COMPOSE["services"][name]["environment"]
+        assert environment["TOCSIN_BEHIND_TLS_PROXY"] == "true" and environment["TOCSIN_TRUSTED_PROXIES"] == "1"
+
+
+def test_the_published_flower_example_is_the_one_the_entrypoint_refuses():
+    example = re.search(r"^FLOWER_BASIC_AUTH=(\S+)", (ROOT / ".env.example").read_text(), re.MULTILINE).group(1)
+    assert f'FLOWER_EXAMPLE_CREDENTIALS="{example}"' in ENTRYPOINT
+
+
+def test_every_setting_read_from_the_environment_is_in_env_example():
+    settings_text = (ROOT / "tocsin" / "settings.py").read_text()
+    names = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z0-9_]+)"', settings_text))
+    documented = set(re.findall(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    assert names - documented == set()

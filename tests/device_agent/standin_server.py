@@ -298,6 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
         _verify(device["public_key"], body.get("signature", ""), message)
         with self.state.lock:
             self.state.renewals += 1
+            device["token_version"] += 1  # as the server: the token this one replaces dies
             grant = self._grant(device)
         raise _Reply(200, grant)
 

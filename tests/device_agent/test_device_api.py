@@ -94,6 +94,24 @@ def test_a_401_renews_once_and_retries(tmp_path: Path, standin: StandinServer) -
     assert standin.state.renewals == 1
 
 
+def test_a_401_after_another_thread_renewed_retries_without_renewing_again(
+        tmp_path: Path, standin: StandinServer) -> None:
+    session = make_session(tmp_path, standin.url)
+    session.enroll(standin.state.issue_setup_token(), "loc-1")
+    send = session.http.request
+    raced = []
+
+    def request_racing_a_renewal(method, path, body=None, **kwargs):
+        if path.endswith("/devices/me/") and not raced:
+            raced.append(kwargs["token"])
+            session.renew_token()  # another thread renews while this request is on its way
+        return send(method, path, body, **kwargs)
+
+    session.http.request = request_racing_a_renewal
+    assert session.fetch_me()["device_id"] == "dev-1"
+    assert standin.state.renewals == 1 and raced[0] != session.state.access
+
+
 def test_revocation_stops_the_device_and_is_remembered(tmp_path: Path,
                                                        standin: StandinServer) -> None:
     session = make_session(tmp_path, standin.url)

@@ -56,7 +56,13 @@ def test_the_fleet_waits_for_the_server_reports_and_restarts_as_the_same_devices
             str(tmp_path / "sim")]
     fleet = AgentProcess(args, tmp_path / "first.log")
     agent_processes.append(fleet)
-    time.sleep(1.0)  # the server is not up yet
+    # The server is not up yet: the fleet says so and keeps trying (waited for, not slept on:
+    # a loaded machine can take more than a second to start the agent).
+    def retrying() -> bool:
+        return any(line["msg"] == "server not reachable yet; retrying"
+                   for line in fleet.log_lines())
+
+    wait_for(retrying, timeout=20)
     server = StandinServer(state, port=port).start()
     try:
         wait_for(lambda: len(state.devices) == 6, timeout=20)

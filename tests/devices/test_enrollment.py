@@ -148,11 +148,13 @@ def test_bad_setup_tokens_are_refused_alike(case, world_a, world_b, issue_setup_
     assert response.json() == REFUSED
 
 
-def test_reenrolling_same_hardware_rekeys_instead_of_twinning(world_a, issue_setup_token):
+def test_reenrolling_with_the_current_key_rekeys_instead_of_twinning(world_a, issue_setup_token):
+    """Changed on purpose (issue 13): a re-enrolment re-keys only with proof of the current key;
+    signing the enrolment with that same key is that proof."""
     client = APIClient()
     token = issue_setup_token(world_a.site, max_uses=2)
-    first, _ = enroll(client, token=token, location_id=world_a.site.location_id, hardware_id="tab-101")
-    second, _ = enroll(client, token=token, location_id=world_a.site.location_id, hardware_id="tab-101")
+    first, key = enroll(client, token=token, location_id=world_a.site.location_id, hardware_id="tab-101")
+    second, _ = enroll(client, token=token, location_id=world_a.site.location_id, hardware_id="tab-101", key=key)
     assert first["device_id"] == second["device_id"]
     assert Device.objects.count() == 1
     assert _device_client(first["access"]).get("/api/v1/devices/me/").status_code == 401

@@ -349,3 +349,61 @@ def test_the_migration_gives_existing_tenants_a_catch_all(world_a):
     policy = EscalationPolicy.objects.get(tenant=world_a.tenant)
     assert policy.is_catch_all and policy.steps.get().channels.get().kind == ChannelKind.MANAGERS
     assert Tenant.objects.count() == 1
+
+
+def test_routing_follows_every_change_made_through_the_services(world_a, make_channel, make_policy, raise_alert,
+                                                               client_for):
+    """Policies are kept per process between raises; a change must reach the very next raise."""
+    sms, email = make_channel(world_a, "sms"), make_channel(world_a, "email")
+    policy = make_policy(world_a, [(0, [sms])])
+    first = raise_alert(world_a, key="one")
+    assert set(Notification.objects.filter(alert=first).values_list("channel_id", flat=True)) == {sms.pk}
+    client = client_for(world_a.admin)
+    client.patch(f"/api/v1/escalation-policies/{policy.public_id}/",
+                 {"steps": [{"delay_minutes": 0, "channels": [email.public_id]}]}, format="json")
+    second = raise_alert(world_a, key="two")
+    assert set(Notification.objects.filter(alert=second).values_list("channel_id", flat=True)) == {email.pk}
+    client.patch(f"/api/v1/channels/{email.public_id}/", {"enabled": False}, format="json")
+    third = raise_alert(world_a, key="three")
+    third.refresh_from_db()
+    assert third.unnotified_reason == "every channel of its policy is disabled"
+
+
+def test_outage_grouping_is_tuned_per_site_and_can_be_turned_off(world_a, make_channel, make_policy, client_for):
+    from tests.factories import DeviceFactory
+
+    client = client_for(world_a.admin)
+    url = f"/api/v1/sites/{world_a.site.public_id}/"
+    assert client.patch(url, {"outage_threshold": -1}, format="json").status_code == 400
+    assert client.patch(url, {"outage_window_seconds": 5}, format="json").status_code == 400
+    tuned = client.patch(url, {"outage_threshold": 3, "outage_window_seconds": 300}, format="json")
+    assert tuned.status_code == 200 and tuned.json()["outage_threshold"] == 3
+    make_policy(world_a, [(0, [make_channel(world_a)])])
+
+    def offline(count):
+        site = type(world_a.site).objects.get(pk=world_a.site.pk)  # as each report reads it
+        for _ in range(count):
+            device = DeviceFactory(site=site)
+            alert_raise(tenant=world_a.tenant, kind="offline", dedup_key=f"offline:{device.pk}", severity="high",
+                        summary="offline", source="rule", site=site, device=device)
+
+    offline(3)
+    group = Alert.objects.get(is_group=True)
+    assert Alert.objects.filter(group=group).count() == 3 and "3 devices offline" in group.summary
+    alert_resolve(alert=group, actor=ACTOR)
+    assert client.patch(url, {"outage_threshold": 0}, format="json").status_code == 200
+    offline(5)
+    assert Alert.objects.filter(is_group=True).count() == 1  # off: no new outage
+
+
+def test_channel_send_test_and_quiet_hours_in_the_admin_go_through_the_services(world_a, make_channel, client):
+    channel = make_channel(world_a, "sms", name="Guard phone")
+    client.force_login(world_a.admin)
+    sent = client.post("/admin/notifications/channel/",
+                       {"action": "send_test_selected", "_selected_action": [channel.pk]}, follow=True)
+    assert "Guard phone: test sent through console" in sent.content.decode()
+    assert AuditEntry.objects.filter(action="channel.tested", target_id=channel.public_id).exists()
+    saved = client.post("/admin/notifications/quiethours/add/",
+                        {"site": world_a.site.pk, "start": "22:00", "end": "07:00", "enabled": "on"})
+    assert saved.status_code == 302, saved.content.decode()[:500]
+    assert AuditEntry.objects.filter(action="quiet_hours.saved", target_id=world_a.site.public_id).exists()

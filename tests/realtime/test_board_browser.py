@@ -144,3 +144,37 @@ def test_staff_see_a_breach_within_two_seconds_acknowledge_it_and_other_tenants_
     alert = Alert.objects.get(public_id=alert_id)
     assert alert.status == "acknowledged" and alert.acknowledged_by == world_a.staff
     assert alert.events.get(kind=AlertEventKind.ACKNOWLEDGED).note == NOTE
+
+
+def test_a_pages_link_opens_its_alert_highlighted_even_when_resolved(live_server, own_stream_server, settings,  # noqa: F811
+                                                                     world_a, make_world):
+    """Every page carries `/board/?alert=<id>`; by the time someone taps it the alert may be
+    handled: the board still shows it, highlighted, and keeps it (resolved ones usually fade)."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip("Debian's chromium is not installed: apt-get install -y chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    settings.TOCSIN_STREAM_PUBLIC_URL = own_stream_server.url
+    from apps.alerts.services import alert_raise, alert_resolve
+    from apps.audit.services import Actor
+    from tests.factories import MembershipFactory
+
+    alert = alert_raise(tenant=world_a.tenant, kind="underage", dedup_key="till-2", severity="critical",
+                        summary="Underage customer served at till 2", source="rule", site=world_a.site).alert
+    alert_resolve(alert=alert, actor=Actor.system("test"))
+    MembershipFactory(user=world_a.staff, tenant=make_world(name="Other", slug="other").tenant)  # two tenants now
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_context().new_page()
+        page.goto(f"{live_server.url}/board/?alert={alert.public_id}")
+        page.fill("#id_username", world_a.staff.username)
+        page.fill("#id_password", DEFAULT_PASSWORD)
+        page.click("input[type=submit]")
+        tile = page.locator(f'[data-alert-id="{alert.public_id}"]')
+        tile.wait_for(state="visible", timeout=5000)
+        assert "focused" in tile.get_attribute("class") and tile.get_attribute("data-status") == "resolved"
+        page.wait_for_timeout(5000)  # longer than a resolved alert lingers
+        assert tile.is_visible()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "board-linked-alert.png"), full_page=True)
+        browser.close()

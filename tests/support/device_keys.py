@@ -24,6 +24,9 @@ class DeviceKey:
     def sign_enrollment(self, *, enrollment_id: str, hardware_id: str, challenge: str) -> str:
         return self.sign(f"tocsin-enroll-v1\n{enrollment_id}\n{hardware_id}\n{challenge}")
 
+    def sign_rekey(self, *, enrollment_id: str, hardware_id: str, challenge: str, new_public_key: str) -> str:
+        return self.sign(f"tocsin-rekey-v1\n{enrollment_id}\n{hardware_id}\n{challenge}\n{new_public_key}")
+
     def sign_renewal(self, *, challenge_id: str, device_id: str, challenge: str) -> str:
         return self.sign(f"tocsin-token-v1\n{challenge_id}\n{device_id}\n{challenge}")
 

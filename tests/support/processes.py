@@ -48,8 +48,13 @@ def child_environment(**overrides: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "tocsin.settings",
         "PYTHONUNBUFFERED": "1",
         "LOG_FORMAT": "json",
+        # A child sends where the test process would (stand-ins on 127.0.0.1 need the
+        # allowance), except a production-mode child: production refuses the allowance.
+        "TOCSIN_ALLOW_PRIVATE_TARGETS": "true" if settings.TOCSIN_ALLOW_PRIVATE_TARGETS else "false",
     })
     env.update(overrides)
+    if env.get("DJANGO_ENV") == "production" and "TOCSIN_ALLOW_PRIVATE_TARGETS" not in overrides:
+        env["TOCSIN_ALLOW_PRIVATE_TARGETS"] = "false"
     return env
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from apps.alerts.models import Alert, AlertEvent, Severity
+from apps.common.fields import DetailsField
 
 
 class AlertEventSerializer(serializers.ModelSerializer):
@@ -66,8 +67,8 @@ class EventPayloadInput(serializers.Serializer):
     severity = serializers.ChoiceField(choices=sorted(PAGERDUTY_SEVERITIES))
     source = serializers.CharField(max_length=200)
     site = serializers.CharField(max_length=40, required=False, help_text="Site public id or location id.")
-    details = serializers.DictField(required=False, default=dict)
-    custom_details = serializers.DictField(required=False)
+    details = DetailsField(required=False, default=dict)
+    custom_details = DetailsField(required=False)
 
 
 class EventInput(serializers.Serializer):

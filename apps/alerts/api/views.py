@@ -18,6 +18,7 @@ from apps.alerts.models import Alert, AlertKind, AlertSource, AlertStatus, Sever
 from apps.audit.services import Actor
 from apps.common.errors import NotFoundError
 from apps.common.pagination import DefaultCursorPagination
+from apps.common.privacy import refuse_personal_data
 from apps.tenancy.api.mixins import TenantScopedViewMixin
 from apps.tenancy.models import OPERATOR_ROLES, Site
 
@@ -133,13 +134,18 @@ class AlertViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.Retrieve
 
 class EventsApi(TenantScopedViewMixin, APIView):
     """`POST /api/v1/events/`: trigger, acknowledge or resolve by dedup key (API key with
-    the write_events scope). Answers like PagerDuty's Events v2 endpoint."""
+    the write_events scope). Answers like PagerDuty's Events v2 endpoint.
+
+    Monitors put whatever they like into summaries, dedup keys and custom details, which
+    become SMS text and audit entries: personal data is refused in any of them first."""
 
     api_key_write_scope = "write_events"
     write_roles = OPERATOR_ROLES
+    typed_fields = frozenset({"event_action", "routing_key", "severity"})
 
     @extend_schema(request=s.EventInput, responses={202: OpenApiTypes.OBJECT})
     def post(self, request):
+        refuse_personal_data(request.data, typed_fields=self.typed_fields)
         data = s.EventInput(data=request.data)
         data.is_valid(raise_exception=True)
         event = data.validated_data

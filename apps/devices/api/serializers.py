@@ -41,6 +41,9 @@ class ChallengeOutput(serializers.Serializer):
 class EnrollCompleteInput(serializers.Serializer):
     enrollment_id = serializers.RegexField(OPAQUE_ID)
     signature = serializers.RegexField(BASE64, max_length=100)
+    current_key_signature = serializers.RegexField(
+        BASE64, max_length=100, required=False,
+        help_text="Re-enrolling a known device with a new key: the handover message signed with its current key.")
 
 
 class TokenOutput(serializers.Serializer):
@@ -99,12 +102,16 @@ class DeviceSerializer(serializers.ModelSerializer):
         model = Device
         fields = ["id", "name", "site", "site_name", "hardware_id", "model", "kind", "status", "token_version",
                   "last_seen_at", "battery_level", "battery_charging", "link_rssi", "link_bssid", "firmware",
-                  "enrolled_at", "revoked_at", "revoke_reason", "created_at"]
+                  "enrolled_at", "revoked_at", "revoke_reason", "readmit_until", "created_at"]
         read_only_fields = [f for f in fields if f not in ("name", "site")]
 
 
 class RevokeInput(serializers.Serializer):
     reason = serializers.CharField(max_length=200, allow_blank=True, default="")
+
+
+class ReadmitInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, help_text="Why (kept in the audit log): replaced, re-imaged...")
 
 
 class SetupTokenSerializer(serializers.ModelSerializer):

@@ -11,18 +11,24 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.privacy import refuse_personal_data
 from apps.devices import enrollment
 from apps.devices.api import serializers as s
 from apps.devices.authentication import DeviceTokenAuthentication
 from apps.devices.config import device_config
 from apps.devices.permissions import IsDevice
-from apps.devices.throttling import DeviceRateThrottle, EnrollmentRateThrottle
+from apps.devices.throttling import DeviceRateThrottle, EnrollmentRateThrottle, RenewalRateThrottle
+
+# Keys, signatures, tokens and ids: checked by their own formats, never free text.
+_CREDENTIAL_FIELDS = frozenset({"setup_token", "public_key", "signature", "current_key_signature", "enrollment_id",
+                                "device_id", "challenge", "location_id", "kind"})
 
 
 class _PublicDeviceApi(APIView):
     """One step of enrolment or renewal: validate the body, call the service, answer.
 
-    Unauthenticated by design (the device has no token yet), hence rate-limited per IP.
+    Unauthenticated by design (the device has no token yet), hence rate-limited: enrolment
+    per client IP, renewal per device, both refusing (503) while the limit can't be checked.
     """
 
     authentication_classes: list = []
@@ -34,6 +40,8 @@ class _PublicDeviceApi(APIView):
     success_status = status.HTTP_200_OK
 
     def post(self, request):
+        # What a device names itself (hardware id, model) is stored: no personal data in it.
+        refuse_personal_data(request.data, typed_fields=_CREDENTIAL_FIELDS)
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = type(self).service(**data.validated_data)
@@ -71,6 +79,7 @@ class EnrollCompleteApi(_PublicDeviceApi):
     description="`{device_id}`. Answers a challenge to sign with the device key: "
                 "`tocsin-token-v1\\n<challenge_id>\\n<device_id>\\n<challenge>`. No stored secret is needed.")
 class RenewalChallengeApi(_PublicDeviceApi):
+    throttle_classes = [RenewalRateThrottle]
     input_serializer, output_serializer = s.RenewalChallengeInput, s.RenewalChallengeOutput
     service = staticmethod(enrollment.renewal_challenge_create)
 
@@ -81,6 +90,7 @@ class RenewalChallengeApi(_PublicDeviceApi):
     description="`device_id`, `challenge_id` and the signature. Answers a fresh access token. A revoked device "
                 "answers 403 `device_revoked`; a signature that does not verify answers 401.")
 class RenewalTokenApi(_PublicDeviceApi):
+    throttle_classes = [RenewalRateThrottle]
     input_serializer, output_serializer = s.RenewalInput, s.TokenOutput
     service = staticmethod(enrollment.renewal_complete)
 

@@ -30,7 +30,7 @@ class DeviceFilter(django_filters.FilterSet):
 
 class DeviceViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                     mixins.UpdateModelMixin, viewsets.GenericViewSet):
-    """Devices of the tenant. Managers rename and move; operators (incl. staff) may revoke."""
+    """Devices of the tenant. Managers rename, move and re-admit; operators (incl. staff) may revoke."""
 
     serializer_class = s.DeviceSerializer
     queryset = Device.objects.select_related("site")
@@ -52,6 +52,18 @@ class DeviceViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.Retriev
         device = services.device_revoke(device=device, actor=Actor.for_principal(request.user),
                                         reason=data.validated_data["reason"],
                                         revoked_by=request.user if not hasattr(request.user, "api_key") else None)
+        return Response(s.DeviceSerializer(device).data)
+
+    @extend_schema(request=s.ReadmitInput, responses=s.DeviceSerializer)
+    @action(detail=True, methods=["post"])
+    def readmit(self, request, public_id=None):
+        """Let this device's next enrolment re-key it (replaced hardware, lost key), or bring
+        a revoked device back; nothing else can. Managers only."""
+        device = self.get_object()
+        data = s.ReadmitInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        device = services.device_readmit(device=device, actor=Actor.for_principal(request.user),
+                                         reason=data.validated_data["reason"])
         return Response(s.DeviceSerializer(device).data)
 
 

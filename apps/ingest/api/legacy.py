@@ -4,7 +4,9 @@ Same services as `/api/v1/`, only the shapes differ: bodies and answers are came
 those clients send and read them, and every answer carries `ok`. Errors keep the house
 shape (`{"error": {"code", "message", "fields"}}`), with field names as the client sent
 them. Unknown keys are ignored rather than refused: these clients can't be updated to
-drop whatever else they send. The mapping is documented in docs/legacy-api.md.
+drop whatever else they send; personal data is refused all the same, in any key (the
+`roomId` ends up in the device's name, its alerts and the audit log). The mapping is
+documented in docs/legacy-api.md.
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ from apps.alerts.selectors import alert_list
 from apps.alerts.services import RaiseResult, alert_acknowledge
 from apps.audit.services import Actor
 from apps.common.errors import ForbiddenError, NotFoundError
+from apps.common.fields import BoundedDateTimeField
+from apps.common.privacy import refuse_personal_data
 from apps.devices.api.serializers import HARDWARE_ID
 from apps.devices.api.views_device import DeviceApi
-from apps.devices.legacy_enrollment import legacy_register
-from apps.devices.throttling import EnrollmentRateThrottle
+from apps.devices.credentials import REFRESH_CREDENTIAL_PREFIX
+from apps.devices.legacy_enrollment import legacy_refresh, legacy_register
+from apps.devices.throttling import EnrollmentRateThrottle, LegacyRenewalRateThrottle
 from apps.ingest import services
 from apps.ingest.api.serializers import BSSID
 from apps.tenancy.api.mixins import TenantScopedViewMixin
@@ -35,6 +40,10 @@ from apps.tenancy.models import OPERATOR_ROLES, Tenant
 
 ALERT_ID = r"^alr_[a-z0-9]{10,32}$"
 ROOM_ID_MAX_LENGTH = 40
+# Fields whose serializers admit only a secret (setup token, refresh credential), an access
+# point or a number (see apps/common/privacy.py); `deviceId` is read, as it becomes the
+# device's hardware id.
+LEGACY_TYPED_FIELDS = frozenset({"setupToken", "refreshToken", "wifiBssid", "rssi", "battery", "level"})
 
 # --- input ---------------------------------------------------------------------------------------
 
@@ -43,7 +52,30 @@ class LegacyRegisterInput(serializers.Serializer):
     deviceId = serializers.RegexField(HARDWARE_ID)
     roomId = serializers.CharField(max_length=ROOM_ID_MAX_LENGTH)
     hotelId = serializers.CharField(max_length=40, help_text="The site's location id.")
-    setupToken = serializers.CharField(max_length=100)
+    setupToken = serializers.CharField(
+        max_length=100, required=False,
+        help_text="First registration: a setup token of the site. A tablet app that simply stores what it "
+                  "is given may send its refresh credential here too.")
+    refreshToken = serializers.CharField(max_length=100, required=False,
+                                         help_text="Every later registration: the refresh credential "
+                                                   "returned by the previous one.")
+
+    def validate(self, attrs):
+        refresh = attrs.get("refreshToken")
+        setup = attrs.get("setupToken")
+        if refresh is None and setup is not None and setup.startswith(REFRESH_CREDENTIAL_PREFIX):
+            refresh, setup = setup, None
+        if refresh is None and setup is None:
+            raise serializers.ValidationError({"setupToken": ["A setup token or a refresh token is required."]})
+        attrs["refreshToken"], attrs["setupToken"] = refresh, setup
+        return attrs
+
+
+def _presents_refresh_credential(data) -> bool:
+    if not isinstance(data, dict):
+        return False
+    setup = data.get("setupToken")
+    return "refreshToken" in data or (isinstance(setup, str) and setup.startswith(REFRESH_CREDENTIAL_PREFIX))
 
 
 class _LegacyReportInput(serializers.Serializer):
@@ -67,7 +99,7 @@ class LegacyBatteryInput(_LegacyReportInput):
 
 class LegacyRecentQuery(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
-    since = serializers.DateTimeField(required=False)
+    since = BoundedDateTimeField(required=False)
 
 
 class LegacyAcknowledgeInput(serializers.Serializer):
@@ -141,21 +173,31 @@ def acknowledgement_note(*, acknowledged_by: str, notes: str) -> str:
 
 
 class LegacyRegisterApi(APIView):
-    """Unauthenticated by design (the tablet has no token yet): the setup token is the
-    credential, and the endpoint is rate-limited per IP like enrolment."""
+    """Unauthenticated by design (the tablet's token has expired or it has none): the
+    credential is in the body. A first registration (setup token) is rate-limited per IP
+    like enrolment; a refresh per tablet like renewal."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [EnrollmentRateThrottle]
+
+    def get_throttles(self):
+        if _presents_refresh_credential(self.request.data):
+            return [LegacyRenewalRateThrottle()]
+        return [EnrollmentRateThrottle()]
 
     @extend_schema(request=LegacyRegisterInput, responses=OpenApiTypes.OBJECT, tags=["legacy"])
     def post(self, request):
+        refuse_personal_data(request.data, typed_fields=LEGACY_TYPED_FIELDS)
         data = LegacyRegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
         body = data.validated_data
-        issued = legacy_register(setup_token=body["setupToken"], hotel_id=body["hotelId"],
-                                 device_id=body["deviceId"], room_id=body["roomId"])
-        return Response({"ok": True, "token": issued.access, "expiresAt": issued.expires_at})
+        where = {"hotel_id": body["hotelId"], "device_id": body["deviceId"], "room_id": body["roomId"]}
+        if body["refreshToken"] is not None:
+            issued = legacy_refresh(refresh_credential=body["refreshToken"], **where)
+        else:
+            issued = legacy_register(setup_token=body["setupToken"], **where)
+        return Response({"ok": True, "token": issued.token.access, "expiresAt": issued.token.expires_at,
+                         "refreshToken": issued.refresh_credential}, headers={"Cache-Control": "no-store"})
 
 
 class _LegacyDeviceApi(DeviceApi):
@@ -164,6 +206,7 @@ class _LegacyDeviceApi(DeviceApi):
     input_class: type[_LegacyReportInput]
 
     def validated(self, request) -> dict:
+        refuse_personal_data(request.data, typed_fields=LEGACY_TYPED_FIELDS)
         data = self.input_class(data=request.data)
         data.is_valid(raise_exception=True)
         if data.validated_data["deviceId"] != self.device.hardware_id:

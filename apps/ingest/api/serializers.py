@@ -7,14 +7,16 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from apps.alerts.models import Severity
+from apps.common.fields import BoundedDateTimeField, DetailsField
+from apps.common.limits import INT4_MAX, INT8_MAX
 from apps.ingest.services import DEVICE_ALERT_KINDS
 
 MAX_FUTURE_SKEW = timedelta(minutes=10)
 BSSID = r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$"
 
 
-class RecentTimestampField(serializers.DateTimeField):
-    """A device's own clock: must carry a timezone and not be (much) in the future."""
+class RecentTimestampField(BoundedDateTimeField):
+    """A device's own clock: must carry a timezone, be after 2000 and not (much) in the future."""
 
     def to_internal_value(self, value):
         try:
@@ -65,8 +67,8 @@ class HeartbeatInput(StrictSerializer):
     battery = BatteryInput(required=False)
     link = LinkInput(required=False)
     health = HealthInput(required=False)
-    uptime_s = serializers.IntegerField(min_value=0, required=False)
-    error_count = serializers.IntegerField(min_value=0, required=False)
+    uptime_s = serializers.IntegerField(min_value=0, max_value=INT8_MAX, required=False)
+    error_count = serializers.IntegerField(min_value=0, max_value=INT4_MAX, required=False)
     scanner_status = serializers.ChoiceField(choices=["ok", "error", "disconnected", "unknown"], required=False)
     firmware = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
@@ -76,11 +78,4 @@ class DeviceAlertInput(StrictSerializer):
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
     dedup_key = serializers.RegexField(r"^[A-Za-z0-9:._-]{1,100}$", required=False)
     occurred_at = RecentTimestampField()
-    details = serializers.DictField(required=False, default=dict)
-
-    def validate_details(self, value: dict) -> dict:
-        import json
-
-        if len(json.dumps(value, default=str)) > 8192:
-            raise serializers.ValidationError("At most 8 KiB of details.")
-        return value
+    details = DetailsField(required=False, default=dict)

@@ -16,11 +16,12 @@ from rest_framework import status
 
 from apps.alerts.models import Severity
 from apps.common.errors import ApplicationError
+from apps.common.privacy import refuse_personal_data
 from apps.devices.api.views_device import DeviceApi
 from apps.ingest import services
 from apps.ingest.api.serializers import DeviceAlertInput, HeartbeatInput
 from apps.ingest.validation import (
-    personal_data_keys,
+    TYPED_FIELDS,
     validate_device_alert,
     validate_heartbeat,
     validate_reading,
@@ -32,18 +33,9 @@ ALERT_KINDS = frozenset(services.DEVICE_ALERT_KINDS)
 SEVERITIES = frozenset(Severity.values)
 
 
-class PersonalDataRefused(ApplicationError):
-    code = "personal_data_refused"
-
-
-def refuse_personal_data(payload) -> None:
-    """400 naming the offending keys (never their values) before anything is stored."""
-    found = personal_data_keys(payload)
-    if found:
-        raise PersonalDataRefused(
-            "Raw personal data is not accepted; reduce it on the device before sending.",
-            fields={path: ["Personal data is refused."] for path in found[:50]},
-        )
+def _refuse_personal_data(body) -> None:
+    """Before validation, so a refused body is neither stored nor echoed in field errors."""
+    refuse_personal_data(body, typed_fields=TYPED_FIELDS)
 
 
 def _items(body, list_key: str):
@@ -95,6 +87,7 @@ class HeartbeatApi(DeviceApi):
                     "'device offline'. Errors: 400 `invalid` with field errors, 401, 429 and 503 with Retry-After. "
                     "Examples: docs/device-api.md.")
     def post(self, request):
+        _refuse_personal_data(request.data)
         heartbeat, errors = validate_heartbeat(request.data)
         if errors:
             raise _invalid(errors)
@@ -113,7 +106,7 @@ class ScanBatchApi(DeviceApi):
                     "(400 `personal_data_refused`, naming the keys). Examples: docs/device-api.md.")
     def post(self, request):
         body = request.data
-        refuse_personal_data(body)
+        _refuse_personal_data(body)
         items = _items(body, "scans")
         try:
             batch_id = uuid.UUID(str(body.get("batch_id")))
@@ -134,6 +127,7 @@ class TelemetryApi(DeviceApi):
                     "`202 {accepted, duplicates, rejected: [{index, errors}]}`; a resent message id counts once. "
                     "Site thresholds sustained for their duration raise alerts. Examples: docs/device-api.md.")
     def post(self, request):
+        _refuse_personal_data(request.data)
         items = _items(request.data, "readings")
         readings, rejected = _validate_all(items, validate_reading)
         if not readings:
@@ -151,7 +145,7 @@ class DeviceAlertApi(DeviceApi):
                     "`201 {alert_id, deduplicated: false, count}` for a new alert, `200` with "
                     "`deduplicated: true` when the same open alert was bumped. Examples: docs/device-api.md.")
     def post(self, request):
-        refuse_personal_data(request.data)
+        _refuse_personal_data(request.data)
         report, errors = validate_device_alert(request.data, kinds=ALERT_KINDS, severities=SEVERITIES)
         if errors:
             raise _invalid(errors)

@@ -25,6 +25,14 @@ class StepInput(serializers.Serializer):
     delay_minutes = serializers.IntegerField(min_value=0, max_value=24 * 60)
     channels = serializers.ListField(child=serializers.CharField(max_length=40), min_length=1, max_length=20)
 
+    def validate(self, attrs):
+        # A PATCH is partial for the policy, never for a step it sends: DRF would pass the
+        # root's `partial` down and let a step without its delay or channels through.
+        missing = [name for name in self.fields if name not in attrs]
+        if missing:
+            raise serializers.ValidationError({name: ["This field is required."] for name in missing})
+        return attrs
+
 
 class PolicySerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)

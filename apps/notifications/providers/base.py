@@ -10,6 +10,12 @@ from typing import Protocol
 from apps.notifications.messages import Message
 from apps.notifications.models import Channel
 
+# The code of a delivery refused before it left: the destination resolves to an internal
+# address (apps.common.netguard). Permanent, since it would be refused the same way again.
+DESTINATION_REFUSED = "destination_refused"
+# The code of a delivery that could not reach its destination (timeout, refused, unknown name).
+NETWORK = "network"
+
 
 @dataclass(frozen=True)
 class Receipt:

@@ -13,7 +13,7 @@ from django.core.mail import EmailMessage, get_connection
 
 from apps.notifications.messages import Message
 from apps.notifications.models import Channel, ChannelKind
-from apps.notifications.providers.base import PermanentError, Receipt, TransientError
+from apps.notifications.providers.base import NETWORK, PermanentError, Receipt, TransientError
 from apps.tenancy.models import MANAGER_ROLES, Membership
 
 
@@ -52,5 +52,5 @@ class EmailProvider:
         except smtplib.SMTPResponseException as exc:
             raise _classify(exc.smtp_code, str(exc.smtp_error)) from exc
         except OSError as exc:  # disconnects, timeouts, refused connections (SMTPException is an OSError)
-            raise TransientError(f"SMTP unreachable: {type(exc).__name__}", code="network") from exc
+            raise TransientError(f"SMTP unreachable: {type(exc).__name__}", code=NETWORK) from exc
         return Receipt(provider_message_id=email.extra_headers.get("Message-ID", ""), detail="smtp accepted")

@@ -17,7 +17,7 @@ from twilio.rest import Client
 
 from apps.notifications.messages import Message
 from apps.notifications.models import Channel
-from apps.notifications.providers.base import PermanentError, Receipt, TransientError, retry_after_seconds
+from apps.notifications.providers.base import NETWORK, PermanentError, Receipt, TransientError, retry_after_seconds
 
 TWILIO_PUBLIC_HOST = "https://api.twilio.com"
 PERMANENT_CODES = {21211, 21610, 21614, 21408, 21612, 21606, 20003, 20404}
@@ -64,5 +64,5 @@ class TwilioSmsProvider:
                 raise PermanentError(f"Twilio refused the message ({code})", code=code) from exc
             raise TransientError(f"Twilio error {code}", code=code) from exc
         except (requests.Timeout, requests.ConnectionError) as exc:
-            raise TransientError(f"Twilio unreachable: {type(exc).__name__}", code="network") from exc
+            raise TransientError(f"Twilio unreachable: {type(exc).__name__}", code=NETWORK) from exc
         return Receipt(provider_message_id=sent.sid, detail=sent.status or "queued")

@@ -3,6 +3,10 @@
 Headers: `X-Tocsin-Timestamp` (unix seconds) and `X-Tocsin-Signature: v1=<hex>`, the
 HMAC-SHA256 under the channel secret of `"{timestamp}." + body`. Receivers should
 recompute it and refuse timestamps older than five minutes (replays).
+
+The URL is a tenant's, so the request goes through `apps.common.netguard`: it connects
+only to a vetted public address and never follows a redirect; an internal destination
+fails permanently (`destination_refused`), as it would every time.
 """
 
 from __future__ import annotations
@@ -15,9 +19,17 @@ import time
 import requests
 from django.conf import settings
 
+from apps.common.netguard import DestinationRefused, guarded_session
 from apps.notifications.messages import Message
 from apps.notifications.models import Channel
-from apps.notifications.providers.base import PermanentError, Receipt, TransientError, retry_after_seconds
+from apps.notifications.providers.base import (
+    DESTINATION_REFUSED,
+    NETWORK,
+    PermanentError,
+    Receipt,
+    TransientError,
+    retry_after_seconds,
+)
 
 SIGNATURE_HEADER = "X-Tocsin-Signature"
 TIMESTAMP_HEADER = "X-Tocsin-Timestamp"
@@ -37,10 +49,13 @@ class WebhookProvider:
         headers = {"Content-Type": "application/json", "User-Agent": "Tocsin-Webhook/1",
                    TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: signature(channel.secret, timestamp, body)}
         try:
-            response = requests.post(channel.target, data=body, headers=headers,
-                                     timeout=settings.TOCSIN_NOTIFY_PROVIDER_TIMEOUT, allow_redirects=False)
+            with guarded_session() as session:
+                response = session.post(channel.target, data=body, headers=headers,
+                                        timeout=settings.TOCSIN_NOTIFY_PROVIDER_TIMEOUT, allow_redirects=False)
+        except DestinationRefused as exc:
+            raise PermanentError(f"webhook destination refused: {exc}", code=DESTINATION_REFUSED) from exc
         except (requests.Timeout, requests.ConnectionError) as exc:
-            raise TransientError(f"webhook unreachable: {type(exc).__name__}", code="network") from exc
+            raise TransientError(f"webhook unreachable: {type(exc).__name__}", code=NETWORK) from exc
         if 200 <= response.status_code < 300:
             return Receipt(provider_message_id=response.headers.get("X-Request-Id", ""),
                            detail=f"HTTP {response.status_code}")

@@ -20,7 +20,9 @@ class TenantScopedViewMixin:
     write_roles = MANAGER_ROLES
     action_roles: dict[str, frozenset] = {}
     # Integrations (API keys) act for their own tenant only, within their scopes: reads
-    # need `read`; a view opts in to writes by naming the scope they need.
+    # need `read`; a view opts in to writes by naming the scope they need. Each scope
+    # stands for a role (the principal's `role_for_scope`), and the view's role rules then
+    # apply as to a person with that role: a `read` key reads what a viewer reads.
     api_key_read_scope: str | None = "read"
     api_key_write_scope: str | None = None
     lookup_field = "public_id"
@@ -46,7 +48,10 @@ class TenantScopedViewMixin:
     def _api_key_may(self, principal, request) -> bool:
         safe = request.method in ("GET", "HEAD", "OPTIONS")
         scope = self.api_key_read_scope if safe else self.api_key_write_scope
-        return scope is not None and principal.has_scope(scope)
+        if scope is None:
+            return False
+        role = principal.role_for_scope(scope)
+        return role is not None and role in self.roles_for_request(request)
 
     def roles_for_request(self, request) -> frozenset:
         action = getattr(self, "action", None)

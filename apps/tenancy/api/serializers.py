@@ -53,10 +53,15 @@ class SiteSerializer(serializers.ModelSerializer):
     timezone = serializers.ChoiceField(choices=TIMEZONE_CHOICES, default="UTC")
     location_id = serializers.RegexField(r"^[A-Za-z0-9._-]{1,40}$", max_length=40)
     business_hours = BusinessHoursField(required=False)
+    outage_threshold = serializers.IntegerField(
+        min_value=0, max_value=1000, required=False,
+        help_text="This many alerts of one kind within the window open one outage alert, paged once (0: off).")
+    outage_window_seconds = serializers.IntegerField(min_value=10, max_value=3600, required=False)
 
     class Meta:
         model = Site
-        fields = ["id", "name", "location_id", "kind", "timezone", "address", "business_hours", "created_at"]
+        fields = ["id", "name", "location_id", "kind", "timezone", "address", "business_hours", "outage_threshold",
+                  "outage_window_seconds", "created_at"]
         read_only_fields = ["created_at"]
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, viewsets
@@ -11,11 +12,21 @@ from rest_framework_simplejwt.views import TokenObtainPairView
 from apps.tenancy import selectors, services
 from apps.tenancy.api.mixins import TenantScopedViewMixin
 from apps.tenancy.api.serializers import MeSerializer, SiteSerializer, TenantSerializer
+from apps.tenancy.login_guard import LoginRateThrottle, login_lockout_check
 from apps.tenancy.models import Site, Tenant
+
+
+class IsPerson(permissions.BasePermission):
+    """A signed-in person; an integration's key or a device has no memberships to show."""
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.user, get_user_model()) and request.user.is_authenticated
 
 
 class MeApi(APIView):
     """Who am I, and for which tenants with which role."""
+
+    permission_classes = [IsPerson]
 
     @extend_schema(responses=MeSerializer)
     def get(self, request):
@@ -63,12 +74,22 @@ class SiteViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveM
     def perform_update(self, serializer):
         serializer.instance = services.site_update(site=serializer.instance, **serializer.validated_data)
 
+    def perform_destroy(self, instance):
+        services.site_delete(site=instance)
+
 
 class TokenObtainApi(TokenObtainPairView):
     """simplejwt's login, plus Django's `user_logged_in` so JWT logins are audited like
-    session logins (and `last_login` is kept by Django's own receiver)."""
+    session logins (and `last_login` is kept by Django's own receiver). Limited per client
+    address and per account (apps/tenancy/login_guard.py); a locked account answers 429,
+    an unreachable limit store 503, whoever asks."""
+
+    throttle_classes = [LoginRateThrottle]
 
     def post(self, request, *args, **kwargs):
+        username = request.data.get("username") if isinstance(request.data, dict) else None
+        if isinstance(username, str) and username:
+            login_lockout_check(username=username)
         serializer = self.get_serializer(data=request.data)
         try:
             serializer.is_valid(raise_exception=True)
