@@ -65,3 +65,21 @@ def test_enqueue_while_the_broker_circuit_is_open_returns_false_at_once(settings
     for _ in range(50):
         assert queueing.enqueue("tocsin.notify.sweep_outbox") is False
     assert (time.perf_counter() - started) / 50 < 0.002
+
+
+def test_while_the_cache_circuit_is_open_limits_keep_their_split_and_answer_fast(settings, world_a,
+                                                                                  device_client):
+    """Report limits fail open, credential limits fail closed (503): both without waiting."""
+    settings.TOCSIN_REDIS_PROBE_INTERVAL_SECONDS = 30
+    breaker_for(settings.CACHES["default"]["LOCATION"]).record_failure(ConnectionRefusedError())
+    from django.utils import timezone
+    from rest_framework.test import APIClient
+
+    _, device = device_client(world_a.site)
+    started = time.perf_counter()
+    reported = device.post("/api/v1/heartbeats/", {"sent_at": timezone.now().isoformat()}, format="json")
+    enrol = APIClient().post("/api/v1/devices/enroll/", {}, format="json")
+    elapsed = time.perf_counter() - started
+    assert reported.status_code == 202
+    assert enrol.status_code == 503 and enrol.headers["Retry-After"]
+    assert elapsed < 1.0
