@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint clean-var
+.PHONY: run test stop lint clean-var
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m devstack test
+
+# Stops the embedded PostgreSQL and Redis under var/ (Ctrl-C of `make run` stops the ones it started).
+stop:
+	$(BIN)/python -m devstack stop
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check .

@@ -194,12 +194,23 @@ def _stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handle)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _common_options(*, default) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", help="config file (default /etc/tocsin-agent/config.json)")
-    common.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
-    parser = argparse.ArgumentParser(prog="python -m device_agent", parents=[common],
+    common.add_argument("--config", default=default,
+                        help="config file (default /etc/tocsin-agent/config.json)")
+    common.add_argument("--log-level", default=default,
+                        choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """`--config` and `--log-level` work before or after the subcommand. The subcommand's
+    copies default to SUPPRESS: otherwise its unset `--config` would overwrite the one given
+    before it, and the agent would silently run on defaults."""
+    parser = argparse.ArgumentParser(prog="python -m device_agent",
+                                     parents=[_common_options(default=None)],
                                      description="Tocsin device agent")
+    common = _common_options(default=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True)
     enroll = commands.add_parser("enroll", parents=[common], help="enrol with a setup token")
     enroll.add_argument("--setup-token")

@@ -18,6 +18,7 @@ API, which answers every request on a new thread, never opens connections of its
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import uuid
@@ -97,11 +98,23 @@ class OutboxCounts:
     parked: int
 
 
+PRIVATE_FILE_MODE = 0o600
+
+
+def _make_private(path: str) -> None:
+    """The outbox holds what the device reports: 0600 from its first byte (SQLite would
+    create it with the umask's 0644), and an older file is tightened."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    os.close(fd)
+    os.chmod(path, PRIVATE_FILE_MODE)
+
+
 class Outbox:
     """A SQLite-backed queue of outgoing items, safe to use from several threads."""
 
     def __init__(self, path: str) -> None:
         self.path = path
+        _make_private(path)
         self._local = threading.local()
         self._connection().executescript(_SCHEMA)
         self._reader = self._open(check_same_thread=False)
@@ -112,6 +125,10 @@ class Outbox:
             self.path, timeout=30.0, isolation_level=None, check_same_thread=check_same_thread
         )
         connection.execute("PRAGMA journal_mode=WAL")
+        # SQLite gives -wal/-shm the database file's mode; files left by older agents may differ.
+        for companion in (f"{self.path}-wal", f"{self.path}-shm"):
+            if os.path.exists(companion):
+                os.chmod(companion, PRIVATE_FILE_MODE)
         connection.execute("PRAGMA synchronous=FULL")
         connection.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         return connection

@@ -1,10 +1,14 @@
-"""`python -m devstack run|test|env`: what `make run` and `make test` do after installing.
+"""`python -m devstack run|test|env|stop`: what `make run`, `make test` and `make stop` do.
 
 run   find or start PostgreSQL and Redis, migrate, install the periodic tasks, seed the
-      demo tenants, then run web, worker, beat and Flower in the foreground (Ctrl-C
-      stops every child).
-test  find or start the same servers, then ruff, import-linter and the pytest suite.
+      demo tenants, then run web, stream, worker, beat, the watchdog and Flower in the
+      foreground: a crashed child is restarted with backoff; Ctrl-C stops every child
+      and the embedded servers this run started.
+test  find or start the same servers, then ruff, import-linter and the pytest suite, in a
+      namespace of its own (database, Redis key prefixes, Celery queues) per checkout and
+      run, so two runs at once on one machine never see each other's data or tasks.
 env   print the resolved DATABASE_URL / REDIS_URL as shell exports.
+stop  stop the embedded PostgreSQL and Redis under var/ (whoever started them).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import os
 import subprocess
 import sys
 
-from devstack import mosquitto, processes
+from devstack import mosquitto, processes, services
 from devstack.services import ROOT, ServiceError, ensure_postgres, ensure_redis, log
 
 
@@ -32,22 +36,39 @@ def _manage(env: dict[str, str], *args: str) -> None:
 
 
 def command_run(_args) -> int:
-    env = _prepare_environment(db_name="tocsin", redis_db=0)
-    # The demo fleet enrols 30 devices from this one address; production keeps 20/hour per IP.
-    env.setdefault("RATE_LIMIT_ENROLL", "1000/hour")
-    _manage(env, "migrate", "--noinput", "-v", "0")
-    _manage(env, "collectstatic", "--noinput", "-v", "0")
-    _manage(env, "setup_periodic_tasks")
-    _manage(env, "seed_demo")
-    mosquitto.prepare_run(env)
-    return processes.run_foreground(env)
+    try:
+        env = _prepare_environment(db_name="tocsin", redis_db=0)
+        # The demo fleet enrols 30 devices from this one address; production keeps 20/hour per IP.
+        env.setdefault("RATE_LIMIT_ENROLL", "1000/hour")
+        # seed_demo creates this tenant; the watchdog pages it when the platform stops.
+        env.setdefault("TOCSIN_OPERATOR_TENANT", "tocsin-ops")
+        _manage(env, "migrate", "--noinput", "-v", "0")
+        _manage(env, "collectstatic", "--noinput", "-v", "0")
+        _manage(env, "setup_periodic_tasks")
+        _manage(env, "seed_demo")
+        mosquitto.prepare_run(env)
+        return processes.run_foreground(env)
+    finally:
+        services.stop_started()
 
 
-def _checkout_db_name() -> str:
-    """One database name per checkout, so `--reuse-db` never reuses another clone's schema."""
+def _checkout_id() -> str:
     import hashlib
 
-    return f"tocsin_{hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]}"
+    return hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
+
+
+def _run_namespace() -> str:
+    """One name per checkout and run: its database, Redis key prefixes and Celery queues."""
+    return f"tocsin_{_checkout_id()}_{os.getpid()}"
+
+
+def _isolate_run(env: dict[str, str], namespace: str) -> None:
+    """Every Redis key of this run (cache, throttles, event streams, broker queues and
+    fanout channels) under the run's own prefix, on whichever Redis database is used."""
+    env["CACHE_KEY_PREFIX"] = f"{namespace}-cache"
+    env["TOCSIN_REALTIME_PREFIX"] = f"{namespace}-rt"
+    env["CELERY_BROKER_KEY_PREFIX"] = f"{namespace}-celery:"
 
 
 def _ensure_debian_package(*, command: str, package: str, purpose: str) -> None:
@@ -79,8 +100,21 @@ def ensure_pdftoppm() -> None:
 
 
 def command_test(args) -> int:
-    env = _prepare_environment(db_name=_checkout_db_name(), redis_db=15)
-    env.setdefault("CACHE_KEY_PREFIX", "tocsin-test")
+    namespace = _run_namespace()
+    env: dict[str, str] | None = None
+    try:
+        env = _prepare_environment(db_name=namespace, redis_db=15)
+        if not os.environ.get("DATABASE_URL"):
+            services.drop_stale_run_databases(env["DATABASE_URL"], prefix=f"tocsin_{_checkout_id()}_")
+        _isolate_run(env, namespace)
+        return _run_checks(env, args)
+    finally:
+        if env is not None:
+            services.forget_run(env, namespace=namespace, drop_databases=not os.environ.get("DATABASE_URL"))
+        services.stop_started()
+
+
+def _run_checks(env: dict[str, str], args) -> int:
     ensure_chromium()
     ensure_pdftoppm()
     mosquitto.ensure_mosquitto()
@@ -99,6 +133,11 @@ def command_test(args) -> int:
     return 0
 
 
+def command_stop(_args) -> int:
+    services.stop_embedded()
+    return 0
+
+
 def command_env(_args) -> int:
     env = _prepare_environment(db_name="tocsin", redis_db=0)
     for key in ("DATABASE_URL", "REDIS_URL"):
@@ -114,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     test.add_argument("pytest_args", nargs="*")
     test.set_defaults(handler=command_test)
     sub.add_parser("env").set_defaults(handler=command_env)
+    sub.add_parser("stop").set_defaults(handler=command_stop)
     args = parser.parse_args(argv)
     try:
         return args.handler(args)

@@ -1,14 +1,14 @@
-"""The foreground process group of `make run`, supervised by honcho."""
+"""The foreground processes of `make run`, under devstack's supervisor (restarted when
+they crash, stopped together on Ctrl-C)."""
 
 from __future__ import annotations
 
 import os
 import sys
 
-from honcho.manager import Manager
-
 from devstack import mosquitto
-from devstack.services import ROOT, log
+from devstack.services import ROOT, VAR, log
+from devstack.supervisor import Supervisor
 
 WEB_PORT = int(os.environ.get("TOCSIN_WEB_PORT", "8000"))
 FLOWER_PORT = int(os.environ.get("TOCSIN_FLOWER_PORT", "5555"))
@@ -21,18 +21,23 @@ def process_table(env: dict[str, str]) -> dict[str, str]:
     """name → shell command for every process of `make run`."""
     bin_dir = os.path.dirname(sys.executable)
     celery = os.path.join(bin_dir, "celery")
+    # Each checkout's own gunicorn control socket: two stacks on one host never share one.
+    control_socket = VAR / "run" / f"gunicorn-{WEB_PORT}.ctl"
+    control_socket.parent.mkdir(parents=True, exist_ok=True)
     table = {
-        "web": f"{os.path.join(bin_dir, 'gunicorn')} tocsin.wsgi:application --bind 127.0.0.1:{WEB_PORT} "
-               f"--config docker/gunicorn.conf.py "
+        "web": f"exec {os.path.join(bin_dir, 'gunicorn')} tocsin.wsgi:application --bind 127.0.0.1:{WEB_PORT} "
+               f"--config docker/gunicorn.conf.py --control-socket {control_socket} "
                f"--workers {env.get('WEB_CONCURRENCY', '3')} --worker-class sync "
                f"--access-logfile - --log-level info",
         # The SSE stream (ASGI). No access log: stream tickets travel in query strings.
-        "stream": f"{os.path.join(bin_dir, 'uvicorn')} apps.realtime.asgi:application --host 127.0.0.1 "
+        "stream": f"exec {os.path.join(bin_dir, 'uvicorn')} apps.realtime.asgi:application --host 127.0.0.1 "
                   f"--port {STREAM_PORT} --no-access-log --timeout-graceful-shutdown 3",
-        "worker": f"{celery} -A workers worker -Q {QUEUES} --concurrency 2 --loglevel INFO "
+        "worker": f"exec {celery} -A workers worker -Q {QUEUES} --concurrency 2 --loglevel INFO "
                   f"--hostname worker@%h",
-        "beat": f"{celery} -A workers beat --loglevel INFO "
-                f"--scheduler django_celery_beat.schedulers:DatabaseScheduler",
+        "beat": f"exec {celery} -A workers beat --loglevel INFO "
+                f"--scheduler workers.heartbeats:HeartbeatScheduler",
+        # Pages the operator tenant when beat, the workers or the outbox stop (not through Celery).
+        "watchdog": f"exec {sys.executable} manage.py platform_watchdog",
         # Flower inspects the workers once, at start-up, for /api/workers; start it when ours answers.
         "flower": f"until {celery} -A workers inspect ping --timeout 2 -d worker@$(hostname) "
                   f">/dev/null 2>&1; do sleep 1; done; "
@@ -42,7 +47,7 @@ def process_table(env: dict[str, str]) -> dict[str, str]:
     if FLEET_DEVICES:
         # A simulated fleet (tablets, scanners, gateways) enrolled with the demo setup tokens,
         # so a new user sees alerts flowing within a minute. TOCSIN_FLEET_DEVICES=0 turns it off.
-        table["fleet"] = (f"{sys.executable} -m device_agent simulate --server http://127.0.0.1:{WEB_PORT} "
+        table["fleet"] = (f"exec {sys.executable} -m device_agent simulate --server http://127.0.0.1:{WEB_PORT} "
                           f"--setup-tokens var/demo_setup_tokens.json --devices {FLEET_DEVICES} "
                           f"--state-dir var/simulator")
     return table
@@ -52,7 +57,7 @@ def _fresh_metrics_dir(env: dict[str, str]) -> None:
     """gunicorn workers share their Prometheus counters through files; start from none."""
     import shutil
 
-    metrics_dir = ROOT / "var" / "prometheus"
+    metrics_dir = ROOT / "var" / f"prometheus-{WEB_PORT}"  # per stack: another one's files stay
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
@@ -67,10 +72,10 @@ def run_foreground(env: dict[str, str]) -> int:
     log(f"ready    http://127.0.0.1:{WEB_PORT}/readyz   metrics: /metrics")
     log(f"flower   http://127.0.0.1:{FLOWER_PORT}/  (basic auth {env['FLOWER_BASIC_AUTH'].split(':')[0]})")
     _fresh_metrics_dir(env)
-    manager = Manager()
+    log("a crashed process is restarted (with backoff); Ctrl-C stops them all")
+    supervisor = Supervisor()
     for name, command in process_table(env).items():
         # Only the web workers share metric files; other processes keep their own counters.
         process_env = env if name == "web" else {k: v for k, v in env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-        manager.add_process(name, command, cwd=str(ROOT), env=process_env)
-    manager.loop()
-    return manager.returncode or 0
+        supervisor.add(name, command, cwd=str(ROOT), env=process_env)
+    return supervisor.run()

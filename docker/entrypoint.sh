@@ -1,6 +1,6 @@
 #!/bin/sh
-# Entrypoint of the Tocsin image: `web`, `stream`, `worker`, `beat`, `flower`, `migrate`, `brokerfiles`,
-# `bridge`, or any command.
+# Entrypoint of the Tocsin image: `web`, `stream`, `worker`, `beat`, `watchdog`, `flower`, `migrate`,
+# `brokerfiles`, `bridge`, or any command.
 set -eu
 
 # The credentials .env.example publishes for development; production refuses them.
@@ -27,7 +27,11 @@ case "$role" in
     ;;
   beat)
     exec celery -A workers beat --loglevel INFO \
-      --scheduler django_celery_beat.schedulers:DatabaseScheduler
+      --scheduler workers.heartbeats:HeartbeatScheduler
+    ;;
+  watchdog)
+    # Watches beat, workers and the outbox without Celery; pages the operator tenant.
+    exec python manage.py platform_watchdog
     ;;
   flower)
     # Flower shows every task's arguments and can revoke tasks and stop workers: it never

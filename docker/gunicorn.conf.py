@@ -8,6 +8,7 @@ answer is JSON. gunicorn has no hook for these pages; its workers call
 """
 
 import json
+import os
 import re
 
 from gunicorn import util
@@ -26,5 +27,7 @@ util.write_error = _json_error
 
 
 def child_exit(server, worker):
-    # A dead worker's metric files must stop counting as a live process's gauges.
-    multiprocess.mark_process_dead(worker.pid)
+    # A dead worker's metric files must stop counting as a live process's gauges (only in
+    # multiprocess mode: without its directory there are no files, and the call would raise).
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(worker.pid)

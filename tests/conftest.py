@@ -123,6 +123,16 @@ def _isolated_rate_limits(settings):
                                                       "KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}"}}
 
 
+@pytest.fixture(autouse=True)
+def _closed_redis_breakers():
+    """A test that stopped a Redis must not leave the next test's callers failing fast."""
+    from apps.common.redis_guard import reset_breakers
+
+    reset_breakers()
+    yield
+    reset_breakers()
+
+
 @pytest.fixture
 def device_client(db):
     """`device_client(site, kind=..., **device_fields)` → (device, APIClient holding its token)."""

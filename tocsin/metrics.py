@@ -2,7 +2,7 @@
 
 Under gunicorn each worker process has its own counters. With `PROMETHEUS_MULTIPROC_DIR`
 set (as `make run` and the Docker image do), prometheus_client keeps them in shared files
-and one scrape sums all workers; the collectors that read the database (the outbox) are
+and one scrape sums all workers; the collectors that read the database (the outbox, the platform's heartbeats) are
 added to that registry too, so nothing is left out.
 
 The figures name tenants' queues, failures and volumes, so a scrape needs
@@ -23,6 +23,7 @@ from prometheus_client import multiprocess
 
 from apps.iot.metrics import IotCollector
 from apps.notifications.metrics import OutboxCollector
+from apps.operations.metrics import PlatformCollector
 
 
 def _authorised(request) -> bool:
@@ -44,6 +45,7 @@ def metrics(request):
         multiprocess.MultiProcessCollector(registry)
         registry.register(OutboxCollector())
         registry.register(IotCollector())
+        registry.register(PlatformCollector())
     else:
         registry = prometheus_client.REGISTRY
     return HttpResponse(prometheus_client.generate_latest(registry), content_type=prometheus_client.CONTENT_TYPE_LATEST)

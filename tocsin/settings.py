@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.realtime",
     "apps.iot",
+    "apps.operations",
     "apps.demo",
     "workers",
 ]
@@ -115,17 +116,25 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
     "DATABASE_CONNECT_TIMEOUT", default=5
 )
+# While PostgreSQL is unreachable or restarting, requests answer 503 with this Retry-After.
+TOCSIN_DATABASE_RETRY_AFTER_SECONDS = env.int("TOCSIN_DATABASE_RETRY_AFTER_SECONDS", default=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="tocsin")
+# Bounded waits on Redis for the request path (throttle, enqueue, live publish); behind
+# them a circuit breaker per server, closed again by a probe (apps/common/redis_guard.py).
+TOCSIN_REDIS_CONNECT_TIMEOUT_SECONDS = env.float("TOCSIN_REDIS_CONNECT_TIMEOUT_SECONDS", default=0.25)
+TOCSIN_REDIS_SOCKET_TIMEOUT_SECONDS = env.float("TOCSIN_REDIS_SOCKET_TIMEOUT_SECONDS", default=0.5)
+TOCSIN_REDIS_PROBE_INTERVAL_SECONDS = env.float("TOCSIN_REDIS_PROBE_INTERVAL_SECONDS", default=1.0)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": CACHE_KEY_PREFIX,
         "TIMEOUT": 300,
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        "OPTIONS": {"socket_connect_timeout": TOCSIN_REDIS_CONNECT_TIMEOUT_SECONDS,
+                    "socket_timeout": TOCSIN_REDIS_SOCKET_TIMEOUT_SECONDS},
     }
 }
 
@@ -283,11 +292,18 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
-    "socket_connect_timeout": 2,
-    "socket_timeout": 5,
+    "socket_connect_timeout": TOCSIN_REDIS_CONNECT_TIMEOUT_SECONDS,
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=2.0),
 }
+# Every key of the broker (queues, unacked messages, fanout channels) under this prefix, so
+# two stacks or two test runs on one Redis database never take each other's tasks.
+CELERY_BROKER_KEY_PREFIX = env.str("CELERY_BROKER_KEY_PREFIX", default="")
+if CELERY_BROKER_KEY_PREFIX:
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = CELERY_BROKER_KEY_PREFIX
+CELERY_BROKER_CONNECTION_TIMEOUT = TOCSIN_REDIS_CONNECT_TIMEOUT_SECONDS
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
+# One immediate retry (a pooled connection Redis closed); a real outage opens the breaker.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -301,7 +317,8 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, writing beat's heartbeat (workers/heartbeats.py).
+CELERY_BEAT_SCHEDULER = "workers.heartbeats:HeartbeatScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Celery's Django fixup closes the database connection around every task unless this is set,
 # which made each delivery pay a new PostgreSQL connection (~5 ms here, ~17 ms of database
@@ -348,6 +365,16 @@ LOGGING = {
 
 TOCSIN_PUBLIC_BASE_URL = env.str("TOCSIN_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 TOCSIN_HEALTH_TIMEOUT_SECONDS = env.float("TOCSIN_HEALTH_TIMEOUT_SECONDS", default=2.0)
+
+# --- The platform watching itself (apps/operations) -------------------------------------
+# The tenant whose policies and channels receive platform alerts (beat or workers stopped,
+# outbox backlog); empty: platform problems are only logged, at CRITICAL.
+TOCSIN_OPERATOR_TENANT = env.str("TOCSIN_OPERATOR_TENANT", default="")
+TOCSIN_HEARTBEAT_SECONDS = env.float("TOCSIN_HEARTBEAT_SECONDS", default=10)
+TOCSIN_BEAT_STALE_SECONDS = env.float("TOCSIN_BEAT_STALE_SECONDS", default=60)
+TOCSIN_WORKER_STALE_SECONDS = env.float("TOCSIN_WORKER_STALE_SECONDS", default=60)
+TOCSIN_OUTBOX_BACKLOG_SECONDS = env.float("TOCSIN_OUTBOX_BACKLOG_SECONDS", default=120)
+TOCSIN_WATCHDOG_INTERVAL_SECONDS = env.float("TOCSIN_WATCHDOG_INTERVAL_SECONDS", default=15)
 
 # --- Devices -----------------------------------------------------------------------------
 

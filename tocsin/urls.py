@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from apps.common import health
 from apps.notifications import hooks_views
@@ -19,6 +20,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # The first URL `make run` prints: people land on the live board (it asks them to sign in).
+    path("", RedirectView.as_view(pattern_name="board", permanent=False), name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics, name="prometheus-metrics"),
@@ -35,3 +38,4 @@ urlpatterns = [
 
 admin.site.site_header = "Tocsin"
 admin.site.site_title = "Tocsin admin"
+admin.site.site_url = "/board/"  # the admin's "View site"

@@ -8,4 +8,5 @@ class WorkersConfig(AppConfig):
     label = "workers"
 
     def ready(self) -> None:
+        import workers.heartbeats  # noqa: F401  (beat, worker and watched-task heartbeats)
         import workers.tasks  # noqa: F401

@@ -1,9 +1,15 @@
-"""Request id, refusal of unstorable text, and JSON-errors middleware."""
+"""Request id, refusal of unstorable text, and JSON-errors middleware.
+
+A database that is unreachable or restarting answers 503 with `Retry-After` on every
+path (JSON on the API), never a 500: the request was refused whole, nothing was half
+written, and a client (the device agent's outbox) resends it later.
+"""
 
 from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import (
     BadRequest,
     PermissionDenied,
@@ -12,7 +18,8 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
-from django.http import Http404, HttpResponseBadRequest, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 
 from apps.common.errors import error_body
@@ -120,6 +127,8 @@ class ApiErrorMiddleware:
         return response
 
     def process_exception(self, request, exception):
+        if isinstance(exception, (OperationalError, InterfaceError)):
+            return _database_unavailable(request, exception)
         if not _is_api_path(request.path):
             return None
         # What Django itself answers with 4xx (django.core.handlers.exception) stays 4xx here.
@@ -131,6 +140,20 @@ class ApiErrorMiddleware:
             return _json_error_for(403)
         logger.exception("unhandled error", extra={"path": request.path, "method": request.method})
         return _json_error_for(500)
+
+
+def _database_unavailable(request, exception) -> HttpResponse:
+    logger.warning("database unavailable; answered 503", extra={
+        "path": request.path, "method": request.method, "error": type(exception).__name__})
+    retry_after = str(settings.TOCSIN_DATABASE_RETRY_AFTER_SECONDS)
+    if _is_api_path(request.path):
+        response = JsonResponse(error_body("unavailable", "The service is briefly unavailable; retry later."),
+                                status=503)
+    else:
+        response = HttpResponse("Tocsin is briefly unavailable; retry in a few seconds.\n", status=503,
+                                content_type="text/plain")
+    response["Retry-After"] = retry_after
+    return response
 
 
 _STATUS_CODES = {

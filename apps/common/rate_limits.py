@@ -9,7 +9,10 @@ heartbeat costs more than an uncounted one. Each throttle says which it is.
 Counting is fixed windows with INCR, so concurrent requests are counted atomically by
 Redis rather than by read-modify-write of a history list, in one round trip (a small
 script: INCR, and EXPIRE when the window starts), because it runs on every request of
-every device.
+every device. Both go through the cache Redis's circuit breaker (`redis_guard`): while
+it is known to be down, `count` and `current` raise `CircuitOpenError` (a
+`redis.ConnectionError`) at once, so a fail-open limit returns fast and a fail-closed one
+answers 503 fast, instead of each request waiting on a connect.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework import exceptions, status
 from rest_framework.throttling import BaseThrottle
+
+from apps.common.redis_guard import breaker_for
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +52,10 @@ class RateLimitUnavailable(exceptions.APIException):
     wait = UNAVAILABLE_RETRY_AFTER_SECONDS
 
 
+def _breaker():
+    return breaker_for(settings.CACHES["default"]["LOCATION"])
+
+
 def _redis_client(backend):
     pool = backend._get_connection_pool(True)
     if _client[0] is not pool:
@@ -63,10 +72,11 @@ def count(key: str, timeout: int) -> int:
     backend = getattr(cache, "_cache", None)
     if not hasattr(backend, "_get_connection_pool"):  # not Django's Redis backend: two cache operations
         return 1 if cache.add(key, 1, timeout=timeout) else cache.incr(key)
-    client = _redis_client(backend)
-    if not _script:
-        _script.append(client.register_script(_COUNT_SCRIPT))
-    return int(_script[0](keys=[cache.make_key(key)], args=[timeout], client=client))
+    with _breaker().guard():
+        client = _redis_client(backend)
+        if not _script:
+            _script.append(client.register_script(_COUNT_SCRIPT))
+        return int(_script[0](keys=[cache.make_key(key)], args=[timeout], client=client))
 
 
 def current(key: str, *, default_ttl: int) -> tuple[int, int]:
@@ -76,9 +86,10 @@ def current(key: str, *, default_ttl: int) -> tuple[int, int]:
     if not hasattr(backend, "_get_connection_pool"):
         value = cache.get(key)
         return (int(value), default_ttl) if value else (0, 0)
-    pipe = _redis_client(backend).pipeline(transaction=False)
     full_key = cache.make_key(key)
-    value, ttl = pipe.get(full_key).ttl(full_key).execute()
+    with _breaker().guard():
+        pipe = _redis_client(backend).pipeline(transaction=False)
+        value, ttl = pipe.get(full_key).ttl(full_key).execute()
     if not value:
         return 0, 0
     return int(value), max(1, int(ttl)) if ttl and ttl > 0 else default_ttl

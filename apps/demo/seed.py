@@ -1,4 +1,5 @@
-"""Demo tenants for `make run`: a hotel group, a retail chain and a solar operator.
+"""Demo tenants for `make run`: a hotel group, a retail chain and a solar operator, and
+the operator tenant that receives the platform's own alerts (TOCSIN_OPERATOR_TENANT).
 
 Idempotent: running it again reuses what exists and resets the demo passwords, so the
 logins printed are always the ones that work.
@@ -63,6 +64,27 @@ DEMO_TENANTS = (
         admin_username="plant-admin", staff_username="plant-operator",
     ),
 )
+
+
+# The tenant the watchdog pages (beat or workers stopped, outbox backlog); `make run` sets
+# TOCSIN_OPERATOR_TENANT to its slug. Paged by email (the console provider without SMTP).
+OPERATOR_TENANT_NAME = "Tocsin operations"
+OPERATOR_TENANT_SLUG = "tocsin-ops"
+OPERATOR_CHANNEL = ("Platform on-call email", "email", "platform-oncall@tocsin.example")
+
+
+def seed_operator_tenant() -> Tenant:
+    """Idempotent: the operator tenant, its on-call channel and a catch-all policy."""
+    actor = Actor.system("seed_demo")
+    tenant = Tenant.objects.filter(slug=OPERATOR_TENANT_SLUG).first() or tenancy.tenant_create(
+        name=OPERATOR_TENANT_NAME, vertical="energy", slug=OPERATOR_TENANT_SLUG)
+    name, kind, target = OPERATOR_CHANNEL
+    channel = (Channel.objects.filter(tenant=tenant, name=name).first()
+               or channel_create(tenant=tenant, name=name, kind=kind, target=target, actor=actor))
+    if not EscalationPolicy.objects.filter(tenant=tenant, name="Platform alerts").exists():
+        policy_save(tenant=tenant, actor=actor, name="Platform alerts", severities=["critical"], priority=10,
+                    steps=[{"delay_minutes": 0, "channels": [channel]}])
+    return tenant
 
 
 DEMO_TOKEN_LABEL = "demo fleet"  # noqa: S105 (a label, not a secret)
@@ -140,6 +162,7 @@ def _seed_notifications(tenant: Tenant) -> None:
 @transaction.atomic
 def seed_demo() -> list[SeededTenant]:
     _user_with_password(OPERATOR_USERNAME, superuser=True)
+    seed_operator_tenant()
     seeded = []
     for spec in DEMO_TENANTS:
         tenant = Tenant.objects.filter(slug=spec.slug).first() or tenancy.tenant_create(

@@ -2,7 +2,8 @@
 
 Called only after commit (see `receivers`), so a client never sees a change that rolls
 back. Publishing must never fail the caller: the change is committed and the board can
-always be reloaded, so a Redis outage is logged and publishing pauses briefly instead of
+always be reloaded, so publishing goes through the Redis circuit breaker
+(`apps.common.redis_guard`): during an outage an event is dropped at once instead of
 making every request wait for a connect timeout. Tenants whose events were dropped get a
 `stream.reset` event as soon as Redis answers again, telling their clients to reload
 rather than silently showing stale state.
@@ -12,22 +13,20 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 import redis
 from django.conf import settings
 
+from apps.common.redis_guard import CircuitOpenError, breaker_for
 from apps.realtime.events import EventLog
 
 logger = logging.getLogger(__name__)
 
-PAUSE_AFTER_FAILURE_SECONDS = 5.0
 _MAX_REMEMBERED_TENANTS = 1000
 
 _lock = threading.Lock()
 _clients: dict[str, redis.Redis] = {}
 _logs: dict[tuple, EventLog] = {}
-_paused_until = 0.0
 _dropped_tenants: set[str] = set()
 
 
@@ -37,7 +36,9 @@ def redis_client() -> redis.Redis:
     url = settings.REDIS_URL
     with _lock:
         if url not in _clients:
-            _clients[url] = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=1.0)
+            _clients[url] = redis.Redis.from_url(
+                url, socket_connect_timeout=settings.TOCSIN_REDIS_CONNECT_TIMEOUT_SECONDS,
+                socket_timeout=settings.TOCSIN_REDIS_SOCKET_TIMEOUT_SECONDS)
         return _clients[url]
 
 
@@ -56,20 +57,18 @@ def event_log() -> EventLog:
 
 def publish(*, tenant: str, event_type: str, site: str | None, data: dict) -> str | None:
     """Append the event to the tenant's stream and announce it; its id, or None if dropped."""
-    global _paused_until
-    if time.monotonic() < _paused_until:
-        _remember_dropped(tenant)
-        return None
     log = event_log()
     try:
-        _announce_resets(log)
-        entry_id = log.append(tenant=tenant, event_type=event_type, site=site, data=data)
+        with breaker_for(settings.REDIS_URL).guard():
+            _announce_resets(log)
+            entry_id = log.append(tenant=tenant, event_type=event_type, site=site, data=data)
+    except CircuitOpenError:
+        _remember_dropped(tenant)
+        return None
     except (redis.RedisError, OSError) as exc:
-        _paused_until = time.monotonic() + PAUSE_AFTER_FAILURE_SECONDS
         _remember_dropped(tenant)
         logger.warning("live event dropped: Redis unavailable", extra={
-            "tenant": tenant, "event_type": event_type, "error": exc.__class__.__name__,
-            "paused_seconds": PAUSE_AFTER_FAILURE_SECONDS})
+            "tenant": tenant, "event_type": event_type, "error": exc.__class__.__name__})
         return None
     return entry_id
 

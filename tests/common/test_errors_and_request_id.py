@@ -43,3 +43,11 @@ def test_schema_and_docs_are_served(client, world_a):
     client.force_login(world_a.staff)
     assert client.get("/api/schema/").status_code == 200
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_the_root_url_and_the_admins_view_site_lead_to_the_board(client, db):
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"] == "/board/"
+    from django.contrib import admin
+
+    assert admin.site.site_url == "/board/"

@@ -9,6 +9,16 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _platform_beating():
+    """Beat and a worker alive, so these tests see only the dependency checks
+    (tests/operations covers the platform's own checks)."""
+    from apps.operations.services import heartbeat_record
+
+    heartbeat_record(name="beat", kind="beat")
+    heartbeat_record(name="worker:w1@test", kind="worker")
+
+
 def _dead_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -23,6 +23,7 @@ import pytest
 
 from device_agent.config import AgentConfig, LoadedConfig
 from tests.device_agent.standin_server import StandinServer, StandinState
+from tests.support.lifetime import die_with_parent
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -128,7 +129,7 @@ class AgentProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "device_agent", *args],
             stdin=stdin, stdout=self._log, stderr=self._log, env=env or agent_env(),
-            cwd=str(REPO_ROOT),
+            cwd=str(REPO_ROOT), preexec_fn=die_with_parent,
         )
 
     def write(self, text: str) -> None:

@@ -214,3 +214,36 @@ def test_enroll_and_status_go_through_a_running_agent(
     refused = run_cli("enroll", "--config", str(config_path), "--setup-token", "wrong")
     assert refused.returncode == 3
     assert agent.terminate() == 0
+
+
+def test_config_works_before_or_after_the_subcommand() -> None:
+    from device_agent.cli import build_parser
+
+    for argv in (["--config", "/x.json", "status"], ["status", "--config", "/x.json"],
+                 ["--log-level", "DEBUG", "--config", "/x.json", "status"],
+                 ["--config", "/y.json", "status", "--config", "/x.json"]):
+        assert build_parser().parse_args(argv).config == "/x.json", argv
+    assert build_parser().parse_args(["status"]).config is None
+    assert build_parser().parse_args(["--log-level", "ERROR", "run"]).log_level == "ERROR"
+
+
+def test_config_before_the_subcommand_is_used_by_a_real_run(config_path: Path,
+                                                             tmp_path: Path) -> None:
+    result = run_cli("--config", str(config_path), "status")
+    assert "/var/lib/tocsin-agent" not in result.stdout + result.stderr
+    assert str(tmp_path / "state") in result.stdout + result.stderr
+
+
+def test_every_state_file_is_0600(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    os.umask(0o022)
+    path = tmp_path / "outbox.sqlite3"
+    item = NewItem(kind=SCAN, item_id="i-1", occurred_at=time.time(), payload={"n": 1})
+    Outbox(str(path)).put(item)
+    for name in os.listdir(tmp_path):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+    path.chmod(0o644)
+    Outbox(str(path))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

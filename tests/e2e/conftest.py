@@ -15,8 +15,17 @@ FAST_RETRIES = {"TOCSIN_NOTIFY_RETRY_BASE_SECONDS": "0.2", "TOCSIN_NOTIFY_RETRY_
 
 @pytest.fixture(autouse=True)
 def _empty_test_queues():
-    """Messages left in the test broker by earlier tests name rows that no longer exist."""
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    """Messages left in the test broker by earlier tests name rows that no longer exist.
+    Only this run's keys go (its broker key prefix, set per run by `make test`): another run
+    on the same Redis database keeps its queues."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    prefix = settings.CELERY_BROKER_KEY_PREFIX
+    if not prefix:
+        client.flushdb()
+        return
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 def wait_until(predicate, *, timeout: float = 30, interval: float = 0.1, what: str = "condition"):

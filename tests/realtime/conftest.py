@@ -17,6 +17,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.realtime.sse import SSEClient
+from tests.support.lifetime import die_with_parent
 from tests.support.processes import ROOT, child_environment
 
 # One prefix per test session: streams, channel and tickets of this run are its own, even
@@ -48,7 +49,8 @@ class StreamServer:
         self.process = subprocess.Popen(
             [uvicorn, "apps.realtime.asgi:application", "--host", "127.0.0.1", "--port", str(self.port),
              "--no-access-log", "--timeout-graceful-shutdown", "2"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=die_with_parent)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

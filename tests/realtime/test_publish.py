@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.alerts.services import alert_acknowledge, alert_raise
 from apps.audit.services import Actor
+from apps.common.redis_guard import reset_breakers
 from apps.notifications.delivery import deliver
 from apps.notifications.models import Notification
 from apps.realtime import publish
@@ -29,11 +30,11 @@ def store():
 
 @pytest.fixture(autouse=True)
 def _publisher_state():
-    """The publisher's pause and memory of dropped tenants are per process: start clean."""
-    publish._paused_until = 0.0
+    """The Redis breakers and the memory of dropped tenants are per process: start clean."""
+    reset_breakers()
     publish._dropped_tenants.clear()
     yield
-    publish._paused_until = 0.0
+    reset_breakers()
     publish._dropped_tenants.clear()
 
 
@@ -124,7 +125,6 @@ def test_redis_down_is_logged_never_raised_and_tenants_are_told_to_reload(world_
     assert world_a.tenant.public_id in publish._dropped_tenants
 
     settings.REDIS_URL = working_url
-    publish._paused_until = 0.0
     with committed():
         alert_acknowledge(alert=alert, actor=Actor.system("t"))
     types = [event["type"] for _, event in _events(store, world_a.tenant)]

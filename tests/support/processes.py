@@ -1,4 +1,10 @@
-"""Real processes for end-to-end tests: a Celery worker (and later servers) on the test DB."""
+"""Real processes for end-to-end tests: Celery workers, web servers and private Redis /
+PostgreSQL servers on the test database.
+
+Every child dies with pytest: each is started with a parent-death signal (SIGKILL, Linux
+`prctl`), so a pytest killed by a timeout or a Ctrl-C leaves no worker behind to take the
+next run's tasks. Celery's own pool children carry the same signal towards their parent.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+
+from tests.support.lifetime import die_with_parent
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL_QUEUES = "critical,notify,default,maintenance,retry"
@@ -34,7 +42,9 @@ def child_environment(**overrides: str) -> dict[str, str]:
         "DATABASE_URL": test_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_BROKER_KEY_PREFIX": settings.CELERY_BROKER_KEY_PREFIX,
         "CACHE_KEY_PREFIX": settings.CACHE_KEY_PREFIX,
+        "TOCSIN_REALTIME_PREFIX": settings.TOCSIN_REALTIME_PREFIX,
         "DJANGO_SETTINGS_MODULE": "tocsin.settings",
         "PYTHONUNBUFFERED": "1",
         "LOG_FORMAT": "json",
@@ -67,7 +77,7 @@ class WorkerProcess:
              "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--hostname",
              f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
             cwd=ROOT, env=child_environment(**self.env_overrides), stdout=self._log_file,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent,
         )
         try:
             self.wait_for_log("ready", timeout=timeout)
@@ -143,7 +153,7 @@ class RedisServerProcess:
         self.process = subprocess.Popen(
             [redis_server_binary(), "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
              "--appendonly", "no", "--dir", str(self.data_dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -157,3 +167,174 @@ class RedisServerProcess:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+
+class WebProcess:
+    """The WSGI API under gunicorn (as in production) on a free port, on the test database."""
+
+    def __init__(self, log_path: Path, *, workers: int = 2, env_overrides: dict[str, str] | None = None):
+        self.log_path = log_path
+        self.workers = workers
+        self.env_overrides = env_overrides or {}
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> WebProcess:
+        import requests
+
+        gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+        self._log_file = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(
+            [gunicorn, "tocsin.wsgi:application", "--bind", f"127.0.0.1:{self.port}", "--workers",
+             str(self.workers), "--worker-class", "sync", "--config", "docker/gunicorn.conf.py",
+             "--control-socket", str(self.log_path.with_suffix(".ctl")), "--log-level", "warning"],
+            cwd=ROOT, env=child_environment(**self.env_overrides), stdout=self._log_file,
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited early:\n{self.read_log()[-4000:]}")
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                time.sleep(0.1)
+        self.stop()
+        raise TimeoutError(f"gunicorn did not answer within {timeout}s:\n{self.read_log()[-4000:]}")
+
+    def read_log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        if getattr(self, "_log_file", None):
+            self._log_file.close()
+
+
+class ManagedProcess:
+    """Any long-running command of ours (beat, the watchdog, `make run`) on the test database,
+    its output in a file, stopped by process group."""
+
+    def __init__(self, argv: list[str], log_path: Path, *, env_overrides: dict[str, str] | None = None,
+                 env: dict[str, str] | None = None):
+        self.argv = argv
+        self.log_path = log_path
+        self.env = env if env is not None else child_environment(**(env_overrides or {}))
+        self.process: subprocess.Popen | None = None
+
+    def start(self, *, ready: str | None = None, timeout: float = 30) -> ManagedProcess:
+        self._log_file = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=self._log_file,
+                                        stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent)
+        if ready:
+            self.wait_for_log(ready, timeout=timeout)
+        return self
+
+    def read_log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_for_log(self, needle: str, *, timeout: float = 20, count: int = 1) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.read_log()
+            if text.count(needle) >= count:
+                return text
+            if self.process and self.process.poll() is not None:
+                raise RuntimeError(f"{self.argv[:3]} exited early:\n{text[-4000:]}")
+            time.sleep(0.1)
+        raise TimeoutError(f"'{needle}' x{count} not in the log after {timeout}s:\n{self.read_log()[-4000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        if getattr(self, "_log_file", None):
+            self._log_file.close()
+
+
+def beat_process(log_path: Path, **env_overrides: str) -> ManagedProcess:
+    celery = os.path.join(os.path.dirname(sys.executable), "celery")
+    return ManagedProcess([celery, "-A", "workers", "beat", "--loglevel", "INFO"], log_path,
+                          env_overrides=env_overrides)
+
+
+def watchdog_process(log_path: Path, **env_overrides: str) -> ManagedProcess:
+    return ManagedProcess([sys.executable, "manage.py", "platform_watchdog"], log_path, env_overrides=env_overrides)
+
+
+class PostgresServerProcess:
+    """A private PostgreSQL (the `pgserver` package's binaries) holding a copy of the test
+    database, for tests that stop and restart the database under load. Unix socket only."""
+
+    def __init__(self, dbname: str = "tocsin_chaos"):
+        import tempfile
+
+        # The server runs as pgserver's own system user when we are root: it needs a
+        # directory it can reach, which pytest's private tmp_path is not (removed in destroy()).
+        self.base = Path(tempfile.mkdtemp(prefix="tocsin-pg-"))
+        self.base.chmod(0o755)
+        self.pgdata = self.base / "pgdata"
+        self.dbname = dbname
+        self.socket_dir: str = ""
+        self._user: str | None = None
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@/{self.dbname}?host={self.socket_dir}"
+
+    def start(self) -> PostgresServerProcess:
+        import pgserver
+
+        server = pgserver.get_server(self.pgdata, cleanup_mode=None)
+        self.socket_dir = str(server.get_postmaster_info().socket_dir)
+        self._user = server.system_user
+        return self
+
+    def copy_database(self, source_url: str) -> None:
+        """The source database (schema and rows) into this server, by pg_dump | psql."""
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        subprocess.run([str(POSTGRES_BIN_PATH / "psql"), "-q", "-h", self.socket_dir, "-U", "postgres", "-d",
+                        "postgres", "-c", f'CREATE DATABASE "{self.dbname}"'], check=True)
+        dump = subprocess.run([str(POSTGRES_BIN_PATH / "pg_dump"), "--no-owner", "--no-privileges",
+                               f"--dbname={source_url}"], check=True, capture_output=True)
+        # Per-column options a server's extensions add (seen: `SET (pg_attver=...)`) mean
+        # nothing to a plain PostgreSQL; the copy keeps schema and rows only.
+        script = b"\n".join(line for line in dump.stdout.splitlines() if b" SET (pg_attver=" not in line)
+        subprocess.run([str(POSTGRES_BIN_PATH / "psql"), "-q", "-v", "ON_ERROR_STOP=1", "-h", self.socket_dir,
+                        "-U", "postgres", "-d", self.dbname], input=script, check=True,
+                       stdout=subprocess.DEVNULL)
+
+    def _pg_ctl(self, *args: str) -> None:
+        from pgserver._commands import pg_ctl
+
+        pg_ctl(list(args), pgdata=self.pgdata, user=self._user, timeout=30)
+
+    def stop(self) -> None:
+        if (self.pgdata / "postmaster.pid").exists():
+            self._pg_ctl("-w", "-m", "fast", "stop")
+
+    def restart_after_stop(self) -> None:
+        """Start again with the options pgserver started it with (no TCP, the same socket)."""
+        self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}", "-l", str(self.pgdata / "log"), "start")
+
+    def destroy(self) -> None:
+        import shutil
+
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from apps.devices.models import SetupToken
+from apps.notifications.models import EscalationPolicy
 from apps.tenancy.models import Membership, Site, Tenant
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +65,9 @@ def test_seed_demo_is_idempotent_and_prints_logins(tmp_path):
     first_tokens = json.loads(tokens_file.read_text())
     second = _run("seed_demo", "--tokens-file", str(tokens_file))
     assert first == second
-    assert Tenant.objects.count() == 3
+    # Three demo tenants and the operator tenant that receives platform alerts.
+    assert Tenant.objects.count() == 4
+    assert EscalationPolicy.objects.filter(tenant__slug="tocsin-ops", name="Platform alerts").exists()
     second_tokens = json.loads(tokens_file.read_text())
     assert {t["site_kind"] for t in second_tokens} == {"hotel", "store", "plant"}
     # Only the newest demo token of each site works; the file always holds working ones.
@@ -72,6 +75,7 @@ def test_seed_demo_is_idempotent_and_prints_logins(tmp_path):
     assert SetupToken.objects.filter(revoked_at__isnull=True).count() == 3
     assert "hotel-admin / tocsin-demo" in first
     assert "operator (superuser)" in first
+    assert "platform alerts go to the tenant [tocsin-ops]" in first
 
 
 def test_setup_periodic_tasks_installs_rows_and_keeps_operator_choices():

@@ -48,27 +48,47 @@ class _PublicDeviceApi(APIView):
         return Response(self.output_serializer(result).data, status=self.success_status)
 
 
-@extend_schema(request=s.EnrollStartInput, responses={201: s.ChallengeOutput})
+@extend_schema(
+    request=s.EnrollStartInput, responses={201: s.ChallengeOutput}, tags=["device"],
+    summary="Start enrolment with a setup token (no auth)",
+    description="The device sends the setup token and location id from its QR code, its hardware id, model, "
+                "kind and its Ed25519 public key (base64 of 32 raw bytes). Answers a one-time challenge to sign: "
+                "`tocsin-enroll-v1\\n<enrollment_id>\\n<hardware_id>\\n<challenge>`. A bad, expired or used-up "
+                "token answers 403 `enrollment_refused` (deliberately vague). Rate-limited per IP (429). "
+                "Examples: docs/device-api.md.")
 class EnrollStartApi(_PublicDeviceApi):
     input_serializer, output_serializer = s.EnrollStartInput, s.ChallengeOutput
     service = staticmethod(enrollment.enrollment_start)
     success_status = status.HTTP_201_CREATED
 
 
-@extend_schema(request=s.EnrollCompleteInput, responses=s.TokenOutput)
+@extend_schema(
+    request=s.EnrollCompleteInput, responses=s.TokenOutput, tags=["device"],
+    summary="Complete enrolment with the signed challenge (no auth)",
+    description="`enrollment_id` and the base64 Ed25519 signature of the challenge. Answers the device id and its "
+                "access token (JWT, 24 h by default): send it as `Authorization: Bearer` on every device call, "
+                "and keep `device_id` for renewal. A signature that does not verify answers 403.")
 class EnrollCompleteApi(_PublicDeviceApi):
     input_serializer, output_serializer = s.EnrollCompleteInput, s.TokenOutput
     service = staticmethod(enrollment.enrollment_complete)
 
 
-@extend_schema(request=s.RenewalChallengeInput, responses=s.RenewalChallengeOutput)
+@extend_schema(
+    request=s.RenewalChallengeInput, responses=s.RenewalChallengeOutput, tags=["device"],
+    summary="Ask for a renewal challenge (no auth)",
+    description="`{device_id}`. Answers a challenge to sign with the device key: "
+                "`tocsin-token-v1\\n<challenge_id>\\n<device_id>\\n<challenge>`. No stored secret is needed.")
 class RenewalChallengeApi(_PublicDeviceApi):
     throttle_classes = [RenewalRateThrottle]
     input_serializer, output_serializer = s.RenewalChallengeInput, s.RenewalChallengeOutput
     service = staticmethod(enrollment.renewal_challenge_create)
 
 
-@extend_schema(request=s.RenewalInput, responses=s.TokenOutput)
+@extend_schema(
+    request=s.RenewalInput, responses=s.TokenOutput, tags=["device"],
+    summary="Renew the device token with the signed challenge (no auth)",
+    description="`device_id`, `challenge_id` and the signature. Answers a fresh access token. A revoked device "
+                "answers 403 `device_revoked`; a signature that does not verify answers 401.")
 class RenewalTokenApi(_PublicDeviceApi):
     throttle_classes = [RenewalRateThrottle]
     input_serializer, output_serializer = s.RenewalInput, s.TokenOutput
@@ -88,7 +108,9 @@ class DeviceApi(APIView):
 
 
 class DeviceMeApi(DeviceApi):
-    @extend_schema(responses=s.DeviceMeOutput)
+    @extend_schema(
+        responses=s.DeviceMeOutput, tags=["device"], summary="The calling device (device token)",
+        description="The device's identity, site, tenant and configuration (heartbeat interval, thresholds).")
     def get(self, request):
         device = self.device
         return Response(s.DeviceMeOutput(device, context={"config": device_config(device)}).data)

@@ -77,7 +77,15 @@ def _nothing_valid(list_key: str, rejected: list[dict]) -> ApplicationError:
 
 
 class HeartbeatApi(DeviceApi):
-    @extend_schema(request=HeartbeatInput, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=HeartbeatInput, responses={202: OpenApiTypes.OBJECT}, tags=["device"],
+        summary="Report a heartbeat (device token)",
+        description="The device's periodic state: only `sent_at` is required; battery, link, health, uptime, "
+                    "error count, scanner status and firmware when known. Answers "
+                    "`202 {\"accepted\": true, \"applied\": bool}`; `applied` is false for a heartbeat older than "
+                    "the newest one seen (kept as history, changes nothing). Three missed heartbeats raise "
+                    "'device offline'. Errors: 400 `invalid` with field errors, 401, 429 and 503 with Retry-After. "
+                    "Examples: docs/device-api.md.")
     def post(self, request):
         _refuse_personal_data(request.data)
         heartbeat, errors = validate_heartbeat(request.data)
@@ -88,7 +96,14 @@ class HeartbeatApi(DeviceApi):
 
 
 class ScanBatchApi(DeviceApi):
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT}, tags=["device"],
+        summary="Send a batch of anonymised ID scans (device token)",
+        description="`{\"batch_id\": uuid, \"scans\": [...]}`, at most 500 scans, each with `scan_id`, "
+                    "`scanned_at`, birth year, age, underage/valid/expired flags, jurisdiction and a keyed "
+                    "subject hash. Answers `202 {accepted, duplicates, rejected: [{index, errors}]}`: valid scans "
+                    "are stored, a resent scan id counts once. Any raw personal data refuses the whole request "
+                    "(400 `personal_data_refused`, naming the keys). Examples: docs/device-api.md.")
     def post(self, request):
         body = request.data
         _refuse_personal_data(body)
@@ -105,7 +120,12 @@ class ScanBatchApi(DeviceApi):
 
 
 class TelemetryApi(DeviceApi):
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT}, tags=["device"],
+        summary="Send telemetry readings (device token)",
+        description="`{\"readings\": [{message_id, metric, value, unit, ts}]}`, at most 500. Answers "
+                    "`202 {accepted, duplicates, rejected: [{index, errors}]}`; a resent message id counts once. "
+                    "Site thresholds sustained for their duration raise alerts. Examples: docs/device-api.md.")
     def post(self, request):
         _refuse_personal_data(request.data)
         items = _items(request.data, "readings")
@@ -117,7 +137,13 @@ class TelemetryApi(DeviceApi):
 
 
 class DeviceAlertApi(DeviceApi):
-    @extend_schema(request=DeviceAlertInput, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=DeviceAlertInput, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT}, tags=["device"],
+        summary="Raise an alert the device detected (device token)",
+        description="`kind` (breach, underage, tamper, battery_low, custom), optional `severity`, `dedup_key`, "
+                    "`occurred_at` and `details` (≤ 8 KiB, no personal data). Answers "
+                    "`201 {alert_id, deduplicated: false, count}` for a new alert, `200` with "
+                    "`deduplicated: true` when the same open alert was bumped. Examples: docs/device-api.md.")
     def post(self, request):
         _refuse_personal_data(request.data)
         report, errors = validate_device_alert(request.data, kinds=ALERT_KINDS, severities=SEVERITIES)

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from apps.demo.seed import DEMO_PASSWORD, OPERATOR_USERNAME, seed_demo
+from apps.demo.seed import DEMO_PASSWORD, OPERATOR_TENANT_SLUG, OPERATOR_USERNAME, seed_demo
 
 
 class Command(BaseCommand):
@@ -18,6 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, tokens_file, **options):
         seeded = seed_demo()
         self.stdout.write(f"operator (superuser): {OPERATOR_USERNAME} / {DEMO_PASSWORD}")
+        self.stdout.write(f"platform alerts go to the tenant [{OPERATOR_TENANT_SLUG}] (TOCSIN_OPERATOR_TENANT)")
         for entry in seeded:
             self.stdout.write(f"{entry.tenant.name} [{entry.tenant.slug}] site {entry.site.location_id}")
             for username, role in entry.logins:
