@@ -10,6 +10,8 @@ from __future__ import annotations
 from prometheus_client import REGISTRY
 from prometheus_client.core import CounterMetricFamily
 
+from apps.common.scrape import in_event_loop
+
 _registered = False
 
 
@@ -25,6 +27,9 @@ class IotCollector:
         from django.db import DatabaseError
 
         from apps.iot.models import BridgeCounter, DedupLayer
+
+        if in_event_loop():
+            return
 
         try:
             counters = dict(BridgeCounter.objects.values_list("name", "value"))

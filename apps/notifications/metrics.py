@@ -10,6 +10,8 @@ from __future__ import annotations
 from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from apps.common.scrape import in_event_loop
+
 DELIVERIES = Counter("tocsin_deliveries_total", "Delivery attempts by provider and outcome",
                      ["provider", "outcome"])
 UNNOTIFIED = Counter("tocsin_alerts_unnotified_total", "Alerts that paged nobody, by reason", ["reason"])
@@ -27,16 +29,6 @@ def record_outcome(provider: str, outcome: str, *, seconds: float | None = None)
         DELIVERY_SECONDS.labels(provider=provider).observe(seconds)
 
 
-def _in_event_loop() -> bool:
-    import asyncio
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
 class OutboxCollector:
     """Reads the outbox at scrape time: rows by status, and dead deliveries ever."""
 
@@ -48,7 +40,7 @@ class OutboxCollector:
         yield GaugeMetricFamily("tocsin_open_alerts_unnotified", "Open alerts that notified nobody")
 
     def collect(self):
-        if _in_event_loop():
+        if in_event_loop():
             return  # Flower's /metrics (tornado): the ORM refuses async callers; the web's /metrics has these
         from django.db.models import Count
 

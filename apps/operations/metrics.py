@@ -12,6 +12,8 @@ import math
 from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 
+from apps.common.scrape import in_event_loop
+
 _NAMES = {
     "tocsin_beat_heartbeat_age_seconds": "Seconds since celery beat last wrote its heartbeat",
     "tocsin_workers_consuming": "Celery workers with a fresh heartbeat and a broker connection",
@@ -27,13 +29,7 @@ class PlatformCollector:
             yield GaugeMetricFamily(name, documentation, labels=["task"] if "periodic" in name else None)
 
     def collect(self):
-        import asyncio
-
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
+        if in_event_loop():
             return  # Flower's /metrics (tornado): the ORM refuses async callers; the web's /metrics has these
         from apps.operations.selectors import platform_status
 

@@ -170,7 +170,7 @@ def _production() -> dict[str, str]:
     from cryptography.fernet import Fernet
 
     return {"DJANGO_ENV": "production", "DJANGO_SECRET_KEY": "p" * 60, "DJANGO_ALLOWED_HOSTS": "tocsin.example",
-            "TOCSIN_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+            "TOCSIN_ENCRYPTION_KEYS": Fernet.generate_key().decode(), "TOCSIN_AUDIT_KEYS": "k1:" + "a7" * 32}
 
 
 def test_production_refuses_the_private_targets_allowance():

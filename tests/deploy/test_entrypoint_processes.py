@@ -27,7 +27,8 @@ ENTRYPOINT = ROOT / "docker" / "entrypoint.sh"
 BIN = os.path.dirname(sys.executable)
 CREDENTIALS = "ops:correct-horse-battery-staple"
 PRODUCTION = {"DJANGO_ENV": "production", "DJANGO_SECRET_KEY": "p" * 60, "DJANGO_ALLOWED_HOSTS": "localhost",
-              "TOCSIN_ENCRYPTION_KEYS": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}
+              "TOCSIN_ENCRYPTION_KEYS": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+              "TOCSIN_AUDIT_KEYS": "k1:" + "a7" * 32}
 
 
 def _free_port() -> int:
