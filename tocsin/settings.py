@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "apps.alerts",
     "apps.ingest",
     "apps.reports",
+    "apps.oncall",
     "apps.notifications",
     "apps.realtime",
     "apps.iot",

@@ -35,6 +35,11 @@ class Channel(TenantOwnedModel):
     target = models.CharField(max_length=500)
     secret_encrypted = models.TextField(blank=True)
     enabled = models.BooleanField(default=True)
+    contact_method = models.OneToOneField(
+        "oncall.ContactMethod", null=True, blank=True, editable=False, on_delete=models.SET_NULL,
+        related_name="channel",
+        help_text="Set on a person's personal channel: the contact method it delivers to. Such channels are "
+                  "made and kept in step by the notification engine, never listed or edited as channels.")
     created_at = models.DateTimeField(auto_now_add=True)
     archived_at = models.DateTimeField(
         null=True, blank=True, editable=False,

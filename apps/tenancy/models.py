@@ -136,6 +136,10 @@ class Membership(TenantOwnedModel):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.STAFF)
+    all_sites = models.BooleanField(
+        default=True, help_text="Covers every site of the tenant, present and future. Off: only the sites chosen.")
+    sites = models.ManyToManyField(Site, blank=True, related_name="+",
+                                   help_text="The sites a site-scoped membership covers (ignored when all sites).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
