@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import os
 import socket
 import ssl
 import sys
+import threading
 import urllib.request
 from urllib.parse import urlsplit
 
@@ -194,6 +196,24 @@ def guarded_session() -> requests.Session:
     adapter = GuardedHTTPAdapter(max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
+    return session
+
+
+_shared = threading.local()
+
+
+def shared_guarded_session() -> requests.Session:
+    """This thread's long-lived guarded session, so sends to one endpoint reuse a kept-alive
+    connection instead of paying a TCP (and TLS) handshake each. Reuse keeps the invariant:
+    a pooled connection was vetted when it was opened, and it stays connected to that address.
+    The cache is per process (a forked pool child never shares its parent's sockets) and per
+    setting of `TOCSIN_ALLOW_PRIVATE_TARGETS` (a connection opened while private targets were
+    allowed is never handed out once they are not). Use it without a `with` block."""
+    key = (os.getpid(), private_targets_allowed())
+    session = getattr(_shared, "sessions", {}).get(key)
+    if session is None:
+        _shared.sessions = {key: guarded_session()}  # drop sessions of another pid or setting
+        session = _shared.sessions[key]
     return session
 
 

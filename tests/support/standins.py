@@ -260,6 +260,12 @@ class _QuietHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
 
+class _KeepAliveHandler(_QuietHandler):
+    """HTTP/1.1 with persistent connections, as real receivers answer (see `keep_alive`)."""
+
+    protocol_version = "HTTP/1.1"
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -282,6 +288,9 @@ class _HttpStandIn(_Recorder):
     """
 
     GENERIC_MODES = ("timeout", "disconnect")
+    # Off by default: most tests want one request per connection. The throughput bench turns it on,
+    # because a real endpoint keeps connections alive and a client that reuses them is cheaper.
+    keep_alive = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -300,7 +309,7 @@ class _HttpStandIn(_Recorder):
         if self._server is not None:
             return self
         self._stopping.clear()
-        server = _Server((self.host, 0), _QuietHandler)
+        server = _Server((self.host, 0), _KeepAliveHandler if self.keep_alive else _QuietHandler)
         server.standin = self  # type: ignore[attr-defined]
         self._server = server
         self.port = server.server_address[1]
@@ -358,21 +367,22 @@ class _HttpStandIn(_Recorder):
         log["outcome"] = outcome
         handler.close_connection = True
 
-    @staticmethod
-    def _write(handler: BaseHTTPRequestHandler, response: Response) -> None:
+    def _write(self, handler: BaseHTTPRequestHandler, response: Response) -> None:
         payload = response.payload()
         try:
             handler.send_response(response.status)
             handler.send_header("Content-Type", response.content_type)
             handler.send_header("Content-Length", str(len(payload)))
-            handler.send_header("Connection", "close")
+            handler.send_header("Connection", "keep-alive" if self.keep_alive else "close")
             for name, value in response.headers.items():
                 handler.send_header(name, value)
             handler.end_headers()
             handler.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (its own timeout): nothing to answer
-        handler.close_connection = True
+            handler.close_connection = True
+        if not self.keep_alive:
+            handler.close_connection = True
 
     # -- to be provided by each stand-in ---------------------------------------------------
 

@@ -19,7 +19,7 @@ import time
 import requests
 from django.conf import settings
 
-from apps.common.netguard import DestinationRefused, guarded_session
+from apps.common.netguard import DestinationRefused, shared_guarded_session
 from apps.notifications.messages import Message
 from apps.notifications.models import Channel
 from apps.notifications.providers.base import (
@@ -49,9 +49,9 @@ class WebhookProvider:
         headers = {"Content-Type": "application/json", "User-Agent": "Tocsin-Webhook/1",
                    TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: signature(channel.secret, timestamp, body)}
         try:
-            with guarded_session() as session:
-                response = session.post(channel.target, data=body, headers=headers,
-                                        timeout=settings.TOCSIN_NOTIFY_PROVIDER_TIMEOUT, allow_redirects=False)
+            response = shared_guarded_session().post(channel.target, data=body, headers=headers,
+                                                     timeout=settings.TOCSIN_NOTIFY_PROVIDER_TIMEOUT,
+                                                     allow_redirects=False)
         except DestinationRefused as exc:
             raise PermanentError(f"webhook destination refused: {exc}", code=DESTINATION_REFUSED) from exc
         except (requests.Timeout, requests.ConnectionError) as exc:
