@@ -98,7 +98,9 @@ def audit_record(
 ) -> AuditEntry:
     """Append one entry to the tenant's chain, inside the caller's transaction if any."""
     details = _scrub(details or {})
-    with transaction.atomic():
+    # Inside a caller's transaction no savepoint of its own (two round trips on every audited
+    # write): nothing here is meant to fail and be caught, and a failure rolls the caller back.
+    with transaction.atomic(savepoint=False):
         _lock_chain(tenant)
         last = (AuditEntry.objects.filter(tenant=tenant).order_by("-seq")
                 .values("seq", "hash").first())

@@ -78,14 +78,39 @@ def _device_sql() -> str:
             f"JOIN tenancy_site s ON s.id = d.site_id WHERE d.public_id = $1")
 
 
-def _fetch_device_row(public_id: str):
+def _api_key_sql() -> str:
+    return (f"SELECT {select_columns(ApiKey, 'k')}, {select_columns(Tenant, 't')} "  # noqa: S608
+            f"FROM devices_apikey k JOIN tenancy_tenant t ON t.id = k.tenant_id WHERE k.prefix = $1")
+
+
+_STATEMENTS = {_DEVICE_STATEMENT: _device_sql, "tocsin_api_key_auth": _api_key_sql}
+
+
+def _execute_prepared(name: str, argument: str):
+    """One row of a statement this connection prepared (on its first use here)."""
     with connection.cursor() as cursor:
         raw = connection.connection
-        if raw not in _prepared_on:
-            cursor.execute(f"PREPARE {_DEVICE_STATEMENT}(varchar) AS {_device_sql()}")
-            _prepared_on[raw] = True
-        cursor.execute(f"EXECUTE {_DEVICE_STATEMENT}(%s)", [public_id])
+        prepared = _prepared_on.setdefault(raw, set())
+        if name not in prepared:
+            cursor.execute(f"PREPARE {name}(varchar) AS {_STATEMENTS[name]()}")
+            prepared.add(name)
+        cursor.execute(f"EXECUTE {name}(%s)", [argument])
         return cursor.fetchone()
+
+
+def _fetch_device_row(public_id: str):
+    return _execute_prepared(_DEVICE_STATEMENT, public_id)
+
+
+def api_key_with_tenant(prefix: str) -> ApiKey | None:
+    """One indexed query through a prepared statement: the key with its tenant attached."""
+    row = _execute_prepared("tocsin_api_key_auth", prefix)
+    if row is None:
+        return None
+    width = len(ApiKey._meta.concrete_fields)
+    api_key = hydrate(ApiKey, row[:width])
+    ApiKey._meta.get_field("tenant").set_cached_value(api_key, hydrate(Tenant, row[width:]))
+    return api_key
 
 
 def device_with_tenant_and_site(public_id: str) -> Device | None:
@@ -165,7 +190,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if parts is None:
             raise exceptions.AuthenticationFailed()
         prefix, secret = parts
-        api_key = ApiKey.objects.select_related("tenant").filter(prefix=prefix).order_by().first()
+        api_key = api_key_with_tenant(prefix)
         if api_key is None or not secret_matches(secret, api_key.key_hash) or not api_key.is_usable:
             raise exceptions.AuthenticationFailed()
         _touch_last_used(api_key)
