@@ -22,6 +22,10 @@ scenario and prints requests/s, p50/p99/max latency and errors by status:
   (the highest tier): every trigger a new alert routed by the tenant's catch-all policy,
   or all of them one hot key.
 - ``scans``: store scanners, batches of 100 new anonymised scans, all adults (no alert).
+- ``floor``: not Tocsin: ``bench/floor_app.py``, a bare Django + DRF endpoint inserting one
+  row, under the same gunicorn shape and database server, driven by the same clients with
+  the events body. What any Django service pays per request here: new alerts are read
+  against it.
 
 With ``--url`` it drives a server someone else started; that server must have the device
 and enrolment rate limits raised (``RATE_LIMIT_DEVICE=1000000/min``,
@@ -56,11 +60,13 @@ sys.path.insert(0, str(REPO_ROOT))
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tocsin_bench_ingest"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-SCENARIOS = ("heartbeats", "alerts-distinct", "alerts-one-key", "events-distinct", "events-one-key", "scans")
+SCENARIOS = ("heartbeats", "alerts-distinct", "alerts-one-key", "events-distinct", "events-one-key", "scans",
+             "floor")
 SCAN_BATCH = 100
 TARGETS = {  # the issue's targets: (requests or items per second, p99 ms)
     "heartbeats": (600, 50), "alerts-distinct": (300, 150), "alerts-one-key": (400, 100),
     "events-distinct": (300, 150), "events-one-key": (400, 100), "scans": (10_000, None),
+    "floor": (None, None),
 }
 
 
@@ -209,10 +215,11 @@ class Server:
         self.log.close()
 
 
-def start_server(args, env: dict[str, str]) -> Server:
-    port = args.port or free_port()
+def start_server(args, env: dict[str, str], *, app: str = "tocsin.wsgi:application", port: int = 0,
+                 extra: tuple[str, ...] = ()) -> Server:
+    port = port or args.port or free_port()
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    command = [gunicorn, "tocsin.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
+    command = [gunicorn, app, *extra, "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
                "--worker-class", args.worker_class, "--log-level", "warning"]
     if args.worker_class == "gthread":
         command += ["--threads", str(args.threads)]
@@ -517,7 +524,11 @@ def print_row(figures: dict) -> None:
     items = f"{figures['items_per_s']:>9.0f}" if figures["items_per_s"] != figures["requests_per_s"] else f"{'':>9}"
     target_rate, target_p99 = TARGETS[figures["scenario"]]
     achieved = figures["items_per_s"] if figures["scenario"] == "scans" else figures["requests_per_s"]
-    verdict = "met" if achieved >= target_rate and (target_p99 is None or figures["p99_ms"] <= target_p99) else "MISSED"
+    if target_rate is None:
+        verdict = "floor"
+    else:
+        met = achieved >= target_rate and (target_p99 is None or figures["p99_ms"] <= target_p99)
+        verdict = "met" if met else "MISSED"
     cpu = figures["cpu_ms_per_request"]
     print(f"{figures['scenario']:16} {figures['requests_per_s']:7.0f} {items} {figures['p50_ms']:7.1f} "
           f"{figures['p99_ms']:7.1f} {figures['max_ms']:7.1f}  {_ms(cpu['server'], 6)} {cpu['db']:5.2f} "
@@ -565,6 +576,13 @@ def verify(world: World, scenario: str, figures: dict, before: dict) -> str:
             counted = sum(alert.count for alert in keys)
             return _verdict(counted >= answered, f"{answered} accepted, one open alert counted {counted}")
         return _verdict(keys.count() >= answered, f"{answered} accepted, {keys.count()} alerts stored")
+    if scenario == "floor":
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM bench_floor")
+            stored = cursor.fetchone()[0]
+        return _verdict(stored >= accepted.get(201, 0), f"{accepted.get(201, 0)} rows acknowledged, {stored} stored")
     if scenario == "scans":
         stored = Scan.objects.filter(tenant_id=tenant).count() - before["scans"]
         expected = accepted.get(202, 0) * SCAN_BATCH
@@ -615,6 +633,20 @@ def parse_args():
         parser.error("--url needs --database-url (the server's database, to seed and to check)")
     args.database_url = args.database_url or os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
     return args
+
+
+def start_floor(args) -> Server:
+    """bench/floor_app.py under the same gunicorn shape, on the bench database (its own table)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_floor")
+        cursor.execute("CREATE TABLE bench_floor (id bigserial PRIMARY KEY, key text NOT NULL, body jsonb NOT NULL)")
+    parts = urlsplit(args.database_url)
+    env = {"PATH": os.environ.get("PATH", ""), "FLOOR_DATABASE_NAME": database_name(args.database_url),
+           "FLOOR_DATABASE_USER": parts.username or "postgres", "FLOOR_DATABASE_PORT": str(parts.port or 5432)}
+    return start_server(args, env, app="floor_app:application", port=free_port(),
+                        extra=("--pythonpath", str(REPO_ROOT / "bench")))
 
 
 def _stop_on_sigterm(signum, frame):
@@ -698,6 +730,8 @@ async def run_all(args, host: str, port: int, world: World, tag: str, server_pid
         "events-one-key": Scenario("events-one-key", "/api/v1/events/",
                                    make_event_body(tag, world.hotel[0], one_key=True), lambda index: [world.api_key]),
         "scans": Scenario("scans", "/api/v1/scans/batch/", scan_batch_body, own(scanners), SCAN_BATCH),
+        "floor": Scenario("floor", "/floor/", make_event_body(tag, world.hotel[0], one_key=False),
+                          lambda index: [None]),
     }
     print(f"\n{args.duration:g} s per scenario after {args.warmup:g} s warm-up; latency in ms; CPU in ms per request:\n"
           "server = gunicorn, db = its PostgreSQL backends, load = this process (the load generator),\n"
@@ -711,8 +745,16 @@ async def run_all(args, host: str, port: int, world: World, tag: str, server_pid
     for name in args.scenarios:
         background = await quiet_machine(args.quiet_below, args.quiet_wait)
         before = await sync_to_async(counts)(world)
-        outcome = await drive(host, port, scenarios[name], args.clients, args.duration, args.warmup, server_pids,
-                              lambda: (database_pids(args.database_url), redis_pids(args.redis_url)))
+        target_port, target_pids, floor = port, server_pids, None
+        if name == "floor":
+            floor = await sync_to_async(start_floor)(args)
+            target_port, target_pids = urlsplit(floor.url).port, floor.pids
+        try:
+            outcome = await drive(host, target_port, scenarios[name], args.clients, args.duration, args.warmup,
+                                  target_pids, lambda: (database_pids(args.database_url), redis_pids(args.redis_url)))
+        finally:
+            if floor is not None:
+                floor.stop()
         figures = report(scenarios[name], outcome)
         figures["background_busy_pct"] = background
         print_row(figures)
