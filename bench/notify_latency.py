@@ -34,8 +34,12 @@ def _prepare_database() -> None:
     from devstack.services import ensure_postgres, ensure_redis
 
     base = ensure_postgres(DB_NAME)
+    _recreate(base)
     os.environ["DATABASE_URL"] = base
     os.environ.setdefault("REDIS_URL", ensure_redis(9).rsplit("/", 1)[0] + "/9")
+    # A run's own broker keys: a message left by an earlier run (a retry due later) must not
+    # reach this run's worker, nor this run's rows an earlier worker.
+    os.environ["CELERY_BROKER_KEY_PREFIX"] = f"bench-notify-{os.getpid()}-{int(time.time())}:"
     os.environ["DJANGO_SETTINGS_MODULE"] = "tocsin.settings"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     # The webhook stand-in listens on 127.0.0.1, which deliveries refuse unless allowed.
@@ -46,6 +50,21 @@ def _prepare_database() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+
+
+def _recreate(url: str) -> None:
+    """Every run starts from an empty database: rows an earlier run left pending (retries of a
+    receiver long gone) would otherwise be delivered, and fail, in the middle of this one."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    name = urlsplit(url).path.lstrip("/")
+    if "bench" not in name:
+        raise SystemExit(f"refusing to drop {name!r}: only a database with 'bench' in its name is recreated")
+    with psycopg.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
 
 
 def _world(receiver_url: str, secret: str):
@@ -109,7 +128,8 @@ def main() -> int:
     log_dir = ROOT / "var" / "bench"
     log_dir.mkdir(parents=True, exist_ok=True)
     env = {"LOG_LEVEL": "INFO", "DATABASE_URL": os.environ["DATABASE_URL"], "REDIS_URL": settings.REDIS_URL,
-           "CELERY_BROKER_URL": settings.CELERY_BROKER_URL}
+           "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+           "CELERY_BROKER_KEY_PREFIX": os.environ["CELERY_BROKER_KEY_PREFIX"]}
     print(f"cores={os.cpu_count()} worker concurrency={args.concurrency} provider=webhook stand-in on 127.0.0.1")
 
     worker = WorkerProcess(log_dir / "notify-worker.log", concurrency=args.concurrency, env_overrides=env)
@@ -178,6 +198,7 @@ def _floor(args, env, log_dir) -> None:
 
     for _ in range(args.burst):
         app.send_task("tocsin.housekeeping.ping")
+    (log_dir / "notify-worker-floor.log").unlink(missing_ok=True)  # the count is read from this run's log
     worker = WorkerProcess(log_dir / "notify-worker-floor.log", concurrency=args.concurrency, env_overrides=env)
     try:
         worker.start(timeout=60)
