@@ -57,6 +57,19 @@ def encode_body(*, event_type: str, tenant: str, site: str | None, data: dict) -
                       separators=(",", ":"), default=str)
 
 
+def event_visible(event_type: bytes, body: bytes, sites: frozenset[str]) -> bool:
+    """Whether a site-scoped client may see an event: stream control events (`stream.*`)
+    always, others only when of one of `sites`; an event of no site (a tenant-wide alert)
+    is not theirs. Parsed only for such clients: whole-tenant ones never pay for it."""
+    if event_type.startswith(b"stream."):
+        return True
+    try:
+        site = json.loads(body).get("site")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(site, str) and site in sites
+
+
 def sse_frame(entry_id: bytes, event_type: bytes, body: bytes) -> bytes:
     """One Server-Sent Event; the JSON carries the id too, for clients that only read data."""
     data = b'{"id":"' + entry_id + b'",' + body[1:]
