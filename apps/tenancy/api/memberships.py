@@ -14,7 +14,6 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
 from apps.tenancy import services
-from apps.tenancy.api.fields import TenantScopedRelatedField
 from apps.tenancy.api.mixins import TenantScopedViewMixin
 from apps.tenancy.models import MANAGER_ROLES, Membership, Role, Site
 
@@ -33,9 +32,18 @@ class MembershipOutput(serializers.ModelSerializer):
 class MembershipUpdateInput(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices, required=False)
     all_sites = serializers.BooleanField(required=False, help_text="Every site of the tenant, present and future.")
-    sites = TenantScopedRelatedField(queryset=Site.objects.all(), many=True, required=False, max_length=500,
-                                     help_text="Public ids of the sites covered; naming them limits the "
-                                               "membership to them.")
+    sites = serializers.ListField(child=serializers.CharField(max_length=40), required=False, max_length=500,
+                                  help_text="Public ids of the sites covered; naming them limits the "
+                                            "membership to them.")
+
+    def validate_sites(self, value):
+        """Sites of the tenant within the caller's scope; any other id is 'not found'."""
+        found = {site.public_id: site for site in self.context["scope"].filter(
+            Site.objects.filter(tenant=self.context["tenant"], public_id__in=value))}
+        missing = sorted(set(value) - set(found))
+        if missing:
+            raise serializers.ValidationError(f"No such site: {', '.join(missing[:5])}.")
+        return [found[public_id] for public_id in dict.fromkeys(value)]
 
 
 class MembershipViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
