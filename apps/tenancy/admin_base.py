@@ -25,7 +25,7 @@ from django.db.models import Q
 
 from apps.common.forms import BoundedJSONFormField
 from apps.tenancy.context import tenant_ids_for_user, tenant_ids_where_role
-from apps.tenancy.models import MANAGER_ROLES, Site, Tenant
+from apps.tenancy.models import MANAGER_ROLES, Membership, Site, Tenant
 from apps.tenancy.scoping import Scope, scope_for_user, site_path_for
 
 
@@ -61,15 +61,24 @@ class TenantScopedRelatedFilter(admin.RelatedFieldListFilter):
 
 def _scope_q(model, tenant_ids, scope: Scope) -> Q | None:
     """The rows of `model` a person with `scope` (over `tenant_ids`) may be offered; None when
-    no tenant owns `model`. People are offered by tenant only to whole-tenant members: a
-    site-scoped one sees the people their own rows point to (the caller's fallback)."""
+    no tenant owns `model`. People are offered by tenant to whole-tenant members, and to a
+    site-scoped one only those who cover one of their sites."""
     if model is Tenant:
         return Q(pk__in=tenant_ids)
     if _has_tenant_field(model):
         return scope.q(site_path=site_path_for(model))
     if model is get_user_model() and scope.is_site_restricted:
-        return None
+        return Q(pk__in=_people_covering(scope))
     return tenant_scope(model, tenant_ids)
+
+
+def _people_covering(scope: Scope):
+    """The people whose memberships cover a site of `scope` (or a tenant it sees whole)."""
+    covering = Membership.objects.filter(
+        Q(tenant__in=scope.whole_tenant_ids)
+        | Q(all_sites=True, tenant__in=Site.objects.filter(pk__in=scope.site_ids).values("tenant_id"))
+        | Q(pk__in=Membership.sites.through.objects.filter(site_id__in=scope.site_ids).values("membership_id")))
+    return covering.values("user_id")
 
 
 class TenantScopedAdmin(admin.ModelAdmin):
@@ -141,8 +150,6 @@ class TenantScopedAdmin(admin.ModelAdmin):
             # Tenant-wide rows and new sites: only in tenants managed whole.
             return queryset.filter(pk__in=managed_scope.whole_tenant_ids)
         scope = _scope_q(model, self._managed_tenant_ids(request), managed_scope)
-        if scope is None and model is get_user_model():
-            scope = tenant_scope(model, self._managed_tenant_ids(request))
         return queryset if scope is None else queryset.filter(scope)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
