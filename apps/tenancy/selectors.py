@@ -16,7 +16,8 @@ def site_get_by_location(*, tenant: Tenant, location_id: str) -> Site | None:
 
 
 def membership_list_for_user(*, user) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user, tenant__is_active=True).select_related("tenant")
+    return (Membership.objects.filter(user=user, tenant__is_active=True).select_related("tenant")
+            .prefetch_related("sites"))
 
 
 def members_covering_site(*, site: Site, roles) -> QuerySet[Membership]:
