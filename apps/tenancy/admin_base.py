@@ -164,6 +164,27 @@ class TenantScopedAdmin(admin.ModelAdmin):
             formfield.queryset = self._limit_choices(request, db_field.related_model, formfield.queryset)
         return formfield
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """An empty site means the whole tenant (a hold, a schedule): only whole-tenant
+        managers may leave it empty."""
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if request.user.is_superuser or self._site_path() != "site" or "site" not in form.base_fields:
+            return form
+        scope = self._managed_scope(request)
+
+        class SiteOfTheirOwn(form):
+            def clean(inner):
+                cleaned = super().clean()
+                tenant = cleaned.get("tenant")
+                tenant_id = tenant.pk if tenant is not None else inner.instance.tenant_id
+                if cleaned.get("site") is None and tenant_id is not None and not scope.covers_tenant(tenant_id):
+                    inner.add_error("site", "Choose one of your sites: the whole tenant needs a membership "
+                                            "for every site.")
+                return cleaned
+
+        SiteOfTheirOwn.__name__ = form.__name__
+        return SiteOfTheirOwn
+
     def get_changeform_initial_data(self, request):
         """A member of one tenant adds rows to that tenant: preselect it."""
         initial = super().get_changeform_initial_data(request)

@@ -142,3 +142,21 @@ def test_a_whole_tenant_admin_limits_a_member_to_porto_in_the_admin(harbour):
     assert not staff.all_sites and list(staff.sites.all()) == [harbour.porto]
     assert AuditEntry.objects.filter(tenant=harbour.tenant, action="membership.changed",
                                      target_id=str(staff.user_id)).exists()
+
+
+def test_a_lisbon_admin_holds_lisbon_but_not_the_whole_tenant(harbour):
+    from apps.tenancy.models import LegalHold
+
+    client = _client(harbour.lisbon_member(Role.ADMIN))
+    whole = client.post("/admin/tenancy/legalhold/add/", {"tenant": harbour.tenant.pk, "site": "",
+                                                          "reason": "whole-tenant inquiry"})
+    assert whole.status_code == 200 and "Choose one of your sites" in whole.content.decode()
+    porto = client.post("/admin/tenancy/legalhold/add/", {"tenant": harbour.tenant.pk, "site": harbour.porto.pk,
+                                                          "reason": "porto inquiry 2"})
+    assert porto.status_code == 200
+    lisbon = client.post("/admin/tenancy/legalhold/add/", {"tenant": harbour.tenant.pk, "site": harbour.lisbon.pk,
+                                                           "reason": "lisbon inquiry 2"})
+    assert lisbon.status_code == 302, lisbon.content.decode()[:1500]
+    assert set(LegalHold.objects.filter(reason__endswith="inquiry 2").values_list("site", flat=True)) == {
+        harbour.lisbon.pk}
+    assert not LegalHold.objects.filter(reason="whole-tenant inquiry").exists()
