@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import F, Model, Q, QuerySet
 
 from apps.tenancy.models import Membership, Site, Tenant
@@ -47,7 +48,7 @@ def site_path_for(model: type[Model]) -> str | None:
         return INDIRECT_SITE_PATHS[label]
     try:
         site_field = model._meta.get_field("site")
-    except Exception:  # FieldDoesNotExist, and reverse relations named "site"
+    except FieldDoesNotExist:
         return None
     return "site" if site_field.concrete and site_field.related_model is Site else None
 
@@ -73,7 +74,7 @@ class Scope:
             visible |= Q(**{f"{site_path}__in": self.site_ids})
         return visible
 
-    def filter(self, queryset: QuerySet, *, site_field: str | None | type = "auto",
+    def filter(self, queryset: QuerySet, *, site_field: str | None = "auto",
                tenant_field: str = "tenant") -> QuerySet:
         """`queryset` limited to this scope. `site_field` names the site lookup; the default
         asks `site_path_for`, None treats the rows as tenant-wide."""
@@ -91,13 +92,6 @@ class Scope:
 
     def sites(self) -> QuerySet[Site]:
         return self.filter(Site.objects.all())
-
-    def covers_site(self, site: Site | None) -> bool:
-        if self.unrestricted:
-            return True
-        if site is None:
-            return False
-        return site.tenant_id in self.whole_tenant_ids or site.pk in self.site_ids
 
     def covers_tenant(self, tenant_id: int) -> bool:
         """The whole tenant, site-less rows included."""
