@@ -57,17 +57,28 @@ def encode_body(*, event_type: str, tenant: str, site: str | None, data: dict) -
                       separators=(",", ":"), default=str)
 
 
-def event_visible(event_type: bytes, body: bytes, sites: frozenset[str]) -> bool:
-    """Whether a site-scoped client may see an event: stream control events (`stream.*`)
-    always, others only when of one of `sites`; an event of no site (a tenant-wide alert)
-    is not theirs. Parsed only for such clients: whole-tenant ones never pay for it."""
+# The "site" of stream control events (`stream.*`): every client receives them.
+EVERY_SITE = "*"
+
+
+def event_site(event_type: bytes, body: bytes) -> str | None:
+    """The public id of the site an event is about (None: no site, e.g. a tenant-wide alert,
+    or an unreadable body). Parsed only for site-scoped clients: whole-tenant ones never
+    pay for it."""
     if event_type.startswith(b"stream."):
-        return True
+        return EVERY_SITE
     try:
         site = json.loads(body).get("site")
     except (ValueError, AttributeError):
-        return False
-    return isinstance(site, str) and site in sites
+        return None
+    return site if isinstance(site, str) and site != EVERY_SITE else None
+
+
+def event_visible(event_type: bytes, body: bytes, sites: frozenset[str]) -> bool:
+    """Whether a client limited to `sites` may see an event: control events always, others
+    only when of one of those sites; an event of no site is not theirs."""
+    site = event_site(event_type, body)
+    return site == EVERY_SITE or site in sites
 
 
 def sse_frame(entry_id: bytes, event_type: bytes, body: bytes) -> bytes:

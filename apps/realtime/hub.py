@@ -3,7 +3,7 @@
 Each connected client is a `Subscriber` with a bounded queue, registered under its
 tenant: an announcement is framed once and offered only to that tenant's subscribers,
 and, for a site-scoped subscriber, only when the event is of one of its sites
-(`event_visible`; stream control events reach everyone).
+(`event_site`, read once per announcement; stream control events reach everyone).
 The hub never waits for a client. A client too slow to keep up, or every client while
 the subscription was down, is marked stale instead and catches up from the tenant's
 Redis stream, which holds everything it may have missed.
@@ -19,12 +19,13 @@ from collections import defaultdict
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from apps.realtime.events import event_visible, parse_entry_id, sse_frame
+from apps.realtime.events import EVERY_SITE, event_site, parse_entry_id, sse_frame
 
 logger = logging.getLogger("tocsin.realtime.hub")
 
 # Woken without an event: the subscriber should look at its flags (stale, closed).
 WAKE = object()
+_UNREAD = object()
 
 
 class Subscriber:
@@ -161,6 +162,11 @@ class Hub:
             logger.warning("malformed announcement ignored")
             return
         item = (position, sse_frame(entry_id, event_type, body))
+        site = _UNREAD
         for subscriber in tuple(subscribers):
-            if subscriber.sites is None or event_visible(event_type, body, subscriber.sites):
-                subscriber.offer(item)
+            if subscriber.sites is not None:
+                if site is _UNREAD:
+                    site = event_site(event_type, body)
+                if site != EVERY_SITE and site not in subscriber.sites:
+                    continue
+            subscriber.offer(item)

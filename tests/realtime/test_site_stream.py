@@ -19,6 +19,7 @@ from django.test import Client
 
 from apps.alerts.services import alert_raise
 from apps.realtime.events import EventLog, event_visible
+from apps.realtime.hub import Hub
 from apps.realtime.tickets import redeem_ticket
 from apps.tenancy.models import Role
 from tests.support.sites import porto_ids
@@ -116,3 +117,15 @@ def test_event_log_and_visibility_agree_on_the_body_shape():
         f"{settings.TOCSIN_REALTIME_PREFIX}-shape:events:ten_shape", entry, entry)[0][1]
     assert event_visible(fields[b"type"], fields[b"body"], frozenset({"site_lisbon"}))
     assert not event_visible(fields[b"type"], fields[b"body"], frozenset({"site_porto"}))
+
+
+def test_the_hub_offers_a_site_scoped_subscriber_its_sites_events_only():
+    hub = Hub(None, channel="unused", queue_size=10)
+    whole, lisbon = hub.add("ten_h"), hub.add("ten_h", ("site_lisbon",))
+    for n, (event_type, site) in enumerate([(b"alert.raised", "site_porto"), (b"alert.raised", None),
+                                           (b"device.updated", "site_lisbon"), (b"stream.reset", None)], start=1):
+        body = json.dumps({"type": event_type.decode(), "site": site, "data": {}}).encode()
+        hub._dispatch(b"ten_h|1-%d|%s|%s" % (n, event_type, body))
+    assert whole.queue.qsize() == 4
+    offered = [lisbon.queue.get_nowait()[0] for _ in range(lisbon.queue.qsize())]
+    assert offered == [(1, 3), (1, 4)]
