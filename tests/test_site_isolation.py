@@ -197,3 +197,17 @@ def test_lisbon_staff_cannot_act_on_porto_through_bodies_either(harbour, client_
     assert staff.get("/api/v1/scans/", {"device": porto["device"].public_id}).status_code == 404
     assert staff.get("/api/v1/exports/audit.csv").status_code == 403
     assert _snapshot(harbour) == before
+
+
+def test_lisbon_staff_gets_404_for_a_porto_alert_device_and_notification(harbour, client_for):
+    porto = harbour.objects["porto"]
+    staff = client_for(harbour.lisbon_member(Role.STAFF))
+    for path in (f"/api/v1/alerts/{porto['alert'].public_id}/", f"/api/v1/devices/{porto['device'].public_id}/",
+                 f"/api/v1/notifications/{porto['notification'].public_id}/"):
+        assert staff.get(path).status_code == 404, path
+    assert staff.post(f"/api/v1/alerts/{porto['alert'].public_id}/acknowledge/", {}, format="json").status_code == 404
+    assert staff.post(f"/api/v1/devices/{porto['device'].public_id}/revoke/", {"reason": "x"},
+                      format="json").status_code == 404
+    assert staff.post(f"/api/v1/notifications/{porto['notification'].public_id}/replay/").status_code == 404
+    assert Alert.objects.get(pk=porto["alert"].pk).status == "triggered"
+    assert Device.objects.get(pk=porto["device"].pk).status == "active"
