@@ -198,6 +198,10 @@ class MembershipAdmin(TenantScopedAdmin):
     def _may_add_here(self, request) -> bool:
         return True
 
+    def has_module_permission(self, request):
+        """Site-scoped managers manage their sites' members here too."""
+        return request.user.is_superuser or (request.user.is_staff and bool(self._visible_tenant_ids(request)))
+
     def _can_manage(self, request, obj) -> bool:
         """Any manager of the tenant; the membership service then holds them to their sites."""
         if obj is None or request.user.is_superuser or not request.user.is_staff:

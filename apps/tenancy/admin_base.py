@@ -198,7 +198,12 @@ class TenantScopedAdmin(admin.ModelAdmin):
         return getattr(obj, f"{self.tenant_field}_id", None) if "__" not in self.tenant_field else None
 
     def has_module_permission(self, request):
-        return request.user.is_superuser or (request.user.is_staff and bool(self._visible_tenant_ids(request)))
+        if request.user.is_superuser:
+            return True
+        if not (request.user.is_staff and self._visible_tenant_ids(request)):
+            return False
+        # Tenant-wide rows (channels, policies, keys, the audit log) are for whole-tenant members.
+        return self._site_path() is not None or self.model is Tenant or bool(self._scope(request).whole_tenant_ids)
 
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request)

@@ -160,3 +160,13 @@ def test_a_lisbon_admin_holds_lisbon_but_not_the_whole_tenant(harbour):
     assert set(LegalHold.objects.filter(reason__endswith="inquiry 2").values_list("site", flat=True)) == {
         harbour.lisbon.pk}
     assert not LegalHold.objects.filter(reason="whole-tenant inquiry").exists()
+
+
+def test_tenant_wide_pages_are_not_offered_to_site_scoped_members(harbour):
+    client = _client(harbour.lisbon_member(Role.ADMIN))
+    for url in ("/admin/notifications/channel/", "/admin/notifications/escalationpolicy/",
+                "/admin/devices/apikey/", "/admin/audit/auditentry/", "/admin/devices/apikey/add/"):
+        assert client.get(url).status_code == 403, url
+    index = client.get("/admin/").content.decode()
+    assert "Memberships" in index and "Alerts" in index and "Channels" not in index and "Audit entries" not in index
+    assert _client(harbour.owner).get("/admin/notifications/channel/").status_code == 200
