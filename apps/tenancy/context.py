@@ -7,7 +7,7 @@ the caller doesn't belong to is answered exactly like one that doesn't exist.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db.models import Q
 
@@ -28,7 +28,7 @@ class TenantContext:
 
     tenant: Tenant
     role: str
-    scope: Scope = field(default=None)  # type: ignore[assignment]
+    scope: Scope | None = None  # None: the whole tenant (set in __post_init__)
 
     def __post_init__(self):
         if self.scope is None:
