@@ -156,4 +156,5 @@ def committed(django_capture_on_commit_callbacks):
 
 
 from tests.support.network_tripwire import *  # noqa: E402,F403  (SSRF tests: fake DNS, no packet off loopback)
+from tests.support.sites import harbour  # noqa: E402,F401  (Lisbon and Porto: per-site access)
 from tests.support.standin_fixtures import *  # noqa: E402,F403  (provider stand-ins: twilio, slack, smtp, webhook)

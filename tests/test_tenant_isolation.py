@@ -26,6 +26,7 @@ from apps.notifications.models import Channel, EscalationPolicy, Notification
 from apps.notifications.policies import policy_save
 from apps.notifications.services import channel_create
 from apps.reports.models import Report
+from apps.tenancy.models import Membership
 from tests.factories import DeviceFactory
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +73,7 @@ def _foreign_objects(world_b) -> dict[str, str]:
     gateway = Gateway.objects.create(tenant=world_b.tenant, site=world_b.site, identity="gw.b.tocsin",
                                      device=DeviceFactory(site=world_b.site, kind="gateway"), status="active")
     return {
+        "memberships": world_b.tenant.memberships.get(user=world_b.owner).public_id,
         "reports": report.public_id,
         "iot": gateway.device.public_id,
         "channels": channel.public_id,
@@ -97,6 +99,7 @@ def _snapshot(world_b) -> tuple:
         list(EscalationPolicy.objects.filter(tenant=world_b.tenant).values()),
         list(Notification.objects.filter(tenant=world_b.tenant).values()),
         world_b.site.__class__.objects.filter(pk=world_b.site.pk).values().first(),
+        list(Membership.objects.filter(tenant=world_b.tenant).order_by("pk").values("pk", "role", "all_sites")),
         list(Report.objects.filter(tenant=world_b.tenant).values("public_id", "status")),
     )
 
@@ -148,7 +151,7 @@ def test_lists_never_include_foreign_rows(world_a, world_b, client_for):
     _foreign_objects(world_b)
     for caller_name, client in _callers(world_a, client_for).items():
         for collection in ("sites", "devices", "setup-tokens", "api-keys", "audit", "alerts", "channels",
-                           "escalation-policies", "notifications"):
+                           "escalation-policies", "notifications", "memberships"):
             response = client.get(f"/api/v1/{collection}/")
             if response.status_code != 200:
                 assert response.status_code == 403, (caller_name, collection)
@@ -160,7 +163,8 @@ def test_lists_never_include_foreign_rows(world_a, world_b, client_for):
 
 def _all_ids(world) -> set[str]:
     ids = {world.site.public_id}
-    for model in (Device, SetupToken, ApiKey, AuditEntry, Alert, Channel, EscalationPolicy, Notification):
+    for model in (Device, SetupToken, ApiKey, AuditEntry, Alert, Channel, EscalationPolicy, Notification,
+                  Membership):
         ids |= set(model.objects.filter(tenant=world.tenant).values_list("public_id", flat=True))
     return ids
 

@@ -1,4 +1,5 @@
-"""Reads for alerts: every one takes the tenant."""
+"""Reads for alerts: every one takes the tenant, and people's reads their scope too
+(apps.tenancy.scoping: a site-scoped member sees only their sites' alerts)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ from django.db.models import Prefetch, QuerySet
 
 from apps.alerts.models import Alert, AlertEvent
 from apps.tenancy.models import Tenant
+from apps.tenancy.scoping import Scope
 
 
-def alert_list(*, tenant: Tenant) -> QuerySet[Alert]:
-    return Alert.objects.for_tenant(tenant).select_related("site", "device", "group")
+def alert_list(*, tenant: Tenant, scope: Scope | None = None) -> QuerySet[Alert]:
+    alerts = Alert.objects.for_tenant(tenant).select_related("site", "device", "group")
+    return alerts if scope is None else scope.filter(alerts)
 
 
-def alert_detail_queryset(*, tenant: Tenant) -> QuerySet[Alert]:
-    return alert_list(tenant=tenant).prefetch_related(
+def alert_detail_queryset(*, tenant: Tenant, scope: Scope | None = None) -> QuerySet[Alert]:
+    return alert_list(tenant=tenant, scope=scope).prefetch_related(
         Prefetch("events", queryset=AlertEvent.objects.order_by("at", "id")))
 
 

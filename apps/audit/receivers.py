@@ -62,7 +62,8 @@ def on_membership_changed(sender, membership, created, actor=None, **kwargs):
     audit_record(
         tenant=membership.tenant, actor=Actor.for_user(actor), action="membership.added" if created
         else "membership.changed", target_type="user", target_id=str(membership.user_id),
-        details={"role": membership.role},
+        details={"role": membership.role, "all_sites": membership.all_sites,
+                 "sites": sorted(membership.sites.values_list("public_id", flat=True))},
     )
 
 

@@ -233,8 +233,8 @@ class EscalationPolicyAdmin(ServiceDeleteMixin, TenantScopedAdmin):
 
     def routing_preview_view(self, request):
         """Which policy would page each kind of alert at each site, for one severity."""
-        tenants = Tenant.objects.filter(pk__in=self._visible_tenant_ids(request)) if not request.user.is_superuser \
-            else Tenant.objects.all()
+        tenants = Tenant.objects.filter(pk__in=self._scope(request).whole_tenant_ids) \
+            if not request.user.is_superuser else Tenant.objects.all()
         tenant = tenants.filter(public_id=request.GET.get("tenant", "")).first() or tenants.order_by("name").first()
         severity = request.GET.get("severity") if request.GET.get("severity") in Severity.values else Severity.CRITICAL
         entries = selectors.routing_preview(tenant=tenant, severities=[severity]) if tenant else []

@@ -9,17 +9,18 @@ from __future__ import annotations
 from apps.notifications.models import Notification
 from apps.reports.exports import CHUNK, register_export
 from apps.tenancy.models import Tenant
+from apps.tenancy.scoping import Scope
 
 
 def _iso(value) -> str:
     return value.isoformat() if value is not None else ""
 
 
-def notifications_export(*, tenant: Tenant, filters: dict):
+def notifications_export(*, tenant: Tenant, filters: dict, scope: Scope):
     header = ["id", "alert_id", "alert_kind", "alert_severity", "site", "channel", "channel_kind", "cycle", "step",
               "purpose", "status", "attempts", "error_code", "provider", "receipt_status", "created_at", "sent_at",
               "dead_at"]
-    notifications = Notification.objects.filter(tenant=tenant)
+    notifications = scope.filter(Notification.objects.filter(tenant=tenant))
     if filters.get("site") is not None:
         notifications = notifications.filter(alert__site=filters["site"])
     if filters.get("since") is not None:

@@ -57,6 +57,30 @@ def encode_body(*, event_type: str, tenant: str, site: str | None, data: dict) -
                       separators=(",", ":"), default=str)
 
 
+# The "site" of stream control events (`stream.*`): every client receives them.
+EVERY_SITE = "*"
+
+
+def event_site(event_type: bytes, body: bytes) -> str | None:
+    """The public id of the site an event is about (None: no site, e.g. a tenant-wide alert,
+    or an unreadable body). Parsed only for site-scoped clients: whole-tenant ones never
+    pay for it."""
+    if event_type.startswith(b"stream."):
+        return EVERY_SITE
+    try:
+        site = json.loads(body).get("site")
+    except (ValueError, AttributeError):
+        return None
+    return site if isinstance(site, str) and site != EVERY_SITE else None
+
+
+def event_visible(event_type: bytes, body: bytes, sites: frozenset[str]) -> bool:
+    """Whether a client limited to `sites` may see an event: control events always, others
+    only when of one of those sites; an event of no site is not theirs."""
+    site = event_site(event_type, body)
+    return site == EVERY_SITE or site in sites
+
+
 def sse_frame(entry_id: bytes, event_type: bytes, body: bytes) -> bytes:
     """One Server-Sent Event; the JSON carries the id too, for clients that only read data."""
     data = b'{"id":"' + entry_id + b'",' + body[1:]

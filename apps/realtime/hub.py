@@ -1,7 +1,9 @@
 """One Redis subscription per stream process, fanned out to the clients it serves.
 
 Each connected client is a `Subscriber` with a bounded queue, registered under its
-tenant: an announcement is framed once and offered only to that tenant's subscribers.
+tenant: an announcement is framed once and offered only to that tenant's subscribers,
+and, for a site-scoped subscriber, only when the event is of one of its sites
+(`event_site`, read once per announcement; stream control events reach everyone).
 The hub never waits for a client. A client too slow to keep up, or every client while
 the subscription was down, is marked stale instead and catches up from the tenant's
 Redis stream, which holds everything it may have missed.
@@ -17,21 +19,23 @@ from collections import defaultdict
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from apps.realtime.events import parse_entry_id, sse_frame
+from apps.realtime.events import EVERY_SITE, event_site, parse_entry_id, sse_frame
 
 logger = logging.getLogger("tocsin.realtime.hub")
 
 # Woken without an event: the subscriber should look at its flags (stale, closed).
 WAKE = object()
+_UNREAD = object()
 
 
 class Subscriber:
     """One connected client, as the hub sees it."""
 
-    __slots__ = ("tenant", "queue", "stale", "closed")
+    __slots__ = ("tenant", "sites", "queue", "stale", "closed")
 
-    def __init__(self, tenant: str, queue_size: int):
+    def __init__(self, tenant: str, queue_size: int, sites: frozenset[str] | None = None):
         self.tenant = tenant
+        self.sites = sites  # None: every site of the tenant
         self.queue: asyncio.Queue = asyncio.Queue(maxsize=queue_size)
         self.stale = False
         self.closed = False
@@ -96,8 +100,8 @@ class Hub:
             return False
         return True
 
-    def add(self, tenant: str) -> Subscriber:
-        subscriber = Subscriber(tenant, self._queue_size)
+    def add(self, tenant: str, sites=None) -> Subscriber:
+        subscriber = Subscriber(tenant, self._queue_size, None if sites is None else frozenset(sites))
         self._by_tenant[tenant.encode()].add(subscriber)
         return subscriber
 
@@ -158,5 +162,11 @@ class Hub:
             logger.warning("malformed announcement ignored")
             return
         item = (position, sse_frame(entry_id, event_type, body))
+        site = _UNREAD
         for subscriber in tuple(subscribers):
+            if subscriber.sites is not None:
+                if site is _UNREAD:
+                    site = event_site(event_type, body)
+                if site != EVERY_SITE and site not in subscriber.sites:
+                    continue
             subscriber.offer(item)

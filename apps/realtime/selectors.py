@@ -1,4 +1,7 @@
-"""What the live board shows when it opens; the stream keeps it current from there."""
+"""What the live board shows when it opens; the stream keeps it current from there.
+
+Everything is read inside the viewer's scope (apps.tenancy.scoping), as the stream they
+open is: a Lisbon-only member's board holds Lisbon's alerts, devices and sites only."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from apps.devices.models import Device, DeviceStatus
 from apps.notifications.models import Notification
 from apps.realtime import payloads
 from apps.tenancy.models import Membership, Site, Tenant
+from apps.tenancy.scoping import Scope
 
 # A board is for what needs attention now; beyond these, the API pages through the rest.
 MAX_ALERTS = 500
@@ -15,23 +19,24 @@ MAX_DEVICES = 1000
 MAX_NOTIFICATIONS = 3000
 
 
-def board_snapshot(*, tenant: Tenant, focus: str | None = None) -> dict:
-    """The open alerts, devices and deliveries; `focus` (an alert's public id, from a page's
-    link) adds that alert whatever its state, so the link always shows what it named."""
-    alerts = list(alert_list(tenant=tenant).filter(status__in=OPEN_STATUSES)
+def board_snapshot(*, tenant: Tenant, scope: Scope, focus: str | None = None) -> dict:
+    """The open alerts, devices and deliveries in `scope`; `focus` (an alert's public id, from
+    a page's link) adds that alert whatever its state, so the link always shows what it named."""
+    alerts = list(alert_list(tenant=tenant, scope=scope).filter(status__in=OPEN_STATUSES)
                   .order_by("-last_seen_at", "-id")[:MAX_ALERTS + 1])
-    focused = alert_list(tenant=tenant).filter(public_id=focus).order_by().first() if focus else None
+    focused = alert_list(tenant=tenant, scope=scope).filter(public_id=focus).order_by().first() if focus else None
     if focused is not None and focused.pk not in {alert.pk for alert in alerts[:MAX_ALERTS]}:
         alerts.insert(0, focused)
-    devices = list(Device.objects.for_tenant(tenant).exclude(status=DeviceStatus.REVOKED)
+    devices = list(scope.filter(Device.objects.for_tenant(tenant)).exclude(status=DeviceStatus.REVOKED)
                    .select_related("site").order_by("site__name", "name", "id")[:MAX_DEVICES + 1])
     notifications = (Notification.objects.for_tenant(tenant)
                      .filter(alert_id__in=[alert.pk for alert in alerts[:MAX_ALERTS]])
                      .select_related("alert", "channel").order_by("created_at", "id")[:MAX_NOTIFICATIONS])
+    sites = scope.filter(Site.objects.for_tenant(tenant)).order_by("name")
     return {
         "tenant": {"id": tenant.public_id, "name": tenant.name},
         "sites": [{"id": site.public_id, "name": site.name, "kind": site.kind, "location_id": site.location_id,
-                   "timezone": site.timezone} for site in Site.objects.for_tenant(tenant).order_by("name")],
+                   "timezone": site.timezone} for site in sites],
         "kinds": [{"value": value, "label": label} for value, label in AlertKind.choices],
         "alerts": [payloads.alert_payload(alert) for alert in alerts[:MAX_ALERTS]],
         "devices": [payloads.device_payload(device) for device in devices[:MAX_DEVICES]],

@@ -180,7 +180,7 @@ class StreamApplication:
         if grant is None:
             return await self._reply(send, 401, _NOT_AUTHENTICATED, request_id)
 
-        subscriber = hub.add(grant.tenant)
+        subscriber = hub.add(grant.tenant, grant.sites)
         watcher = None
         try:
             if not await hub.wait_subscribed(SUBSCRIBE_WAIT_SECONDS):

@@ -18,6 +18,7 @@ from apps.realtime.events import START, stream_key
 from apps.realtime.publish import redis_client
 from apps.realtime.tickets import StreamGrant, issue_ticket
 from apps.tenancy.models import Tenant
+from apps.tenancy.scoping import Scope
 
 
 class StreamUnavailable(ApplicationError):
@@ -43,9 +44,13 @@ def principal_label(principal) -> str:
     return f"{kind}:{principal.pk}"
 
 
-def stream_ticket_issue(*, tenant: Tenant, role: str, principal) -> IssuedTicket:
+def stream_ticket_issue(*, tenant: Tenant, role: str, principal, scope: Scope | None = None) -> IssuedTicket:
+    """A ticket for the tenant's events; a site-scoped `scope` limits it to those sites'."""
     ttl = settings.TOCSIN_STREAM_TICKET_TTL_SECONDS
-    grant = StreamGrant(tenant=tenant.public_id, role=role, principal=principal_label(principal))
+    sites = None
+    if scope is not None and not scope.covers_tenant(tenant.pk):
+        sites = tuple(sorted(scope.sites().filter(tenant=tenant).values_list("public_id", flat=True)))
+    grant = StreamGrant(tenant=tenant.public_id, role=role, principal=principal_label(principal), sites=sites)
     try:
         ticket = issue_ticket(redis_client(), prefix=settings.TOCSIN_REALTIME_PREFIX, grant=grant, ttl_seconds=ttl)
     except (redis.RedisError, OSError) as exc:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from apps.realtime.events import START, parse_entry_id, sse_frame, stream_key
+from apps.realtime.events import START, event_visible, parse_entry_id, sse_frame, stream_key
 from apps.realtime.hub import WAKE, Subscriber
 
 CATCH_UP_CHUNK = 500
@@ -84,8 +84,11 @@ class EventStream:
                 position = parse_entry_id(entry_id)
                 if position is None or b"type" not in fields or not fields.get(b"body", b"").startswith(b"{"):
                     continue
-                frames.append(sse_frame(entry_id, fields[b"type"], fields[b"body"]))
                 self._position = position
+                sites = self._subscriber.sites
+                if sites is not None and not event_visible(fields[b"type"], fields[b"body"], sites):
+                    continue
+                frames.append(sse_frame(entry_id, fields[b"type"], fields[b"body"]))
             if frames:
                 await self._write(b"".join(frames))
                 self.outcome.replayed += len(frames)

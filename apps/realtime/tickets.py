@@ -27,11 +27,13 @@ TICKET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 
 @dataclass(frozen=True)
 class StreamGrant:
-    """What a ticket entitles its bearer to: one tenant's events."""
+    """What a ticket entitles its bearer to: one tenant's events, or only those of some of
+    its sites (`sites`: their public ids) for a site-scoped member."""
 
     tenant: str
     role: str
     principal: str
+    sites: tuple[str, ...] | None = None
 
 
 def _key(prefix: str, ticket: str) -> str:
@@ -53,8 +55,10 @@ async def redeem_ticket(client: aioredis.Redis, *, prefix: str, ticket: str | No
         return None
     try:
         fields = json.loads(raw)
+        sites = fields.get("sites")
         grant = StreamGrant(tenant=str(fields["tenant"]), role=str(fields["role"]),
-                            principal=str(fields["principal"]))
+                            principal=str(fields["principal"]),
+                            sites=None if sites is None else tuple(str(site) for site in sites))
     except (ValueError, KeyError, TypeError):
         return None
     return grant if grant.tenant else None

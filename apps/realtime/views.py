@@ -36,7 +36,7 @@ def board(request):
         raise Http404("No such tenant.") from exc
     # The resume point is read before the snapshot: see services.stream_tail.
     resume_from = services.stream_tail(tenant=context.tenant)
-    snapshot = selectors.board_snapshot(tenant=context.tenant, focus=focus_id or None)
+    snapshot = selectors.board_snapshot(tenant=context.tenant, scope=context.scope, focus=focus_id or None)
     config = {
         "tenant": context.tenant.public_id,
         "resumeFrom": resume_from or "",

@@ -1,9 +1,10 @@
 """CSV exports, streamed: rows are read from a server-side cursor and written as they come,
 so an export of millions of rows holds a few thousand in memory, never the table.
 
-Each export is a function `(tenant, params) -> (header, rows)` in a registry by name, so
-apps above this one (notifications) add theirs without this app importing them. Every
-export is scoped to the caller's tenant before anything else is applied.
+Each export is a function `(tenant, filters, scope) -> (header, rows)` in a registry by
+name, so apps above this one (notifications) add theirs without this app importing them.
+Every export is scoped to the caller's tenant and scope (apps.tenancy.scoping: a
+site-scoped member exports only their sites' rows) before anything else is applied.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from apps.audit.chain import canonical_json
 from apps.audit.models import AuditEntry
 from apps.reports.selectors import scan_list
 from apps.tenancy.models import MANAGER_ROLES, Tenant
+from apps.tenancy.scoping import Scope
 
 CHUNK = 2000
 HASH_PREFIX = 12
@@ -30,13 +32,15 @@ class Export:
     name: str
     produce: Exporter
     roles: frozenset | None = None  # None: every member of the tenant
+    whole_tenant_only: bool = False  # tenant-wide rows: refused to site-scoped members
 
 
 EXPORTS: dict[str, Export] = {}
 
 
-def register_export(name: str, produce: Exporter, *, roles: frozenset | None = None) -> None:
-    EXPORTS[name] = Export(name=name, produce=produce, roles=roles)
+def register_export(name: str, produce: Exporter, *, roles: frozenset | None = None,
+                    whole_tenant_only: bool = False) -> None:
+    EXPORTS[name] = Export(name=name, produce=produce, roles=roles, whole_tenant_only=whole_tenant_only)
 
 
 class _Echo:
@@ -57,10 +61,10 @@ def _iso(value) -> str:
     return value.isoformat() if value is not None else ""
 
 
-def scans_export(*, tenant: Tenant, filters: dict) -> tuple[list[str], Rows]:
+def scans_export(*, tenant: Tenant, filters: dict, scope: Scope) -> tuple[list[str], Rows]:
     header = ["scan_id", "site", "device", "scanned_at", "birth_year", "age", "age_band", "is_underage",
               "is_valid", "document_expired", "jurisdiction", "subject_hash_prefix"]
-    rows = scan_list(tenant=tenant, **filters).values_list(
+    rows = scope.filter(scan_list(tenant=tenant, **filters)).values_list(
         "scan_id", "site__public_id", "device__public_id", "scanned_at", "birth_year", "age", "age_band",
         "is_underage", "is_valid", "document_expired", "jurisdiction", "subject_hash")
 
@@ -71,11 +75,11 @@ def scans_export(*, tenant: Tenant, filters: dict) -> tuple[list[str], Rows]:
     return header, produce()
 
 
-def alerts_export(*, tenant: Tenant, filters: dict) -> tuple[list[str], Rows]:
+def alerts_export(*, tenant: Tenant, filters: dict, scope: Scope) -> tuple[list[str], Rows]:
     """One row per timeline event, with its alert's columns: the alert's whole story in order."""
     header = ["alert_id", "kind", "severity", "status", "site", "device", "summary", "first_seen_at",
               "acknowledged_at", "resolved_at", "event_id", "event", "event_at", "actor_type", "actor", "note"]
-    events = AlertEvent.objects.filter(tenant=tenant)
+    events = scope.filter(AlertEvent.objects.filter(tenant=tenant))
     if filters.get("site") is not None:
         events = events.filter(alert__site=filters["site"])
     if filters.get("since") is not None:
@@ -94,10 +98,10 @@ def alerts_export(*, tenant: Tenant, filters: dict) -> tuple[list[str], Rows]:
     return header, produce()
 
 
-def audit_export(*, tenant: Tenant, filters: dict) -> tuple[list[str], Rows]:
+def audit_export(*, tenant: Tenant, filters: dict, scope: Scope) -> tuple[list[str], Rows]:
     header = ["id", "seq", "created_at", "actor_type", "actor_id", "actor_label", "action", "target_type",
               "target_id", "request_id", "details", "prev_hash", "key_id", "hash"]
-    entries = AuditEntry.objects.for_tenant(tenant)
+    entries = scope.filter(AuditEntry.objects.for_tenant(tenant))
     if filters.get("since") is not None:
         entries = entries.filter(created_at__gte=filters["since"])
     if filters.get("until") is not None:
@@ -115,4 +119,4 @@ def audit_export(*, tenant: Tenant, filters: dict) -> tuple[list[str], Rows]:
 
 register_export("scans", scans_export)
 register_export("alerts", alerts_export)
-register_export("audit", audit_export, roles=MANAGER_ROLES)
+register_export("audit", audit_export, roles=MANAGER_ROLES, whole_tenant_only=True)

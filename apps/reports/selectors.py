@@ -20,14 +20,18 @@ from apps.common.errors import NotFoundError
 from apps.ingest.models import AgeBand, RuleSet, Scan
 from apps.ingest.rules import rules_for_site
 from apps.tenancy.models import Site, Tenant
+from apps.tenancy.scoping import Scope
 
 SCAN_BUCKETS = ("hour", "day")
 HEALTH_WINDOW = timedelta(hours=24)
 
 
-def analytics_sites(*, tenant: Tenant, site_id: str | None = None) -> list[Site]:
-    """The tenant's sites, or the one named; another tenant's site is not found."""
+def analytics_sites(*, tenant: Tenant, site_id: str | None = None, scope: Scope | None = None) -> list[Site]:
+    """The tenant's sites in the caller's scope, or the one named; another tenant's site, or
+    one outside the scope, is not found."""
     sites = Site.objects.for_tenant(tenant).order_by("name", "pk")
+    if scope is not None:
+        sites = scope.filter(sites)
     if site_id is None:
         return list(sites)
     site = sites.filter(public_id=site_id).first()

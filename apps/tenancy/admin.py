@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from apps.common.errors import ApplicationError
 from apps.tenancy import services
@@ -117,7 +118,7 @@ class MembershipAddForm(forms.ModelForm):
 
     class Meta:
         model = Membership
-        fields = ("tenant", "role")
+        fields = ("tenant", "role", "all_sites", "sites")
 
     def clean(self):
         cleaned = super().clean()
@@ -143,7 +144,7 @@ class MembershipChangeForm(forms.ModelForm):
 
     class Meta:
         model = Membership
-        fields = ("role",)
+        fields = ("role", "all_sites", "sites")
 
     def clean(self):
         cleaned = super().clean()
@@ -153,19 +154,64 @@ class MembershipChangeForm(forms.ModelForm):
 
 
 def _check(form, *, tenant, user, role) -> None:
+    cleaned = form.cleaned_data
     try:
-        services.membership_check(tenant=tenant, user=user, role=role, actor=form.actor)
+        services.membership_check(tenant=tenant, user=user, role=role, actor=form.actor, **_site_choice(cleaned))
     except ApplicationError as exc:
-        form.add_error("role" if exc.fields and "role" in exc.fields else None, exc.message)
+        field = next((name for name in ("role", "sites") if exc.fields and name in exc.fields), None)
+        form.add_error(field if field in form.fields else None, exc.message)
+
+
+def _site_choice(cleaned) -> dict:
+    """The form's all-sites box and site list, as the membership service takes them."""
+    if "all_sites" not in cleaned:  # a view-only page, or the fields left out
+        return {}
+    all_sites = bool(cleaned["all_sites"])
+    return {"all_sites": all_sites, "sites": None if all_sites else list(cleaned.get("sites") or [])}
 
 
 @admin.register(Membership)
 class MembershipAdmin(TenantScopedAdmin):
-    """Through the tenancy services, so the role rules and the audit log hold here too."""
+    """Through the tenancy services, so the role and site rules and the audit log hold here
+    too. A site-scoped manager sees their own membership and the site-scoped ones that share
+    a site with it, and may grant only the sites they cover."""
 
-    list_display = ("user", "tenant", "role", "created_at")
-    list_filter = ("role", "tenant")
+    list_display = ("user", "tenant", "role", "all_sites", "created_at")
+    list_filter = ("role", "all_sites", "tenant")
     search_fields = ("user__username", "user__email")
+    filter_horizontal = ("sites",)
+
+    def get_queryset(self, request):
+        queryset = admin.ModelAdmin.get_queryset(self, request)
+        if request.user.is_superuser:
+            return queryset
+        scope = self._scope(request)
+        sharing = Membership.sites.through.objects.filter(site_id__in=scope.site_ids).values("membership_id")
+        return queryset.filter(tenant__in=self._visible_tenant_ids(request)).filter(
+            Q(tenant__in=scope.whole_tenant_ids) | Q(user=request.user) | Q(all_sites=False, pk__in=sharing))
+
+    def _limit_choices(self, request, model, queryset):
+        if model is Tenant and not request.user.is_superuser:  # site-scoped managers add members too
+            return queryset.filter(pk__in=self._managed_tenant_ids(request))
+        return super()._limit_choices(request, model, queryset)
+
+    def _may_add_here(self, request) -> bool:
+        return True
+
+    def has_module_permission(self, request):
+        """Site-scoped managers manage their sites' members here too."""
+        return request.user.is_superuser or (request.user.is_staff and bool(self._visible_tenant_ids(request)))
+
+    def _can_manage(self, request, obj) -> bool:
+        """Any manager of the tenant; the membership service then holds them to their sites."""
+        if obj is None or request.user.is_superuser or not request.user.is_staff:
+            return super()._can_manage(request, obj)
+        return obj.tenant_id in self._managed_tenant_ids(request)
+
+    def save_related(self, request, form, formsets, change):
+        """The sites were set by the membership service with the rest."""
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def get_readonly_fields(self, request, obj=None):
         return ("user", "tenant", "public_id", "created_at") if obj is not None else ()
@@ -180,8 +226,8 @@ class MembershipAdmin(TenantScopedAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is not None:
-            return ("user", "tenant", "role", "public_id", "created_at")
-        return ("tenant", "username", "email", "password", "role")
+            return ("user", "tenant", "role", "all_sites", "sites", "public_id", "created_at")
+        return ("tenant", "username", "email", "password", "role", "all_sites", "sites")
 
     def _grantable_roles(self, request) -> list[tuple[str, str]]:
         """No role above the highest this person holds where they manage members."""
@@ -209,7 +255,8 @@ class MembershipAdmin(TenantScopedAdmin):
                 user, _ = services.user_get_or_create(username=form.cleaned_data["username"].strip(),
                                                       email=form.cleaned_data["email"],
                                                       password=form.cleaned_data["password"] or None)
-            membership = services.membership_set(tenant=obj.tenant, user=user, role=obj.role, actor=request.user)
+            membership = services.membership_set(tenant=obj.tenant, user=user, role=obj.role, actor=request.user,
+                                                 **_site_choice(form.cleaned_data))
         obj.pk = membership.pk
         obj.refresh_from_db()
 

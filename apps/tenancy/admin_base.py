@@ -7,6 +7,11 @@ limited to the tenants they manage, and every filter in the sidebar of a changel
 the tenants they see (the tenant filter itself only for people of several tenants). Both
 happen here, so a ModelAdmin that declares `list_filter = ("site", "tenant")` is scoped
 without knowing it.
+
+Inside a tenant, a site-scoped membership narrows all of it to its sites
+(apps.tenancy.scoping): changelists, sidebar filters and form choices list only rows of
+those sites, a row of another site answers 404, and rows with no site (tenant-wide
+configuration) are neither shown nor added by such a member.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from django.db.models import Q
 
 from apps.common.forms import BoundedJSONFormField
 from apps.tenancy.context import tenant_ids_for_user, tenant_ids_where_role
-from apps.tenancy.models import MANAGER_ROLES, Tenant
+from apps.tenancy.models import MANAGER_ROLES, Membership, Site, Tenant
+from apps.tenancy.scoping import Scope, scope_for_user, site_path_for
 
 
 def _has_tenant_field(model) -> bool:
@@ -46,15 +52,39 @@ class TenantScopedRelatedFilter(admin.RelatedFieldListFilter):
     def field_choices(self, field, request, model_admin):
         if request.user.is_superuser:
             return super().field_choices(field, request, model_admin)
-        scope = tenant_scope(field.related_model, model_admin._visible_tenant_ids(request))
+        scope = _scope_q(field.related_model, model_admin._visible_tenant_ids(request), model_admin._scope(request))
         if scope is None:
             scope = Q(pk__in=model_admin.get_queryset(request).values(f"{self.field_path}__pk"))
         ordering = self.field_admin_ordering(field, request, model_admin)
         return field.get_choices(include_blank=False, limit_choices_to=scope, ordering=ordering)
 
 
+def _scope_q(model, tenant_ids, scope: Scope) -> Q | None:
+    """The rows of `model` a person with `scope` (over `tenant_ids`) may be offered; None when
+    no tenant owns `model`. People are offered by tenant to whole-tenant members, and to a
+    site-scoped one only those who cover one of their sites."""
+    if model is Tenant:
+        return Q(pk__in=tenant_ids)
+    if _has_tenant_field(model):
+        return scope.q(site_path=site_path_for(model))
+    if model is get_user_model() and scope.is_site_restricted:
+        return Q(pk__in=_people_covering(scope))
+    return tenant_scope(model, tenant_ids)
+
+
+def _people_covering(scope: Scope):
+    """The people whose memberships cover a site of `scope` (or a tenant it sees whole)."""
+    covering = Membership.objects.filter(
+        Q(tenant__in=scope.whole_tenant_ids)
+        | Q(all_sites=True, tenant__in=Site.objects.filter(pk__in=scope.site_ids).values("tenant_id"))
+        | Q(pk__in=Membership.sites.through.objects.filter(site_id__in=scope.site_ids).values("membership_id")))
+    return covering.values("user_id")
+
+
 class TenantScopedAdmin(admin.ModelAdmin):
     tenant_field = "tenant"
+    # How rows name their site ("auto": apps.tenancy.scoping.site_path_for; None: tenant-wide).
+    site_field: str | None = "auto"
     # JSON typed into the admin is held to the API's limits (depth, NUL, numbers).
     formfield_overrides = {models.JSONField: {"form_class": BoundedJSONFormField}}
 
@@ -70,11 +100,27 @@ class TenantScopedAdmin(admin.ModelAdmin):
             setattr(request, cache_name, tenant_ids_where_role(request.user, MANAGER_ROLES))
         return getattr(request, cache_name)
 
+    def _scope(self, request) -> Scope:
+        """Everything this person sees, across their tenants (cached on the request)."""
+        if not hasattr(request, "_tocsin_scope"):
+            request._tocsin_scope = scope_for_user(request.user)
+        return request._tocsin_scope
+
+    def _managed_scope(self, request) -> Scope:
+        """What this person manages: their owner/admin memberships' tenants and sites."""
+        if not hasattr(request, "_tocsin_managed_scope"):
+            request._tocsin_managed_scope = scope_for_user(request.user, roles=MANAGER_ROLES)
+        return request._tocsin_managed_scope
+
+    def _site_path(self) -> str | None:
+        return site_path_for(self.model) if self.site_field == "auto" else self.site_field
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(**{f"{self.tenant_field}__in": self._visible_tenant_ids(request)})
+        queryset = queryset.filter(**{f"{self.tenant_field}__in": self._visible_tenant_ids(request)})
+        return queryset.filter(self._scope(request).q(site_path=self._site_path(), tenant_path=self.tenant_field))
 
     def _sees_several_tenants(self, request) -> bool:
         return request.user.is_superuser or len(self._visible_tenant_ids(request)) > 1
@@ -99,7 +145,11 @@ class TenantScopedAdmin(admin.ModelAdmin):
     def _limit_choices(self, request, model, queryset):
         if request.user.is_superuser or queryset is None:
             return queryset
-        scope = tenant_scope(model, self._managed_tenant_ids(request))
+        managed_scope = self._managed_scope(request)
+        if model is Tenant and (self._site_path() is None or self.model is Site):
+            # Tenant-wide rows and new sites: only in tenants managed whole.
+            return queryset.filter(pk__in=managed_scope.whole_tenant_ids)
+        scope = _scope_q(model, self._managed_tenant_ids(request), managed_scope)
         return queryset if scope is None else queryset.filter(scope)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -114,6 +164,27 @@ class TenantScopedAdmin(admin.ModelAdmin):
             formfield.queryset = self._limit_choices(request, db_field.related_model, formfield.queryset)
         return formfield
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """An empty site means the whole tenant (a hold, a schedule): only whole-tenant
+        managers may leave it empty."""
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if request.user.is_superuser or self._site_path() != "site" or "site" not in form.base_fields:
+            return form
+        scope = self._managed_scope(request)
+
+        class SiteOfTheirOwn(form):
+            def clean(inner):
+                cleaned = super().clean()
+                tenant = cleaned.get("tenant")
+                tenant_id = tenant.pk if tenant is not None else inner.instance.tenant_id
+                if cleaned.get("site") is None and tenant_id is not None and not scope.covers_tenant(tenant_id):
+                    inner.add_error("site", "Choose one of your sites: the whole tenant needs a membership "
+                                            "for every site.")
+                return cleaned
+
+        SiteOfTheirOwn.__name__ = form.__name__
+        return SiteOfTheirOwn
+
     def get_changeform_initial_data(self, request):
         """A member of one tenant adds rows to that tenant: preselect it."""
         initial = super().get_changeform_initial_data(request)
@@ -127,7 +198,12 @@ class TenantScopedAdmin(admin.ModelAdmin):
         return getattr(obj, f"{self.tenant_field}_id", None) if "__" not in self.tenant_field else None
 
     def has_module_permission(self, request):
-        return request.user.is_superuser or (request.user.is_staff and bool(self._visible_tenant_ids(request)))
+        if request.user.is_superuser:
+            return True
+        if not (request.user.is_staff and self._visible_tenant_ids(request)):
+            return False
+        # Tenant-wide rows (channels, policies, keys, the audit log) are for whole-tenant members.
+        return self._site_path() is not None or self.model is Tenant or bool(self._scope(request).whole_tenant_ids)
 
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request)
@@ -139,8 +215,24 @@ class TenantScopedAdmin(admin.ModelAdmin):
             return False
         managed = self._managed_tenant_ids(request)
         if obj is None:
-            return bool(managed)
-        return self._object_tenant_id(obj) in managed
+            return bool(managed) and self._may_add_here(request)
+        if self._object_tenant_id(obj) not in managed:
+            return False
+        scope = self._managed_scope(request)
+        if obj.pk is None or scope.covers_tenant(self._object_tenant_id(obj)):
+            return True
+        site_path = self._site_path()
+        return site_path is not None and scope.filter(
+            type(obj)._default_manager.filter(pk=obj.pk), site_field=site_path).exists()
+
+    def _may_add_here(self, request) -> bool:
+        """Site-scoped managers add only rows of their sites: not sites themselves (a new
+        site is outside their scope) and not tenant-wide rows."""
+        scope = self._managed_scope(request)
+        if scope.whole_tenant_ids:
+            return True
+        site_path = self._site_path()
+        return site_path is not None and self.model is not Site
 
     def has_add_permission(self, request):
         return self._can_manage(request, None)

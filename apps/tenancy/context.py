@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from apps.common.errors import ApplicationError, NotFoundError
 from apps.tenancy.models import Membership, Role, Tenant
+from apps.tenancy.scoping import Scope, scope_for_membership
 
 TENANT_HEADER = "X-Tenant"
 # The role an API key acts with: none of the people's roles, so role checks refuse it
@@ -22,8 +23,16 @@ INTEGRATION_ROLE = "integration"
 
 @dataclass(frozen=True)
 class TenantContext:
+    """The tenant a request acts for, the caller's role there, and their scope inside it
+    (apps.tenancy.scoping): the whole tenant unless a membership limits it to some sites."""
+
     tenant: Tenant
     role: str
+    scope: Scope | None = None  # None: the whole tenant (set in __post_init__)
+
+    def __post_init__(self):
+        if self.scope is None:
+            object.__setattr__(self, "scope", scope_for_membership(None, tenant=self.tenant))
 
     def has_role(self, roles) -> bool:
         return self.role in roles
@@ -45,21 +54,26 @@ def resolve_tenant_context(*, user, requested: str | None) -> TenantContext:
             raise NotFoundError("Tenant not found.")
         if user.is_superuser:
             return TenantContext(tenant=tenant, role=Role.OWNER)
-        membership = Membership.objects.filter(user=user, tenant=tenant).only("role").first()
+        membership = Membership.objects.filter(user=user, tenant=tenant).only("role", "all_sites").first()
         if membership is None:
             raise NotFoundError("Tenant not found.")
-        return TenantContext(tenant=tenant, role=membership.role)
+        return _context(tenant, membership)
 
     memberships = list(
         Membership.objects.filter(user=user, tenant__is_active=True).select_related("tenant")[:2]
     )
     if len(memberships) == 1:
-        return TenantContext(tenant=memberships[0].tenant, role=memberships[0].role)
+        return _context(memberships[0].tenant, memberships[0])
     if not memberships and not user.is_superuser:
         raise NotFoundError("You are not a member of any tenant.")
     raise TenantChoiceRequired(
         f"You belong to several tenants: name one in the {TENANT_HEADER} header (public id or slug)."
     )
+
+
+def _context(tenant: Tenant, membership: Membership) -> TenantContext:
+    return TenantContext(tenant=tenant, role=membership.role,
+                         scope=scope_for_membership(membership, tenant=tenant))
 
 
 def tenant_ids_for_user(user) -> list[int]:

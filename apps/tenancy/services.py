@@ -40,6 +40,7 @@ from apps.tenancy.signals import (
     site_history_requested,
     tenant_created,
 )
+from apps.tenancy.site_grants import SiteGrant, grant_check, grant_resolve
 
 User = get_user_model()
 
@@ -176,15 +177,21 @@ def user_get_or_create(*, username: str, email: str = "", password: str | None =
     return user, created
 
 
-def membership_check(*, tenant: Tenant, user, role: str | None, actor=None) -> None:
+def membership_check(*, tenant: Tenant, user, role: str | None, actor=None, all_sites: bool | None = None,
+                     sites=None) -> SiteGrant | None:
     """Refuses (403) what `actor` may not do to `user`'s membership of `tenant`: set it to
-    `role`, or remove it when `role` is None. The admin's forms ask first, to show the
-    refusal beside the field; the writes below ask again, and their answer is the one
-    that counts."""
+    `role` and to cover `all_sites` or `sites` (None: as it is; a new one: every site), or
+    remove it when `role` is None. Answers the sites it is to cover. The admin's forms ask
+    first, to show the refusal beside the field; the writes below ask again, and their
+    answer is the one that counts."""
     if role is not None and role not in Role.values:
         raise ConflictError(f"Unknown role '{role}'.", code="invalid", fields={"role": ["Unknown role."]})
+    target = Membership.objects.filter(tenant=tenant, user=user).first() if user.pk else None
+    grant = None if role is None else grant_resolve(tenant=tenant, current=target, all_sites=all_sites, sites=sites)
     if actor is None or actor.is_superuser:
-        return
+        return grant
+    grant_check(actor_membership=Membership.objects.filter(tenant=tenant, user=actor).first(), target=target,
+                grant=grant)
     roles = dict(Membership.objects.filter(tenant=tenant, user__in=[actor.pk, user.pk])
                  .values_list("user_id", "role"))
     own, current = roles.get(actor.pk), roles.get(user.pk)
@@ -199,20 +206,26 @@ def membership_check(*, tenant: Tenant, user, role: str | None, actor=None) -> N
     if current is not None and ROLE_RANK[current] > ROLE_RANK[own]:
         raise ForbiddenError("You cannot change the membership of someone whose role is above your own.",
                              code="role_above_own")
+    return grant
 
 
-def membership_set(*, tenant: Tenant, user, role: str, actor=None) -> Membership:
-    """Adds the user to the tenant or changes their role; idempotent. `actor` is the person
-    doing it (None: an operator at the command line)."""
+def membership_set(*, tenant: Tenant, user, role: str, actor=None, all_sites: bool | None = None,
+                   sites=None) -> Membership:
+    """Adds the user to the tenant or changes their role and sites; idempotent. `all_sites`
+    and `sites` (Site rows of the tenant) left None keep what the membership covers (a new
+    one covers every site). `actor` is the person doing it (None: an operator at the
+    command line)."""
     with transaction.atomic():
         if actor is not None:
             # Serialises concurrent changes by the same person, so two requests cannot each
             # pass the check against a role the other is changing.
             list(Membership.objects.select_for_update().filter(tenant=tenant, user=actor))
-        membership_check(tenant=tenant, user=user, role=role, actor=actor)
+        grant = membership_check(tenant=tenant, user=user, role=role, actor=actor, all_sites=all_sites,
+                                 sites=sites)
         membership, created = Membership.objects.update_or_create(
-            tenant=tenant, user=user, defaults={"role": role}
+            tenant=tenant, user=user, defaults={"role": role, "all_sites": grant.all_sites}
         )
+        membership.sites.set(sorted(grant.site_ids))
         if not user.is_staff:
             # Members reach the admin for their own tenants; scoping keeps them there.
             User.objects.filter(pk=user.pk).update(is_staff=True)

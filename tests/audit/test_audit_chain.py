@@ -61,7 +61,8 @@ def test_membership_changes_are_recorded(world_a):
 
     membership_set(tenant=world_a.tenant, user=world_a.viewer, role="staff", actor=world_a.owner)
     entry = AuditEntry.objects.filter(action="membership.changed").get()
-    assert entry.actor_label == world_a.owner.username and entry.details == {"role": "staff"}
+    assert entry.actor_label == world_a.owner.username
+    assert entry.details == {"role": "staff", "all_sites": True, "sites": []}
 
 
 def test_chain_verifies_and_names_an_edited_entry(world_a):

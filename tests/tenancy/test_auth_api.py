@@ -27,7 +27,7 @@ def test_login_me_and_tenant_roles(world_a):
         {"tenant": {"id": world_a.tenant.public_id, "name": "Tenant A", "slug": "tenant-a",
                     "vertical": "hospitality", "is_active": True,
                     "created_at": me["memberships"][0]["tenant"]["created_at"]},
-         "role": "admin"}
+         "role": "admin", "all_sites": True, "sites": []}
     ]
 
 

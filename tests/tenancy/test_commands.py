@@ -38,6 +38,15 @@ def test_create_tenant_site_and_member(monkeypatch):
     _run("add_member", "--tenant", "blue", "--username", "ana", "--role", "viewer")
     membership.refresh_from_db()
     assert membership.role == "viewer"
+    # Limited to a site, and back to every site.
+    assert "(BP-1)" in _run("add_member", "--tenant", "blue", "--username", "ana", "--role", "viewer",
+                            "--site", "BP-1")
+    membership.refresh_from_db()
+    assert not membership.all_sites and [site.location_id for site in membership.sites.all()] == ["BP-1"]
+    assert "(every site)" in _run("add_member", "--tenant", "blue", "--username", "ana", "--role", "viewer",
+                                  "--all-sites")
+    with pytest.raises(CommandError, match="No site"):
+        _run("add_member", "--tenant", "blue", "--username", "ana", "--site", "NOPE")
 
 
 @pytest.mark.parametrize(

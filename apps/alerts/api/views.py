@@ -57,8 +57,8 @@ class AlertViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.Retrieve
 
     def get_queryset(self):
         if self.action == "retrieve":
-            return selectors.alert_detail_queryset(tenant=self.tenant)
-        return selectors.alert_list(tenant=self.tenant)
+            return selectors.alert_detail_queryset(tenant=self.tenant, scope=self.scope)
+        return selectors.alert_list(tenant=self.tenant, scope=self.scope)
 
     def get_serializer_class(self):
         return s.AlertDetailSerializer if self.action == "retrieve" else s.AlertSerializer
@@ -141,6 +141,7 @@ class EventsApi(TenantScopedViewMixin, APIView):
 
     api_key_write_scope = "write_events"
     write_roles = OPERATOR_ROLES
+    whole_tenant_only = True  # dedup keys and site-less alerts are tenant-wide
     typed_fields = frozenset({"event_action", "routing_key", "severity"})
 
     @extend_schema(request=s.EventInput, responses={202: OpenApiTypes.OBJECT})

@@ -28,6 +28,7 @@ class AuditEntryViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.Ret
     serializer_class = AuditEntrySerializer
     queryset = AuditEntry.objects.all()
     read_roles = MANAGER_ROLES
+    whole_tenant_only = True  # the log records every site's changes
     filterset_fields = ["action", "actor_type", "target_type", "target_id"]
     pagination_class = AuditCursorPagination
 
@@ -50,4 +51,5 @@ class AuditAnchorViewSet(TenantScopedViewMixin, mixins.ListModelMixin, viewsets.
     serializer_class = AuditAnchorSerializer
     queryset = AuditAnchor.objects.all()
     read_roles = MANAGER_ROLES
+    whole_tenant_only = True
     pagination_class = AuditCursorPagination

@@ -110,6 +110,7 @@ class ApiKeyViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.Retriev
     queryset = ApiKey.objects.all()
     read_roles = MANAGER_ROLES
     api_key_read_scope = None  # keys never manage keys
+    whole_tenant_only = True  # a key acts for every site of the tenant
 
     @extend_schema(request=s.ApiKeyCreateInput, responses={201: s.ApiKeySerializer})
     def create(self, request):

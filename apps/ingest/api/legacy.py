@@ -145,16 +145,17 @@ class LegacyAlertOutput(serializers.Serializer):
 # --- reads and notes -----------------------------------------------------------------------------
 
 
-def legacy_alerts(*, tenant: Tenant) -> QuerySet[Alert]:
+def legacy_alerts(*, tenant: Tenant, scope=None) -> QuerySet[Alert]:
     """The tenant's alerts with the note of their latest acknowledgement, which is where
     the dashboard's `notes` live (an alert has a timeline, not a notes column)."""
     note = (AlertEvent.objects.filter(alert=OuterRef("pk"), kind=AlertEventKind.ACKNOWLEDGED)
             .order_by("-at", "-id").values("note")[:1])
-    return alert_list(tenant=tenant).annotate(acknowledgement_note=Subquery(note))
+    return alert_list(tenant=tenant, scope=scope).annotate(acknowledgement_note=Subquery(note))
 
 
-def legacy_recent_alerts(*, tenant: Tenant, limit: int, since: datetime | None = None) -> QuerySet[Alert]:
-    queryset = legacy_alerts(tenant=tenant)
+def legacy_recent_alerts(*, tenant: Tenant, limit: int, since: datetime | None = None,
+                         scope=None) -> QuerySet[Alert]:
+    queryset = legacy_alerts(tenant=tenant, scope=scope)
     if since is not None:
         queryset = queryset.filter(last_seen_at__gte=since)
     return queryset.order_by("-last_seen_at", "-id")[:limit]
@@ -264,7 +265,7 @@ class LegacyRecentAlertsApi(TenantScopedViewMixin, APIView):
     def get(self, request):
         query = LegacyRecentQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        alerts = legacy_recent_alerts(tenant=self.tenant, **query.validated_data)
+        alerts = legacy_recent_alerts(tenant=self.tenant, scope=self.scope, **query.validated_data)
         return Response({"ok": True, "alerts": LegacyAlertOutput(alerts, many=True).data})
 
 
@@ -278,7 +279,7 @@ class LegacyAcknowledgeApi(TenantScopedViewMixin, APIView):
         data = LegacyAcknowledgeInput(data=request.data)
         data.is_valid(raise_exception=True)
         body = data.validated_data
-        alert = legacy_alerts(tenant=self.tenant).filter(public_id=body["alertId"]).order_by().first()
+        alert = legacy_alerts(tenant=self.tenant, scope=self.scope).filter(public_id=body["alertId"]).order_by().first()
         if alert is None:
             raise NotFoundError("Alert not found.")
         alert_acknowledge(alert=alert, actor=Actor.for_principal(request.user), user=request.user,

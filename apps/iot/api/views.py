@@ -73,6 +73,7 @@ class PlantCreateApi(TenantScopedViewMixin, generics.GenericAPIView):
 
     serializer_class = PlantSerializer
     queryset = Site.objects.all()
+    whole_tenant_only = True  # a new site is outside every site-scoped membership
 
     def post(self, request, *args, **kwargs):
         serializer = PlantSerializer(data=request.data)
@@ -106,7 +107,7 @@ class GatewayViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.Retrie
         serializer = ProvisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        site = (Site.objects.filter(tenant=self.tenant, public_id=data["plant"], kind=SiteKind.PLANT)
+        site = (self.scope.sites().filter(tenant=self.tenant, public_id=data["plant"], kind=SiteKind.PLANT)
                 .order_by().first())
         if site is None:
             return Response({"error": {"code": "not_found", "message": "No such plant.",

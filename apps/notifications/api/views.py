@@ -21,6 +21,7 @@ class ChannelViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
     read_roles = MANAGER_ROLES
     api_key_read_scope = None
     filterset_fields = ["kind", "enabled"]
+    whole_tenant_only = True  # a channel pages for every site
 
     def perform_create(self, serializer):
         serializer.instance = services.channel_create(tenant=self.tenant, actor=Actor.for_principal(self.request.user),
@@ -52,6 +53,7 @@ class PolicyViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
     queryset = EscalationPolicy.objects.prefetch_related("steps__channels", "sites")
     read_roles = MANAGER_ROLES
     api_key_read_scope = None
+    whole_tenant_only = True  # policies route every site's alerts
 
     def _save(self, serializer, policy=None):
         data = dict(serializer.validated_data)

@@ -29,6 +29,6 @@ class StreamTicketApi(TenantScopedViewMixin, APIView):
     @extend_schema(request=None, responses={201: StreamTicketOutput})
     def post(self, request):
         issued = services.stream_ticket_issue(tenant=self.tenant, role=self.tenant_context.role,
-                                              principal=request.user)
+                                              principal=request.user, scope=self.scope)
         return Response(StreamTicketOutput(issued).data, status=status.HTTP_201_CREATED,
                         headers={"Cache-Control": "no-store"})

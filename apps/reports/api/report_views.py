@@ -6,6 +6,7 @@ from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from apps.audit.services import Actor
@@ -14,7 +15,7 @@ from apps.reports import services
 from apps.reports.api.serializers import SITE_ID, InstantField
 from apps.reports.models import Report, ReportKind, ReportStatus
 from apps.tenancy.api.mixins import TenantScopedViewMixin
-from apps.tenancy.models import MANAGER_ROLES, OPERATOR_ROLES, Site
+from apps.tenancy.models import MANAGER_ROLES, OPERATOR_ROLES
 
 
 class ReportSerializer(serializers.ModelSerializer):
@@ -54,9 +55,11 @@ class ReportViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.Retriev
         data = query.validated_data
         site = None
         if data.get("site"):
-            site = Site.objects.for_tenant(self.tenant).filter(public_id=data["site"]).first()
+            site = self.scope.sites().filter(tenant=self.tenant, public_id=data["site"]).first()
             if site is None:
                 raise NotFoundError("Site not found.")
+        elif not self.scope.covers_tenant(self.tenant.pk):
+            raise PermissionDenied("A report of the whole tenant needs a membership for every site: name a site.")
         report = services.report_request(tenant=self.tenant, kind=data["kind"], site=site, since=data["since"],
                                          until=data["until"], actor=Actor.for_principal(request.user),
                                          requested_by=request.user if request.user.is_authenticated
@@ -66,7 +69,7 @@ class ReportViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.Retriev
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def download(self, request, public_id=None):
-        report = Report.objects.for_tenant(self.tenant).filter(public_id=public_id).first()
+        report = self.get_queryset().filter(public_id=public_id).first()
         if report is None:
             raise NotFoundError("Report not found.")
         if report.status != ReportStatus.READY:

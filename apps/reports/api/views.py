@@ -28,7 +28,7 @@ class ScanAnalyticsApi(TenantScopedViewMixin, APIView):
         query = s.ScanAnalyticsQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        sites = selectors.analytics_sites(tenant=self.tenant, site_id=params.get("site"))
+        sites = selectors.analytics_sites(tenant=self.tenant, site_id=params.get("site"), scope=self.scope)
         stats = selectors.scan_analytics(tenant=self.tenant, since=params["since"], until=params["until"],
                                          bucket=params["bucket"], sites=sites)
         return Response(s.ScanAnalyticsOutput({"since": params["since"], "until": params["until"],
@@ -42,21 +42,25 @@ class DeviceAnalyticsApi(TenantScopedViewMixin, APIView):
     def get(self, request):
         query = s.SiteQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        sites = selectors.analytics_sites(tenant=self.tenant, site_id=query.validated_data.get("site"))
+        sites = selectors.analytics_sites(tenant=self.tenant, site_id=query.validated_data.get("site"),
+                                          scope=self.scope)
         now = timezone.now()
         stats = selectors.device_analytics(tenant=self.tenant, sites=sites, now=now)
         return Response(s.DeviceAnalyticsOutput({"at": now, "sites": stats}).data)
 
 
 def _scan_filters(view, params: dict) -> dict:
-    """Query parameters → selector filters; a site or device of another tenant is not found."""
+    """Query parameters → selector filters; a site or device of another tenant, or outside the
+    caller's sites, is not found."""
     filters = {key: params[key] for key in ("since", "until", "underage", "valid") if key in params}
     if params.get("site"):
-        filters["site"] = Site.objects.for_tenant(view.tenant).filter(public_id=params["site"]).first()
+        filters["site"] = view.scope.filter(Site.objects.for_tenant(view.tenant)).filter(
+            public_id=params["site"]).first()
         if filters["site"] is None:
             raise NotFoundError("Site not found.")
     if params.get("device"):
-        filters["device"] = Device.objects.for_tenant(view.tenant).filter(public_id=params["device"]).first()
+        filters["device"] = view.scope.filter(Device.objects.for_tenant(view.tenant)).filter(
+            public_id=params["device"]).first()
         if filters["device"] is None:
             raise NotFoundError("Device not found.")
     return filters
@@ -82,8 +86,8 @@ class ScanListApi(TenantScopedViewMixin, generics.ListAPIView):
             return Scan.objects.none()
         query = s.ScanListQuery(data=self.request.query_params)
         query.is_valid(raise_exception=True)
-        return selectors.scan_list(tenant=self.tenant, **_scan_filters(self, query.validated_data)) \
-            .select_related("site", "device")
+        return self.scope.filter(selectors.scan_list(tenant=self.tenant, **_scan_filters(self, query.validated_data))
+                                 .select_related("site", "device"))
 
 
 class CsvRenderer(BaseRenderer):
@@ -110,9 +114,12 @@ class ExportApi(TenantScopedViewMixin, APIView):
             raise NotFoundError("No such export.")
         if export.roles is not None and not self.tenant_context.has_role(export.roles):
             raise exceptions.PermissionDenied()
+        if export.whole_tenant_only and not self.scope.covers_tenant(self.tenant.pk):
+            raise exceptions.PermissionDenied()
         query = s.ScanListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        header, rows = export.produce(tenant=self.tenant, filters=_scan_filters(self, query.validated_data))
+        header, rows = export.produce(tenant=self.tenant, filters=_scan_filters(self, query.validated_data),
+                                      scope=self.scope)
         response = StreamingHttpResponse(exports.csv_lines(header, rows), content_type="text/csv; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         response["Content-Disposition"] = f'attachment; filename="{self.tenant.slug}-{name}-{stamp}.csv"'

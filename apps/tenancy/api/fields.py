@@ -6,7 +6,8 @@ from rest_framework import serializers
 
 
 class TenantScopedRelatedField(serializers.SlugRelatedField):
-    """Refers to a tenant-owned row by public id; ids of other tenants are 'not found'."""
+    """Refers to a tenant-owned row by public id; ids of other tenants, and of sites outside
+    the caller's scope (the view's `scope` in the context), are 'not found'."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("slug_field", "public_id")
@@ -17,7 +18,9 @@ class TenantScopedRelatedField(serializers.SlugRelatedField):
         queryset = super().get_queryset()
         if tenant is None:
             return queryset.none()
-        return queryset.filter(tenant=tenant)
+        queryset = queryset.filter(tenant=tenant)
+        scope = self.context.get("scope")
+        return queryset if scope is None else scope.filter(queryset)
 
     default_error_messages = {
         "does_not_exist": "No such object.",

@@ -9,11 +9,14 @@ from apps.tenancy.models import ALL_ROLES, MANAGER_ROLES
 
 
 class TenantScopedViewMixin:
-    """Resolves the caller's tenant and role, checks the role, and scopes querysets.
+    """Resolves the caller's tenant, role and scope, checks the role, and scopes querysets.
 
     `read_roles` / `write_roles` cover safe and unsafe methods; `action_roles` overrides
-    them per viewset action. Objects are looked up only inside the caller's tenant, so a
-    foreign tenant's id answers 404 like one that never existed.
+    them per viewset action. Objects are looked up only inside the caller's tenant and
+    scope (apps.tenancy.scoping), so a foreign tenant's id, or a site-scoped member's
+    foreign site's id, answers 404 like one that never existed. `whole_tenant_only` views
+    (tenant-wide configuration and history) refuse site-scoped members outright, the same
+    403 for any id.
     """
 
     read_roles = ALL_ROLES
@@ -26,6 +29,10 @@ class TenantScopedViewMixin:
     api_key_read_scope: str | None = "read"
     api_key_write_scope: str | None = None
     lookup_field = "public_id"
+    # How this view's rows name their site for scoping: "auto" asks the model
+    # (apps.tenancy.scoping.site_path_for); None treats them as tenant-wide.
+    site_field: str | None = "auto"
+    whole_tenant_only = False
 
     tenant_context: TenantContext
 
@@ -44,6 +51,8 @@ class TenantScopedViewMixin:
         request.tenant_context = self.tenant_context
         if not self.tenant_context.has_role(self.roles_for_request(request)):
             raise exceptions.PermissionDenied()
+        if self.whole_tenant_only and not self.scope.covers_tenant(self.tenant.pk):
+            raise exceptions.PermissionDenied("This needs a membership for every site of the tenant.")
 
     def _api_key_may(self, principal, request) -> bool:
         safe = request.method in ("GET", "HEAD", "OPTIONS")
@@ -63,11 +72,16 @@ class TenantScopedViewMixin:
     def tenant(self):
         return self.tenant_context.tenant
 
+    @property
+    def scope(self):
+        return self.tenant_context.scope
+
     def get_queryset(self):
-        return super().get_queryset().filter(tenant=self.tenant)
+        return self.scope.filter(super().get_queryset().filter(tenant=self.tenant), site_field=self.site_field)
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
         if hasattr(self, "tenant_context"):
             context["tenant"] = self.tenant
+            context["scope"] = self.scope
         return context

@@ -67,10 +67,12 @@ class SiteSerializer(serializers.ModelSerializer):
 
 class MembershipSerializer(serializers.ModelSerializer):
     tenant = TenantSerializer(read_only=True)
+    sites = serializers.SlugRelatedField(slug_field="public_id", many=True, read_only=True,
+                                         help_text="The sites covered when not all_sites.")
 
     class Meta:
         model = Membership
-        fields = ["tenant", "role"]
+        fields = ["tenant", "role", "all_sites", "sites"]
 
 
 class MeSerializer(serializers.Serializer):

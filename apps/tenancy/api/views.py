@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, viewsets
+from rest_framework import exceptions, mixins, permissions, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
@@ -78,6 +78,8 @@ class SiteViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveM
     filterset_fields = ["kind"]
 
     def perform_create(self, serializer):
+        if not self.scope.covers_tenant(self.tenant.pk):
+            raise exceptions.PermissionDenied("A new site is outside your sites: ask a whole-tenant admin.")
         serializer.instance = services.site_create(tenant=self.tenant, actor=self.request.user,
                                                    **serializer.validated_data)
 

@@ -1,0 +1,136 @@
+"""The one place that decides what a person may see inside a tenant: their scope.
+
+Invariant: every read of a tenant-owned row by a person goes through `Scope.filter` (API
+views through TenantScopedViewMixin, admin pages through TenantScopedAdmin, the board
+and the stream through the scope a ticket carries), so a membership limited to some
+sites never sees, and never acts on, another site's rows: they answer 404 like a foreign
+tenant's.
+
+A scope is two sets: the tenants a person sees whole (memberships with `all_sites`, or a
+superuser: everything) and the sites they see in the other tenants (the `sites` of their
+site-scoped memberships, only those that belong to the membership's own tenant). A row
+is visible when its tenant is seen whole, or its site (`site_path_for`) is one of those
+sites. Rows with no site (tenant-wide alerts with `site` NULL, channels, escalation
+policies, API keys, audit entries, retention) are therefore visible only to whole-tenant
+members: they may concern every site, and a Lisbon night guard must not read Porto's
+history through a site-less row or change configuration that pages Porto.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import F, Model, Q, QuerySet
+
+from apps.tenancy.models import Membership, Site, Tenant
+
+# Rows that reach their site through another row; every other model with a `site` foreign
+# key is scoped by it, and a model with neither is tenant-wide. Labels, not imports: the
+# tenancy app sits below the apps that own these models.
+INDIRECT_SITE_PATHS = {
+    "alerts.alertevent": "alert__site",
+    "notifications.notification": "alert__site",
+    "ingest.healthsample": "device__site",
+    "ingest.telemetryreading": "device__site",
+    "ingest.scanbatch": "device__site",
+    "devices.devicechallenge": "device__site",
+    "devices.devicerefreshcredential": "device__site",
+}
+
+
+def site_path_for(model: type[Model]) -> str | None:
+    """How rows of `model` name their site, as a lookup path; None for tenant-wide rows."""
+    if model is Site:
+        return "pk"
+    label = model._meta.label_lower
+    if label in INDIRECT_SITE_PATHS:
+        return INDIRECT_SITE_PATHS[label]
+    try:
+        site_field = model._meta.get_field("site")
+    except FieldDoesNotExist:
+        return None
+    return "site" if site_field.concrete and site_field.related_model is Site else None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one person (or integration) may see; build it with the `scope_for_*` functions."""
+
+    whole_tenant_ids: frozenset[int] = field(default_factory=frozenset)
+    site_ids: frozenset[int] = field(default_factory=frozenset)
+    unrestricted: bool = False
+
+    @property
+    def is_site_restricted(self) -> bool:
+        """True when some sites are out of reach: the person is limited to chosen sites."""
+        return not self.unrestricted and bool(self.site_ids or not self.whole_tenant_ids)
+
+    def q(self, *, site_path: str | None, tenant_path: str = "tenant") -> Q:
+        if self.unrestricted:
+            return Q()
+        visible = Q(**{f"{tenant_path}__in": self.whole_tenant_ids})
+        if site_path is not None and self.site_ids:
+            visible |= Q(**{f"{site_path}__in": self.site_ids})
+        return visible
+
+    def filter(self, queryset: QuerySet, *, site_field: str | None = "auto",
+               tenant_field: str = "tenant") -> QuerySet:
+        """`queryset` limited to this scope. `site_field` names the site lookup; the default
+        asks `site_path_for`, None treats the rows as tenant-wide."""
+        site_path = site_path_for(queryset.model) if site_field == "auto" else site_field
+        if queryset.model is Tenant:
+            return queryset if self.unrestricted else queryset.filter(pk__in=self.tenant_ids())
+        return queryset.filter(self.q(site_path=site_path, tenant_path=tenant_field))
+
+    def tenant_ids(self) -> frozenset[int]:
+        """Every tenant the scope touches, whole or through some sites."""
+        if self.unrestricted:
+            raise ValueError("an unrestricted scope touches every tenant")
+        return self.whole_tenant_ids | frozenset(
+            Site.objects.filter(pk__in=self.site_ids).values_list("tenant_id", flat=True))
+
+    def sites(self) -> QuerySet[Site]:
+        return self.filter(Site.objects.all())
+
+    def covers_tenant(self, tenant_id: int) -> bool:
+        """The whole tenant, site-less rows included."""
+        return self.unrestricted or tenant_id in self.whole_tenant_ids
+
+
+UNRESTRICTED = Scope(unrestricted=True)
+
+
+def _scope_of(memberships: QuerySet[Membership]) -> Scope:
+    whole: set[int] = set()
+    restricted: set[int] = set()
+    for membership_id, tenant_id, all_sites in memberships.values_list("pk", "tenant_id", "all_sites"):
+        if all_sites:
+            whole.add(tenant_id)
+        else:
+            restricted.add(membership_id)
+    site_ids = frozenset(
+        # Only sites of the membership's own tenant count, whatever the table holds.
+        Membership.sites.through.objects.filter(membership_id__in=restricted,
+                                                 site__tenant_id=F("membership__tenant_id"))
+        .values_list("site_id", flat=True)) if restricted else frozenset()
+    return Scope(whole_tenant_ids=frozenset(whole), site_ids=site_ids)
+
+
+def scope_for_user(user, *, roles=None) -> Scope:
+    """Across every tenant of `user` (the admin), or only their memberships with one of
+    `roles` (what they may manage). Superusers are unrestricted."""
+    if user.is_superuser:
+        return UNRESTRICTED
+    memberships = Membership.objects.filter(user=user)
+    if roles is not None:
+        memberships = memberships.filter(role__in=list(roles))
+    return _scope_of(memberships)
+
+
+def scope_for_membership(membership: Membership | None, *, tenant: Tenant) -> Scope:
+    """Inside one tenant, as the API acts: a membership's scope, or the whole tenant for a
+    caller who has none there (a superuser, an integration's key)."""
+    if membership is None or membership.all_sites:
+        return Scope(whole_tenant_ids=frozenset({tenant.pk}))
+    return _scope_of(Membership.objects.filter(pk=membership.pk))
