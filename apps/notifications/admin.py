@@ -103,6 +103,9 @@ class ChannelAdmin(ServiceDeleteMixin, ArchivingDeleteMixin, TenantScopedAdmin):
     search_fields = ("name", "public_id")
     actions = ["send_test_selected"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(personal=False)  # people's own channels are not listed
+
     def save_model(self, request, obj, form, change):
         data, actor = form.cleaned_data, Actor.for_user(request.user)
         if change:

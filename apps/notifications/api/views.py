@@ -17,7 +17,7 @@ class ChannelViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
     """Where notifications go; managed by owners and admins. Secrets are write-only."""
 
     serializer_class = s.ChannelSerializer
-    queryset = Channel.objects.all()
+    queryset = Channel.objects.filter(personal=False)  # personal channels belong to people, not to this list
     read_roles = MANAGER_ROLES
     api_key_read_scope = None
     filterset_fields = ["kind", "enabled"]
