@@ -111,9 +111,10 @@ def _due_at(alert: Alert, now: datetime, quiet: QuietHoursCache) -> datetime:
     return quiet_until(hours, alert.site.timezone, now) or now
 
 
-def _write_step(alert: Alert, index: int, step: dict, due: datetime) -> list[Notification]:
-    # The unique (alert, channel, cycle, step, purpose) makes a re-run of a step a no-op.
-    return write_step(alert, index, step, due, timezone.now())
+def _write_step(alert: Alert, index: int, step: dict, due: datetime, now: datetime) -> list[Notification]:
+    # The unique (alert, channel, cycle, step, purpose) makes a re-run of a step a no-op;
+    # people are resolved at `now`, the moment the step runs.
+    return write_step(alert, index, step, due, now)
 
 
 def _escalated(alert: Alert, index: int, rows: list[Notification], now: datetime, **data) -> None:
@@ -149,7 +150,7 @@ def _advance(alert: Alert, now: datetime, quiet: QuietHoursCache, *, hold_second
             first_due = _due_at(alert, now, quiet)
             if index == 0 and hold_seconds:
                 first_due = max(first_due, now + timedelta(seconds=hold_seconds))
-            rows = _write_step(alert, index, step, first_due)
+            rows = _write_step(alert, index, step, first_due, now)
             written += rows
             alert.escalation_step = index + 1
             if index > 0:
@@ -192,12 +193,11 @@ def start_cycle(alert: Alert, *, new_cycle: bool, now: datetime | None = None) -
     group = alert.group if alert.group_id else None
     if group is not None and group.is_open:
         alert.policy_snapshot["paged_through"] = group.public_id
-        reason = ""
+        reason = alert.unnotified_reason = ""
     else:
-        reason = unrouted_reason(alert.policy_snapshot)
+        reason = alert.unnotified_reason = unrouted_reason(alert.policy_snapshot)
         hold = settings.TOCSIN_OUTAGE_HOLD_SECONDS if may_join_outage(alert) else 0
-        _advance(alert, now, QuietHoursCache(), hold_seconds=hold)
-    alert.unnotified_reason = reason
+        _advance(alert, now, QuietHoursCache(), hold_seconds=hold)  # a step paging nobody says so itself
     _save_route(alert)
     return reason
 
@@ -221,7 +221,7 @@ def escalate_now(alert_id: int, *, reason: str) -> bool:
         if alert.escalation_step >= len(entries):
             return False
         index, _, step = entries[alert.escalation_step]
-        rows = _write_step(alert, index, step, _due_at(alert, now, QuietHoursCache()))
+        rows = _write_step(alert, index, step, _due_at(alert, now, QuietHoursCache()), now)
         _escalated(alert, index, rows, now, reason=reason)
         alert.escalation_step = index + 1
         if alert.escalation_step < len(entries):

@@ -10,7 +10,7 @@ wins. Pure reads: nothing here writes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apps.oncall.models import Roster, RosterMember, RosterOverride
@@ -62,8 +62,9 @@ class RosterState:
         return (local - self._anchor()) // WEEK  # weeks before the first count backwards
 
     def handover(self, week: int) -> datetime:
-        """The instant week `week` starts (aware, in the roster's zone)."""
-        return (self._anchor() + week * WEEK).replace(tzinfo=self.zone)
+        """The instant week `week` starts, in UTC (aware datetimes sharing one zone compare
+        and subtract by wall clock, which would hide the daylight-saving hour)."""
+        return (self._anchor() + week * WEEK).replace(tzinfo=self.zone).astimezone(UTC)
 
     def rotation_at(self, at: datetime) -> Shift:
         week = self._week(at)
