@@ -132,3 +132,23 @@ def channels_by_public_id(*, tenant: Tenant, public_ids: list[str]) -> list[Chan
     if missing:
         raise ApplicationError("No such channel.", fields={"channels": missing})
     return [found[pid] for pid in public_ids]
+
+
+def step_from_ids(*, tenant: Tenant, step: dict) -> dict:
+    """A step as the API sends it (public ids, usernames) in the shape `policy_save` takes."""
+    from django.contrib.auth import get_user_model
+
+    from apps.oncall.models import Roster
+
+    users = {u.username: u for u in get_user_model().objects.filter(memberships__tenant=tenant,
+                                                                    username__in=step.get("users") or [])}
+    missing = [name for name in step.get("users") or [] if name not in users]
+    rosters = {r.public_id: r for r in Roster.objects.filter(tenant=tenant, public_id__in=step.get("rosters") or [])}
+    missing_rosters = [pid for pid in step.get("rosters") or [] if pid not in rosters]
+    if missing or missing_rosters:
+        raise ApplicationError("No such person or roster.", fields={"users": missing, "rosters": missing_rosters})
+    return {"delay_minutes": step["delay_minutes"],
+            "channels": channels_by_public_id(tenant=tenant, public_ids=step.get("channels") or []),
+            "users": [users[name] for name in step.get("users") or []],
+            "rosters": [rosters[pid] for pid in step.get("rosters") or []],
+            "site_roster": bool(step.get("site_roster")), "site_roles": list(step.get("site_roles") or [])}
