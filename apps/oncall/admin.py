@@ -11,7 +11,6 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -110,10 +109,11 @@ class ContactMethodAdmin(PersonalAdmin):
         admin_self = self
 
         class Form(form_class):
-            def clean(self):
-                cleaned = super().clean()
+            def _post_clean(self):  # after the model's own checks: the service then saves
+                super()._post_clean()
+                cleaned = self.cleaned_data
                 if self.errors:
-                    return cleaned
+                    return
                 actor = Actor.for_user(request.user)
                 try:
                     if self.instance.pk:
@@ -128,7 +128,6 @@ class ContactMethodAdmin(PersonalAdmin):
                             address=cleaned["address"], label=cleaned.get("label", ""), actor=actor)
                 except ApplicationError as exc:
                     _service_error(self, exc)
-                return cleaned
 
         if obj is not None:
             for name in ("tenant", "user", "kind"):
@@ -156,10 +155,11 @@ class NotificationRuleAdmin(PersonalAdmin):
         form_class = super().get_form(request, obj, **kwargs)
 
         class Form(form_class):
-            def clean(self):
-                cleaned = super().clean()
+            def _post_clean(self):  # after the model's own checks: the service then saves
+                super()._post_clean()
+                cleaned = self.cleaned_data
                 if self.errors:
-                    return cleaned
+                    return
                 actor = Actor.for_user(request.user)
                 try:
                     if self.instance.pk:
@@ -171,7 +171,6 @@ class NotificationRuleAdmin(PersonalAdmin):
                                                                        actor=actor)
                 except ApplicationError as exc:
                     _service_error(self, exc)
-                return cleaned
 
         if obj is not None and "contact_method" in Form.base_fields:
             Form.base_fields["contact_method"].disabled = True
@@ -199,17 +198,18 @@ class RosterForm(forms.ModelForm):
             self.fields["timezone"].required = False
             self.fields["timezone"].help_text = "IANA zone, e.g. Europe/Lisbon; the first site's when left empty."
 
-    def clean(self):
-        cleaned = super().clean()
+    def _post_clean(self):  # after the model's own checks: the service then saves
+        super()._post_clean()
+        cleaned = self.cleaned_data
         if self.errors or not cleaned.get("tenant"):
-            return cleaned
+            return
         names = [name.strip() for name in (cleaned.get("member_usernames") or "").split(",") if name.strip()]
         found = {u.username: u for u in get_user_model().objects.filter(username__in=names,
                                                                          memberships__tenant=cleaned["tenant"])}
         unknown = [name for name in names if name not in found]
         if unknown:
             self.add_error("member_usernames", f"Not members of the tenant: {', '.join(unknown)}.")
-            return cleaned
+            return
         try:
             self.saved = rosters.roster_save(
                 tenant=cleaned["tenant"], actor=Actor.for_user(self.request_user), name=cleaned["name"],
@@ -219,7 +219,6 @@ class RosterForm(forms.ModelForm):
                 roster=self.instance if self.instance.pk else None)
         except ApplicationError as exc:
             _service_error(self, exc)
-        return cleaned
 
 
 @admin.register(Roster)
@@ -280,12 +279,14 @@ class RosterOverrideForm(forms.ModelForm):
         model = RosterOverride
         fields = ("roster", "user", "starts_at", "ends_at", "reason")
 
-    def clean(self):
-        cleaned = super().clean()
+    def _post_clean(self):  # after the model's own checks: the service then saves
+        super()._post_clean()
+        cleaned = self.cleaned_data
         if self.errors:
-            return cleaned
+            return
         if self.instance.pk:
-            raise ValidationError("An override is not edited: delete it and make a new one.")
+            self.add_error(None, "An override is not edited: delete it and make a new one.")
+            return
         try:
             self.saved = rosters.override_create(roster=cleaned["roster"], user=cleaned["user"],
                                                  starts_at=cleaned["starts_at"], ends_at=cleaned["ends_at"],
@@ -293,7 +294,6 @@ class RosterOverrideForm(forms.ModelForm):
                                                  actor=Actor.for_user(self.request_user))
         except ApplicationError as exc:
             _service_error(self, exc)
-        return cleaned
 
 
 @admin.register(RosterOverride)
@@ -323,10 +323,11 @@ class MaintenanceWindowForm(forms.ModelForm):
         model = MaintenanceWindow
         fields = ("site", "devices", "kinds", "starts_at", "ends_at", "reason")
 
-    def clean(self):
-        cleaned = super().clean()
+    def _post_clean(self):  # after the model's own checks: the service then saves
+        super()._post_clean()
+        cleaned = self.cleaned_data
         if self.errors:
-            return cleaned
+            return
         actor = Actor.for_user(self.request_user)
         fields = {name: cleaned.get(name) for name in ("starts_at", "ends_at", "reason")}
         fields["kinds"], fields["devices"] = list(cleaned.get("kinds") or []), list(cleaned.get("devices") or [])
@@ -338,7 +339,6 @@ class MaintenanceWindowForm(forms.ModelForm):
                                                             **fields)
         except ApplicationError as exc:
             _service_error(self, exc)
-        return cleaned
 
 
 @admin.register(MaintenanceWindow)

@@ -88,7 +88,8 @@ def maintenance_end(*, window: MaintenanceWindow, actor: Actor, now: datetime | 
         raise ConflictError("This window has already ended.", code="maintenance_over")
     if window.starts_at > now:  # not begun: ending it means it never happens
         return maintenance_update(window=window, actor=actor, ends_at=window.starts_at + timedelta(seconds=1))
-    return maintenance_update(window=window, actor=actor, ends_at=max(now, window.starts_at + timedelta(seconds=1)))
+    return maintenance_update(window=window, actor=actor,
+                              ends_at=max(now, window.starts_at + timedelta(microseconds=1)))
 
 
 def maintenance_delete(*, window: MaintenanceWindow, actor: Actor) -> None:
