@@ -144,3 +144,18 @@ def test_admin_pages_by_role(world_a, world_b, client, role, make_person):
         "handover_time": "09:00", "starts_on": "2027-10-18", "sites": [world_a.site.pk],
         "member_usernames": "ana"})
     assert Roster.objects.filter(name="Days").exists() == (role == "admin"), add_roster.status_code
+
+
+@pytest.mark.parametrize("role", ["admin", "staff", "viewer"])
+def test_alert_admin_snooze_action_and_maintenance_column(world_a, client, role):
+    from apps.alerts.models import Alert
+    from apps.alerts.services import alert_raise
+
+    alert = alert_raise(tenant=world_a.tenant, kind="breach", dedup_key="b", severity="high", summary="breach",
+                        source="rule", site=world_a.site).alert
+    client.force_login(getattr(world_a, role))
+    response = client.post("/admin/alerts/alert/", {"action": "snooze_selected", "_selected_action": [alert.pk]})
+    assert response.status_code in (200, 302)
+    assert Alert.objects.get(pk=alert.pk).is_snoozed() == (role in ("admin", "staff"))
+    if role != "viewer":
+        assert b"snoozed" in client.get("/admin/alerts/alert/").content
