@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -118,7 +118,7 @@ def test_admin_pages_by_role(world_a, world_b, client, role, make_person):
     user = getattr(world_a, role)
     make_person(world_a, "ana")
     roster = Roster.objects.create(tenant=world_a.tenant, name="A nights", timezone="Europe/Lisbon",
-                                   handover_time="09:00", starts_on="2027-10-18")
+                                   handover_time=time(9), starts_on=date(2027, 10, 18))
     foreign = roster_save(tenant=world_b.tenant, actor=ACTOR, name="B nights", members=[],
                           handover_time=roster.handover_time, starts_on=roster.starts_on)
     maintenance_create(site=world_b.site, starts_at=timezone.now(), ends_at=timezone.now() + timedelta(hours=1),
