@@ -159,3 +159,36 @@ def test_alert_admin_snooze_action_and_maintenance_column(world_a, client, role)
     assert Alert.objects.get(pk=alert.pk).is_snoozed() == (role in ("admin", "staff"))
     if role != "viewer":
         assert b"snoozed" in client.get("/admin/alerts/alert/").content
+
+
+def test_maintenance_and_override_admin_writes_are_audited(world_a, client):
+    from apps.oncall.maintenance import maintenance_create
+    from apps.oncall.models import RosterOverride
+    from apps.oncall.rosters import override_create, roster_save
+    from tests.oncall.conftest import ACTOR
+
+    client.force_login(world_a.admin)
+    start = timezone.now() + timedelta(days=1)
+    window = maintenance_create(site=world_a.site, starts_at=start, ends_at=start + timedelta(hours=2),
+                                reason="Wi-Fi upgrade", actor=ACTOR)
+    before = AuditEntry.objects.count()
+    local = timezone.localtime(start)
+    changed = client.post(f"/admin/oncall/maintenancewindow/{window.pk}/change/", {
+        "starts_at_0": local.strftime("%Y-%m-%d"), "starts_at_1": local.strftime("%H:%M:%S"),
+        "ends_at_0": (local + timedelta(hours=3)).strftime("%Y-%m-%d"),
+        "ends_at_1": (local + timedelta(hours=3)).strftime("%H:%M:%S"), "reason": "Wi-Fi and cabling"})
+    assert changed.status_code == 302, changed.context_data["adminform"].form.errors
+    window.refresh_from_db()
+    assert window.reason == "Wi-Fi and cabling" and AuditEntry.objects.count() > before
+    before = AuditEntry.objects.count()
+    assert client.post(f"/admin/oncall/maintenancewindow/{window.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not MaintenanceWindow.objects.filter(pk=window.pk).exists() and AuditEntry.objects.count() > before
+
+    roster = roster_save(tenant=world_a.tenant, actor=ACTOR, name="Nights", members=[world_a.staff],
+                         handover_time=time(9), starts_on=date(2027, 10, 18))
+    override = override_create(roster=roster, user=world_a.owner, starts_at=start, ends_at=start + timedelta(hours=1),
+                               actor=ACTOR)
+    assert client.post(f"/admin/oncall/rosteroverride/{override.pk}/change/", {"reason": "x"}).status_code == 403
+    before = AuditEntry.objects.count()
+    assert client.post(f"/admin/oncall/rosteroverride/{override.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not RosterOverride.objects.exists() and AuditEntry.objects.count() > before
