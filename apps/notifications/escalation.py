@@ -24,10 +24,12 @@ from django.utils import timezone
 
 from apps.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus, Severity
 from apps.alerts.outages import may_join_outage
+from apps.notifications import holds
 from apps.notifications.models import Notification, NotificationStatus, Purpose, QuietHours
-from apps.notifications.outbox import write_rows
 from apps.notifications.quiet_hours import quiet_until
 from apps.notifications.routing import RoutePolicy, enabled_policies
+from apps.notifications.silence import mark_unnotified
+from apps.notifications.steps import write_step
 
 logger = logging.getLogger(__name__)
 MAX_REPEATS = 5
@@ -52,8 +54,7 @@ def snapshot(policy: RoutePolicy | None, *, severity: str) -> dict:
         return {"policy_id": None, "name": None, "severity": severity, "steps": []}
     return {
         "policy_id": policy.public_id, "name": policy.name, "severity": severity,
-        "steps": [{"order": step.order, "delay_minutes": step.delay_minutes,
-                   "channels": list(step.enabled_channel_ids)} for step in policy.steps],
+        "steps": [_step_snapshot(step) for step in policy.steps],
         "repeat_times": min(policy.repeat_times, MAX_REPEATS),
         "repeat_after_minutes": policy.repeat_after_minutes,
         "notify_on_acknowledge": policy.notify_on_acknowledge,
@@ -61,8 +62,15 @@ def snapshot(policy: RoutePolicy | None, *, severity: str) -> dict:
     }
 
 
-def schedule(plan: dict) -> list[tuple[int, int, list[int]]]:
-    """Every (step index, minutes after the cycle started, channel ids), repeats included."""
+def _step_snapshot(step) -> dict:
+    entry = {"order": step.order, "delay_minutes": step.delay_minutes, "channels": list(step.enabled_channel_ids)}
+    if step.people:  # who they are is resolved when the step runs, not now
+        entry["people"] = step.people.as_snapshot()
+    return entry
+
+
+def schedule(plan: dict) -> list[tuple[int, int, dict]]:
+    """Every (step index, minutes after the cycle started, step), repeats included."""
     steps = plan.get("steps", [])
     if not steps:
         return []
@@ -70,7 +78,7 @@ def schedule(plan: dict) -> list[tuple[int, int, list[int]]]:
     entries = []
     for round_ in range(plan.get("repeat_times", 0) + 1):
         for step in steps:
-            entries.append((len(entries), round_ * cycle + step["delay_minutes"], step["channels"]))
+            entries.append((len(entries), round_ * cycle + step["delay_minutes"], step))
     return entries
 
 
@@ -78,7 +86,7 @@ def unrouted_reason(plan: dict) -> str:
     """Why this plan pages nobody, or "" when it pages someone."""
     if not plan.get("policy_id"):
         return "no escalation policy covers this alert"
-    if not any(channels for _, _, channels in schedule(plan)):
+    if not any(step["channels"] or step.get("people") for _, _, step in schedule(plan)):
         return "every channel of its policy is disabled"
     return ""
 
@@ -104,16 +112,17 @@ def _due_at(alert: Alert, now: datetime, quiet: QuietHoursCache) -> datetime:
     return quiet_until(hours, alert.site.timezone, now) or now
 
 
-def _write_step(alert: Alert, index: int, channel_ids: list[int], due: datetime) -> list[Notification]:
-    # The unique (alert, channel, cycle, step, purpose) makes a re-run of a step a no-op.
-    return write_rows(alert=alert, channel_ids=channel_ids, step=index, purpose=Purpose.PAGE, due_at=due,
-                      now=timezone.now())
+def _write_step(alert: Alert, index: int, step: dict, due: datetime, now: datetime) -> list[Notification]:
+    # The unique (alert, channel, cycle, step, purpose) makes a re-run of a step a no-op;
+    # people are resolved at `now`, the moment the step runs.
+    return write_step(alert, index, step, due, now)
 
 
-def _escalated(alert: Alert, index: int, channels: list[int], now: datetime, **data) -> None:
+def _escalated(alert: Alert, index: int, rows: list[Notification], now: datetime, **data) -> None:
     AlertEvent.objects.create(tenant_id=alert.tenant_id, alert=alert, kind=AlertEventKind.ESCALATED, at=now,
                               actor_type="system", actor_label="escalation",
-                              data={"step": index, "channels": len(channels), "cycle": alert.paging_cycle, **data})
+                              data={"step": index, "channels": len({row.channel_id for row in rows}),
+                                    "cycle": alert.paging_cycle, **data})
 
 
 def _cycle_started(alert: Alert) -> datetime:
@@ -124,12 +133,17 @@ def _cycle_started(alert: Alert) -> datetime:
 
 
 def _advance(alert: Alert, now: datetime, quiet: QuietHoursCache, *, hold_seconds: int = 0) -> list[Notification]:
-    """Write every step of the current cycle whose time has come; set when the next falls due."""
+    """Write every step of the current cycle whose time has come; set when the next falls due.
+    A held alert (snoozed, in maintenance) writes nothing and waits for the hold's end."""
+    held = holds.hold_until(alert, now)
+    if held is not None:
+        holds.hold(alert, *held, now)
+        return []
     plan = alert.policy_snapshot
     started = min(_cycle_started(alert), now)
     written: list[Notification] = []
     next_at = None
-    for index, minutes, channels in schedule(plan):
+    for index, minutes, step in schedule(plan):
         if index < alert.escalation_step:
             continue
         due = started + timedelta(minutes=minutes)
@@ -137,10 +151,11 @@ def _advance(alert: Alert, now: datetime, quiet: QuietHoursCache, *, hold_second
             first_due = _due_at(alert, now, quiet)
             if index == 0 and hold_seconds:
                 first_due = max(first_due, now + timedelta(seconds=hold_seconds))
-            written += _write_step(alert, index, channels, first_due)
+            rows = _write_step(alert, index, step, first_due, now)
+            written += rows
             alert.escalation_step = index + 1
             if index > 0:
-                _escalated(alert, index, channels, now)
+                _escalated(alert, index, rows, now)
         else:
             next_at = due
             break
@@ -149,7 +164,8 @@ def _advance(alert: Alert, now: datetime, quiet: QuietHoursCache, *, hold_second
 
 
 _SAVE_ROUTE_SQL = (f"UPDATE {Alert._meta.db_table} SET policy_snapshot = %s::jsonb, escalation_step = %s, "  # noqa: S608
-                   "next_escalation_at = %s, paging_cycle = %s, unnotified_reason = %s WHERE id = %s")
+                   "next_escalation_at = %s, paging_cycle = %s, unnotified_reason = %s, maintenance_until = %s, "
+                   "snoozed_until = %s WHERE id = %s")
 
 
 def _save_route(alert: Alert) -> None:
@@ -158,7 +174,8 @@ def _save_route(alert: Alert) -> None:
     with connection.cursor() as cursor:
         cursor.execute(_SAVE_ROUTE_SQL, [json.dumps(alert.policy_snapshot),
                                          alert.escalation_step, alert.next_escalation_at, alert.paging_cycle,
-                                         alert.unnotified_reason, alert.pk])
+                                         alert.unnotified_reason, alert.maintenance_until, alert.snoozed_until,
+                                         alert.pk])
 
 
 def cancel_pending_pages(alert: Alert, *, reason: str) -> int:
@@ -184,12 +201,11 @@ def start_cycle(alert: Alert, *, new_cycle: bool, now: datetime | None = None) -
     group = alert.group if alert.group_id else None
     if group is not None and group.is_open:
         alert.policy_snapshot["paged_through"] = group.public_id
-        reason = ""
+        reason = alert.unnotified_reason = ""
     else:
-        reason = unrouted_reason(alert.policy_snapshot)
+        reason = alert.unnotified_reason = unrouted_reason(alert.policy_snapshot)
         hold = settings.TOCSIN_OUTAGE_HOLD_SECONDS if may_join_outage(alert) else 0
-        _advance(alert, now, QuietHoursCache(), hold_seconds=hold)
-    alert.unnotified_reason = reason
+        _advance(alert, now, QuietHoursCache(), hold_seconds=hold)  # a step paging nobody says so itself
     _save_route(alert)
     return reason
 
@@ -207,14 +223,14 @@ def escalate_now(alert_id: int, *, reason: str) -> bool:
     with transaction.atomic():
         alert = (Alert.objects.select_for_update(of=("self",)).select_related("site", "tenant")
                  .filter(pk=alert_id, status=AlertStatus.TRIGGERED).order_by().first())
-        if alert is None:
-            return False
+        if alert is None or holds.hold_until(alert, now) is not None:
+            return False  # a held alert pages nobody until its hold ends, early or not
         entries = schedule(alert.policy_snapshot)
         if alert.escalation_step >= len(entries):
             return False
-        index, _, channels = entries[alert.escalation_step]
-        _write_step(alert, index, channels, _due_at(alert, now, QuietHoursCache()))
-        _escalated(alert, index, channels, now, reason=reason)
+        index, _, step = entries[alert.escalation_step]
+        rows = _write_step(alert, index, step, _due_at(alert, now, QuietHoursCache()), now)
+        _escalated(alert, index, rows, now, reason=reason)
         alert.escalation_step = index + 1
         if alert.escalation_step < len(entries):
             following = _cycle_started(alert) + timedelta(minutes=entries[alert.escalation_step][1])
@@ -224,6 +240,19 @@ def escalate_now(alert_id: int, *, reason: str) -> bool:
         alert.save(update_fields=["escalation_step", "next_escalation_at", "updated_at"])
     logger.info("escalated early", extra={"alert": alert.public_id, "step": index, "reason": reason})
     return True
+
+
+def _tick_one(alert: Alert, now: datetime, quiet: QuietHoursCache) -> None:
+    """One due alert: a hold that is over starts a new cycle (it pages again from the first
+    step); otherwise the steps that fell due are written (or the hold goes on)."""
+    if holds.was_held(alert) and holds.hold_until(alert, now) is None:
+        holds.release(alert, now)
+        reason = start_cycle(alert, new_cycle=True, now=now)
+        if reason:
+            mark_unnotified(alert, reason=reason)
+        return
+    _advance(alert, now, quiet)
+    alert.save(update_fields=["escalation_step", "next_escalation_at", "maintenance_until", "updated_at"])
 
 
 def escalation_tick(*, now: datetime | None = None, batch: int = 200) -> int:
@@ -242,8 +271,7 @@ def escalation_tick(*, now: datetime | None = None, batch: int = 200) -> int:
         for alert in due:
             try:
                 with transaction.atomic():
-                    _advance(alert, now, quiet)
-                    alert.save(update_fields=["escalation_step", "next_escalation_at", "updated_at"])
+                    _tick_one(alert, now, quiet)
                 advanced += 1
             except Exception:
                 logger.exception("escalation step not written", extra={"alert": alert.public_id})
