@@ -6,8 +6,11 @@ outside can cause a 500 (each module bounds and checks what it reads).
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 from django.conf import settings
 from django.db import transaction
+from django.http.request import RawPostDataException
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -83,16 +86,27 @@ def twilio_voice_status(request):
 @csrf_exempt  # authenticated by Slack's signature instead
 @require_POST
 def slack_interactivity(request):
-    body = request.body  # read before request.POST: the signature covers the raw body
+    try:
+        body = request.body  # the signature covers the raw body: Slack posts it form-encoded
+    except RawPostDataException:  # a multipart body, read already: not from Slack
+        return _forbidden()
     with transaction.atomic():
         if not slack.request_is_authentic(body=body, timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
                                           signature=request.headers.get("X-Slack-Signature", "")):
             return _forbidden()
-        press = slack.parse_press(request.POST.get("payload", ""))
+        press = slack.parse_press(_form_field(body, "payload"))
         if press is None:
             return HttpResponse(status=200)  # another kind of interaction: nothing of ours to do
         slack.handle_press(press)
     return HttpResponse(status=200)
+
+
+def _form_field(body: bytes, name: str) -> str:
+    try:
+        values = parse_qs(body.decode("utf-8", "replace"), max_num_fields=20).get(name) or [""]
+    except ValueError:  # more fields than any Slack request has
+        return ""
+    return values[-1]
 
 
 @never_cache
