@@ -10,8 +10,8 @@ from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.db import transaction
-from django.http.request import RawPostDataException
 from django.http import HttpResponse, JsonResponse
+from django.http.request import RawPostDataException
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect

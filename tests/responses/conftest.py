@@ -58,5 +58,5 @@ def sms_reply(client, standin, from_: str, body: str, **kwargs):
 
 
 @pytest.fixture
-def tele(real_providers, twilio_standin):
+def tele(real_providers, twilio_standin):  # noqa: F811 (the fixture, by name)
     return twilio_standin
