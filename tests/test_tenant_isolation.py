@@ -9,6 +9,7 @@ unchanged. A new route with an object id fails this test until it is added to
 from __future__ import annotations
 
 import re
+from datetime import date, time, timedelta
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
@@ -25,6 +26,10 @@ from apps.iot.models import Gateway
 from apps.notifications.models import Channel, EscalationPolicy, Notification
 from apps.notifications.policies import policy_save
 from apps.notifications.services import channel_create
+from apps.oncall.contacts import contact_method_create, notification_rule_create
+from apps.oncall.maintenance import maintenance_create
+from apps.oncall.models import ContactMethod, MaintenanceWindow, NotificationRule, Roster, RosterOverride
+from apps.oncall.rosters import override_create, roster_save
 from apps.reports.models import Report
 from tests.factories import DeviceFactory
 
@@ -71,7 +76,22 @@ def _foreign_objects(world_b) -> dict[str, str]:
                                    period_end=alert.created_at, status="ready", content=b"%PDF B's report")
     gateway = Gateway.objects.create(tenant=world_b.tenant, site=world_b.site, identity="gw.b.tocsin",
                                      device=DeviceFactory(site=world_b.site, kind="gateway"), status="active")
+    actor = Actor.system("t")
+    method = contact_method_create(tenant=world_b.tenant, user=world_b.staff, kind="sms", address="+351912345699",
+                                   actor=actor)
+    rule = notification_rule_create(method=method, delay_minutes=0, actor=actor)
+    roster = roster_save(tenant=world_b.tenant, actor=actor, name="B nights", members=[world_b.staff],
+                         handover_time=time(9), starts_on=date(2026, 1, 5), sites=[world_b.site])
+    override = override_create(roster=roster, user=world_b.owner, starts_at=alert.created_at,
+                               ends_at=alert.created_at + timedelta(hours=2), actor=actor)
+    window = maintenance_create(site=world_b.site, starts_at=alert.created_at + timedelta(days=1),
+                                ends_at=alert.created_at + timedelta(days=2), reason="B's works", actor=actor)
     return {
+        "contact-methods": method.public_id,
+        "notification-rules": rule.public_id,
+        "rosters": roster.public_id,
+        "roster-overrides": override.public_id,
+        "maintenance-windows": window.public_id,
         "reports": report.public_id,
         "iot": gateway.device.public_id,
         "channels": channel.public_id,
@@ -98,6 +118,11 @@ def _snapshot(world_b) -> tuple:
         list(Notification.objects.filter(tenant=world_b.tenant).values()),
         world_b.site.__class__.objects.filter(pk=world_b.site.pk).values().first(),
         list(Report.objects.filter(tenant=world_b.tenant).values("public_id", "status")),
+        list(ContactMethod.objects.filter(tenant=world_b.tenant).values()),
+        list(NotificationRule.objects.filter(tenant=world_b.tenant).values()),
+        list(Roster.objects.filter(tenant=world_b.tenant).values()),
+        list(RosterOverride.objects.filter(tenant=world_b.tenant).values()),
+        list(MaintenanceWindow.objects.filter(tenant=world_b.tenant).values()),
     )
 
 
@@ -148,7 +173,8 @@ def test_lists_never_include_foreign_rows(world_a, world_b, client_for):
     _foreign_objects(world_b)
     for caller_name, client in _callers(world_a, client_for).items():
         for collection in ("sites", "devices", "setup-tokens", "api-keys", "audit", "alerts", "channels",
-                           "escalation-policies", "notifications"):
+                           "escalation-policies", "notifications", "contact-methods", "notification-rules",
+                           "rosters", "roster-overrides", "maintenance-windows"):
             response = client.get(f"/api/v1/{collection}/")
             if response.status_code != 200:
                 assert response.status_code == 403, (caller_name, collection)
@@ -160,7 +186,8 @@ def test_lists_never_include_foreign_rows(world_a, world_b, client_for):
 
 def _all_ids(world) -> set[str]:
     ids = {world.site.public_id}
-    for model in (Device, SetupToken, ApiKey, AuditEntry, Alert, Channel, EscalationPolicy, Notification):
+    for model in (Device, SetupToken, ApiKey, AuditEntry, Alert, Channel, EscalationPolicy, Notification,
+                  ContactMethod, NotificationRule, Roster, RosterOverride, MaintenanceWindow):
         ids |= set(model.objects.filter(tenant=world.tenant).values_list("public_id", flat=True))
     return ids
 

@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("apps.ingest.api.urls")),
     path("", include("apps.reports.api.urls")),
     path("", include("apps.notifications.api.urls")),
+    path("", include("apps.oncall.api.urls")),
     path("iot/", include("apps.iot.api.urls")),
 ]
 

@@ -23,6 +23,7 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     "tocsin.notify.deliver": {"queue": "notify"},
     "tocsin.notify.deliver_critical": {"queue": "critical"},
     "tocsin.notify.escalation_tick": {"queue": "critical"},
+    "tocsin.oncall.shift_notices": {"queue": "default"},
     "tocsin.notify.sweep_outbox": {"queue": "default"},
     "tocsin.reports.generate": {"queue": "maintenance"},
     "tocsin.reports.monthly": {"queue": "maintenance"},

@@ -25,6 +25,12 @@ DEFAULT_SCHEDULE: tuple[PeriodicJob, ...] = (
         description="Writes the escalation steps that fell due (acknowledged alerts have none).",
     ),
     PeriodicJob(
+        name="On-call shift notices",
+        task="tocsin.oncall.shift_notices",
+        every_seconds=60,
+        description="Emails each person when their on-call shift starts (once per shift, whatever the runs).",
+    ),
+    PeriodicJob(
         name="Outbox sweeper",
         task="tocsin.notify.sweep_outbox",
         every_seconds=20,

@@ -1,7 +1,8 @@
 """Where higher apps plug into the alert engine, without this app importing them.
 
 - Lifecycle hooks run inside the transaction of every change that matters to paging
-  (raised, acknowledged, resolved, reopened, severity raised, grouped into an outage), with
+  (raised, acknowledged, resolved, reopened, severity raised, grouped into an outage,
+  snoozed), with
   the alert row locked or just written. What they write (outbox rows, notices) commits
   with the change or not at all, so a crash right after an acknowledgement can never lose
   its notice, and a failure there fails the change instead of half-applying it.
@@ -34,6 +35,7 @@ class Change:
     REOPENED = "reopened"
     SEVERITY_RAISED = "severity"
     GROUPED = "grouped"
+    SNOOZED = "snoozed"
 
 
 LifecycleHook = Callable[["Alert", str], None]  # noqa: F821

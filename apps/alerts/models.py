@@ -97,6 +97,11 @@ class Alert(TenantOwnedModel):
     unnotified_reason = models.CharField(
         max_length=120, blank=True, db_default="",
         help_text="Set when this alert paged nobody (no policy matched, every channel disabled or failing).")
+    # Paging held: until a snooze ends (set by `snoozing.alert_snooze`), or until the end of
+    # a maintenance window that covers the alert (set by the notification engine).
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    maintenance_until = models.DateTimeField(
+        null=True, blank=True, help_text="In maintenance: recorded, paged when the window ends if still open.")
 
     # A site outage: one group alert stands for many alerts of one kind at one site.
     is_group = models.BooleanField(default=False, db_default=False)
@@ -138,6 +143,16 @@ class Alert(TenantOwnedModel):
     def nobody_notified(self) -> bool:
         return bool(self.unnotified_reason)
 
+    def in_maintenance(self, now=None) -> bool:
+        from django.utils import timezone
+
+        return bool(self.maintenance_until and self.maintenance_until > (now or timezone.now()))
+
+    def is_snoozed(self, now=None) -> bool:
+        from django.utils import timezone
+
+        return bool(self.snoozed_until and self.snoozed_until > (now or timezone.now()))
+
 
 class AlertEventKind(models.TextChoices):
     RAISED = "raised", "Raised"
@@ -151,6 +166,9 @@ class AlertEventKind(models.TextChoices):
     GROUPED = "grouped", "Grouped into an outage"
     UNNOTIFIED = "unnotified", "Nobody notified"
     NOTE = "note", "Note"
+    SNOOZED = "snoozed", "Snoozed"
+    MAINTENANCE = "maintenance", "Held for maintenance"
+    RESUMED = "resumed", "Paging resumed"
 
 
 class AlertEvent(TenantOwnedModel):

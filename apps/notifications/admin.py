@@ -32,7 +32,7 @@ from apps.tenancy.admin_base import (
     TenantScopedAdmin,
     TenantScopedInline,
 )
-from apps.tenancy.models import Tenant
+from apps.tenancy.models import Role, Tenant
 
 
 def _add_service_error(form: forms.BaseForm, exc: ApplicationError) -> None:
@@ -103,6 +103,9 @@ class ChannelAdmin(ServiceDeleteMixin, ArchivingDeleteMixin, TenantScopedAdmin):
     search_fields = ("name", "public_id")
     actions = ["send_test_selected"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(personal=False)  # people's own channels are not listed
+
     def save_model(self, request, obj, form, change):
         data, actor = form.cleaned_data, Actor.for_user(request.user)
         if change:
@@ -143,7 +146,9 @@ class StepFormSet(BaseInlineFormSet):
     def steps(self) -> list[dict]:
         kept = [form.cleaned_data for form in self.forms
                 if form.cleaned_data and not form.cleaned_data.get("DELETE")]
-        return sorted(({"delay_minutes": data["delay_minutes"], "channels": list(data.get("channels") or [])}
+        return sorted(({"delay_minutes": data["delay_minutes"], "channels": list(data.get("channels") or []),
+                        "users": list(data.get("users") or []), "rosters": list(data.get("rosters") or []),
+                        "site_roster": bool(data.get("site_roster")), "site_roles": list(data.get("site_roles") or [])}
                        for data in kept), key=lambda step: step["delay_minutes"])
 
     def clean(self):
@@ -157,10 +162,27 @@ class StepFormSet(BaseInlineFormSet):
             raise ValidationError(exc.message) from exc
 
 
+class StepForm(forms.ModelForm):
+    site_roles = forms.MultipleChoiceField(choices=Role.choices, required=False, widget=forms.CheckboxSelectMultiple,
+                                           help_text="Everyone with these roles who covers the alert's site.")
+
+    class Meta:
+        model = EscalationStep
+        fields = ("delay_minutes", "channels", "users", "rosters", "site_roster", "site_roles")
+
+
 class StepInline(TenantScopedInline, admin.TabularInline):
     model = EscalationStep
+    form = StepForm
     formset = StepFormSet
-    fields = ("delay_minutes", "channels")
+    fields = ("delay_minutes", "channels", "users", "rosters", "site_roster", "site_roles")
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "channels" and formfield is not None:
+            formfield.queryset = formfield.queryset.filter(personal=False)  # people are chosen as people
+        return formfield
+
     extra = 1
     min_num = 1
     validate_min = True

@@ -23,10 +23,12 @@ from django.utils import timezone
 
 from apps.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus, Severity
 from apps.alerts.outages import may_join_outage
+from apps.notifications import holds
 from apps.notifications.models import Notification, NotificationStatus, Purpose, QuietHours
-from apps.notifications.outbox import write_rows
 from apps.notifications.quiet_hours import quiet_until
 from apps.notifications.routing import RoutePolicy, enabled_policies
+from apps.notifications.silence import mark_unnotified
+from apps.notifications.steps import write_step
 
 logger = logging.getLogger(__name__)
 MAX_REPEATS = 5
@@ -51,8 +53,7 @@ def snapshot(policy: RoutePolicy | None, *, severity: str) -> dict:
         return {"policy_id": None, "name": None, "severity": severity, "steps": []}
     return {
         "policy_id": policy.public_id, "name": policy.name, "severity": severity,
-        "steps": [{"order": step.order, "delay_minutes": step.delay_minutes,
-                   "channels": list(step.enabled_channel_ids)} for step in policy.steps],
+        "steps": [_step_snapshot(step) for step in policy.steps],
         "repeat_times": min(policy.repeat_times, MAX_REPEATS),
         "repeat_after_minutes": policy.repeat_after_minutes,
         "notify_on_acknowledge": policy.notify_on_acknowledge,
@@ -60,8 +61,15 @@ def snapshot(policy: RoutePolicy | None, *, severity: str) -> dict:
     }
 
 
-def schedule(plan: dict) -> list[tuple[int, int, list[int]]]:
-    """Every (step index, minutes after the cycle started, channel ids), repeats included."""
+def _step_snapshot(step) -> dict:
+    entry = {"order": step.order, "delay_minutes": step.delay_minutes, "channels": list(step.enabled_channel_ids)}
+    if step.people:  # who they are is resolved when the step runs, not now
+        entry["people"] = step.people.as_snapshot()
+    return entry
+
+
+def schedule(plan: dict) -> list[tuple[int, int, dict]]:
+    """Every (step index, minutes after the cycle started, step), repeats included."""
     steps = plan.get("steps", [])
     if not steps:
         return []
@@ -69,7 +77,7 @@ def schedule(plan: dict) -> list[tuple[int, int, list[int]]]:
     entries = []
     for round_ in range(plan.get("repeat_times", 0) + 1):
         for step in steps:
-            entries.append((len(entries), round_ * cycle + step["delay_minutes"], step["channels"]))
+            entries.append((len(entries), round_ * cycle + step["delay_minutes"], step))
     return entries
 
 
@@ -77,7 +85,7 @@ def unrouted_reason(plan: dict) -> str:
     """Why this plan pages nobody, or "" when it pages someone."""
     if not plan.get("policy_id"):
         return "no escalation policy covers this alert"
-    if not any(channels for _, _, channels in schedule(plan)):
+    if not any(step["channels"] or step.get("people") for _, _, step in schedule(plan)):
         return "every channel of its policy is disabled"
     return ""
 
@@ -103,16 +111,17 @@ def _due_at(alert: Alert, now: datetime, quiet: QuietHoursCache) -> datetime:
     return quiet_until(hours, alert.site.timezone, now) or now
 
 
-def _write_step(alert: Alert, index: int, channel_ids: list[int], due: datetime) -> list[Notification]:
-    # The unique (alert, channel, cycle, step, purpose) makes a re-run of a step a no-op.
-    return write_rows(alert=alert, channel_ids=channel_ids, step=index, purpose=Purpose.PAGE, due_at=due,
-                      now=timezone.now())
+def _write_step(alert: Alert, index: int, step: dict, due: datetime, now: datetime) -> list[Notification]:
+    # The unique (alert, channel, cycle, step, purpose) makes a re-run of a step a no-op;
+    # people are resolved at `now`, the moment the step runs.
+    return write_step(alert, index, step, due, now)
 
 
-def _escalated(alert: Alert, index: int, channels: list[int], now: datetime, **data) -> None:
+def _escalated(alert: Alert, index: int, rows: list[Notification], now: datetime, **data) -> None:
     AlertEvent.objects.create(tenant_id=alert.tenant_id, alert=alert, kind=AlertEventKind.ESCALATED, at=now,
                               actor_type="system", actor_label="escalation",
-                              data={"step": index, "channels": len(channels), "cycle": alert.paging_cycle, **data})
+                              data={"step": index, "channels": len({row.channel_id for row in rows}),
+                                    "cycle": alert.paging_cycle, **data})
 
 
 def _cycle_started(alert: Alert) -> datetime:
@@ -123,12 +132,17 @@ def _cycle_started(alert: Alert) -> datetime:
 
 
 def _advance(alert: Alert, now: datetime, quiet: QuietHoursCache, *, hold_seconds: int = 0) -> list[Notification]:
-    """Write every step of the current cycle whose time has come; set when the next falls due."""
+    """Write every step of the current cycle whose time has come; set when the next falls due.
+    A held alert (snoozed, in maintenance) writes nothing and waits for the hold's end."""
+    held = holds.hold_until(alert, now)
+    if held is not None:
+        holds.hold(alert, *held, now)
+        return []
     plan = alert.policy_snapshot
     started = min(_cycle_started(alert), now)
     written: list[Notification] = []
     next_at = None
-    for index, minutes, channels in schedule(plan):
+    for index, minutes, step in schedule(plan):
         if index < alert.escalation_step:
             continue
         due = started + timedelta(minutes=minutes)
@@ -136,10 +150,11 @@ def _advance(alert: Alert, now: datetime, quiet: QuietHoursCache, *, hold_second
             first_due = _due_at(alert, now, quiet)
             if index == 0 and hold_seconds:
                 first_due = max(first_due, now + timedelta(seconds=hold_seconds))
-            written += _write_step(alert, index, channels, first_due)
+            rows = _write_step(alert, index, step, first_due, now)
+            written += rows
             alert.escalation_step = index + 1
             if index > 0:
-                _escalated(alert, index, channels, now)
+                _escalated(alert, index, rows, now)
         else:
             next_at = due
             break
@@ -151,7 +166,8 @@ def _save_route(alert: Alert) -> None:
     Alert.objects.filter(pk=alert.pk).update(
         policy_snapshot=alert.policy_snapshot, escalation_step=alert.escalation_step,
         next_escalation_at=alert.next_escalation_at, paging_cycle=alert.paging_cycle,
-        unnotified_reason=alert.unnotified_reason)
+        unnotified_reason=alert.unnotified_reason, maintenance_until=alert.maintenance_until,
+        snoozed_until=alert.snoozed_until)
 
 
 def cancel_pending_pages(alert: Alert, *, reason: str) -> int:
@@ -177,12 +193,11 @@ def start_cycle(alert: Alert, *, new_cycle: bool, now: datetime | None = None) -
     group = alert.group if alert.group_id else None
     if group is not None and group.is_open:
         alert.policy_snapshot["paged_through"] = group.public_id
-        reason = ""
+        reason = alert.unnotified_reason = ""
     else:
-        reason = unrouted_reason(alert.policy_snapshot)
+        reason = alert.unnotified_reason = unrouted_reason(alert.policy_snapshot)
         hold = settings.TOCSIN_OUTAGE_HOLD_SECONDS if may_join_outage(alert) else 0
-        _advance(alert, now, QuietHoursCache(), hold_seconds=hold)
-    alert.unnotified_reason = reason
+        _advance(alert, now, QuietHoursCache(), hold_seconds=hold)  # a step paging nobody says so itself
     _save_route(alert)
     return reason
 
@@ -200,14 +215,14 @@ def escalate_now(alert_id: int, *, reason: str) -> bool:
     with transaction.atomic():
         alert = (Alert.objects.select_for_update(of=("self",)).select_related("site", "tenant")
                  .filter(pk=alert_id, status=AlertStatus.TRIGGERED).order_by().first())
-        if alert is None:
-            return False
+        if alert is None or holds.hold_until(alert, now) is not None:
+            return False  # a held alert pages nobody until its hold ends, early or not
         entries = schedule(alert.policy_snapshot)
         if alert.escalation_step >= len(entries):
             return False
-        index, _, channels = entries[alert.escalation_step]
-        _write_step(alert, index, channels, _due_at(alert, now, QuietHoursCache()))
-        _escalated(alert, index, channels, now, reason=reason)
+        index, _, step = entries[alert.escalation_step]
+        rows = _write_step(alert, index, step, _due_at(alert, now, QuietHoursCache()), now)
+        _escalated(alert, index, rows, now, reason=reason)
         alert.escalation_step = index + 1
         if alert.escalation_step < len(entries):
             following = _cycle_started(alert) + timedelta(minutes=entries[alert.escalation_step][1])
@@ -217,6 +232,19 @@ def escalate_now(alert_id: int, *, reason: str) -> bool:
         alert.save(update_fields=["escalation_step", "next_escalation_at", "updated_at"])
     logger.info("escalated early", extra={"alert": alert.public_id, "step": index, "reason": reason})
     return True
+
+
+def _tick_one(alert: Alert, now: datetime, quiet: QuietHoursCache) -> None:
+    """One due alert: a hold that is over starts a new cycle (it pages again from the first
+    step); otherwise the steps that fell due are written (or the hold goes on)."""
+    if holds.was_held(alert) and holds.hold_until(alert, now) is None:
+        holds.release(alert, now)
+        reason = start_cycle(alert, new_cycle=True, now=now)
+        if reason:
+            mark_unnotified(alert, reason=reason)
+        return
+    _advance(alert, now, quiet)
+    alert.save(update_fields=["escalation_step", "next_escalation_at", "maintenance_until", "updated_at"])
 
 
 def escalation_tick(*, now: datetime | None = None, batch: int = 200) -> int:
@@ -235,8 +263,7 @@ def escalation_tick(*, now: datetime | None = None, batch: int = 200) -> int:
         for alert in due:
             try:
                 with transaction.atomic():
-                    _advance(alert, now, quiet)
-                    alert.save(update_fields=["escalation_step", "next_escalation_at", "updated_at"])
+                    _tick_one(alert, now, quiet)
                 advanced += 1
             except Exception:
                 logger.exception("escalation step not written", extra={"alert": alert.public_id})

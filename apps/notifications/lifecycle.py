@@ -13,12 +13,12 @@ import logging
 
 from django.utils import timezone
 
-from apps.alerts.hooks import Change, announce_change
-from apps.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus, severity_rank
-from apps.notifications import escalation
-from apps.notifications.metrics import record_unnotified
+from apps.alerts.hooks import Change
+from apps.alerts.models import Alert, AlertStatus, severity_rank
+from apps.notifications import escalation, holds
 from apps.notifications.models import Notification, NotificationStatus, Purpose
 from apps.notifications.outbox import write_rows
+from apps.notifications.silence import mark_unnotified
 
 logger = logging.getLogger(__name__)
 
@@ -28,12 +28,15 @@ def on_alert_change(alert: Alert, change: str) -> None:
     if change == Change.RAISED:
         _route(alert, new_cycle=False)
     elif change == Change.REOPENED:
+        alert.snoozed_until = None  # a snooze was for the incident that ended
         _route(alert, new_cycle=True)
     elif change == Change.SEVERITY_RAISED:
         planned = alert.policy_snapshot.get("severity") if alert.policy_snapshot else None
         # Compared under the row lock: concurrent duplicates re-route once, not once each.
         if alert.status == AlertStatus.TRIGGERED and severity_rank(alert.severity) > severity_rank(planned):
             _route(alert, new_cycle=True)
+    elif change == Change.SNOOZED:
+        holds.on_snoozed(alert)
     elif change == Change.GROUPED:
         escalation.stop_escalation(alert, reason="paged through its outage alert")
     elif change in (Change.ACKNOWLEDGED, Change.RESOLVED):
@@ -45,21 +48,6 @@ def _route(alert: Alert, *, new_cycle: bool) -> None:
     reason = escalation.start_cycle(alert, new_cycle=new_cycle)
     if reason:
         mark_unnotified(alert, reason=reason)
-
-
-def mark_unnotified(alert: Alert, *, reason: str, announce: bool = False) -> None:
-    """Make silence visible: the alert's badge, its timeline, a warning and a counter.
-    `announce` for the live board when no change of the alert announces it anyway."""
-    Alert.objects.filter(pk=alert.pk).update(unnotified_reason=reason[:120])
-    alert.unnotified_reason = reason[:120]
-    AlertEvent.objects.create(tenant_id=alert.tenant_id, alert=alert, kind=AlertEventKind.UNNOTIFIED,
-                              at=timezone.now(), actor_type="system", actor_label="notifications",
-                              note=reason, data={"cycle": alert.paging_cycle})
-    record_unnotified(reason)
-    if announce:
-        announce_change(alert=alert, change="unnotified", actor_label="notifications")
-    logger.warning("alert notified nobody", extra={"alert": alert.public_id, "kind": alert.kind,
-                                                   "severity": alert.severity, "reason": reason})
 
 
 def _write_notices(alert: Alert, change: str) -> None:

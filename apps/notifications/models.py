@@ -7,6 +7,7 @@ twice by creating a second row: it can only find the row and see it was sent.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -46,6 +47,9 @@ class Channel(TenantOwnedModel):
         related_name="channel",
         help_text="Set on a person's personal channel: the contact method it delivers to. Such channels are "
                   "made and kept in step by the notification engine, never listed or edited as channels.")
+    personal = models.BooleanField(
+        default=False, db_default=False, editable=False,
+        help_text="A person's personal channel (kept even when its contact method is deleted, for its history).")
     created_at = models.DateTimeField(auto_now_add=True)
     archived_at = models.DateTimeField(
         null=True, blank=True, editable=False,
@@ -102,7 +106,17 @@ class EscalationStep(TenantOwnedModel):
     policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
     order = models.PositiveSmallIntegerField()
     delay_minutes = models.PositiveIntegerField(default=0, help_text="Minutes after the alert was raised.")
-    channels = models.ManyToManyField(Channel, related_name="+")
+    channels = models.ManyToManyField(Channel, related_name="+", blank=True)
+    # People, resolved when the step runs (not when the alert is raised).
+    users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+",
+                                   help_text="These people, through their notification rules.")
+    rosters = models.ManyToManyField("oncall.Roster", blank=True, related_name="+",
+                                     help_text="Whoever is on call on these rosters when the step runs.")
+    site_roster = models.BooleanField(default=False, db_default=False,
+                                      help_text="Whoever is on call on the rosters of the alert's site.")
+    site_roles = models.JSONField(default=list, blank=True,
+                                  help_text="Everyone with these roles (owner, admin, staff, viewer) who covers "
+                                            "the alert's site.")
 
     class Meta:
         ordering = ["order"]

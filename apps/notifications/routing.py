@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from apps.notifications.models import EscalationPolicy, RoutingVersion
+from apps.oncall.people import PeopleTargets
 
 MAX_AGE_SECONDS = 30.0
 
@@ -28,6 +29,7 @@ class RouteStep:
     delay_minutes: int
     channel_ids: tuple[int, ...]  # every channel of the step
     enabled_channel_ids: tuple[int, ...]  # those that page
+    people: PeopleTargets = PeopleTargets()  # resolved when the step runs
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,10 @@ class RoutePolicy:
             RouteStep(order=step.order, delay_minutes=step.delay_minutes,
                       channel_ids=tuple(sorted(channel.pk for channel in step.channels.all())),
                       enabled_channel_ids=tuple(sorted(channel.pk for channel in step.channels.all()
-                                                       if channel.enabled)))
+                                                       if channel.enabled)),
+                      people=PeopleTargets(users=tuple(sorted(user.pk for user in step.users.all())),
+                                           rosters=tuple(sorted(roster.pk for roster in step.rosters.all())),
+                                           site_roster=step.site_roster, roles=tuple(step.site_roles or ())))
             for step in sorted(policy.steps.all(), key=lambda s: s.order))
         return cls(pk=policy.pk, public_id=policy.public_id, name=policy.name, kinds=frozenset(policy.kinds or ()),
                    severities=frozenset(policy.severities or ()),
@@ -80,7 +85,8 @@ def _version(tenant_id: int) -> int:
 def load_policies(tenant_id: int) -> list[RoutePolicy]:
     """The tenant's enabled policies in matching order, straight from the database."""
     policies = (EscalationPolicy.objects.filter(tenant_id=tenant_id, enabled=True)
-                .prefetch_related("sites", "steps__channels").order_by("priority", "pk"))
+                .prefetch_related("sites", "steps__channels", "steps__users",
+                                                                   "steps__rosters").order_by("priority", "pk"))
     return [RoutePolicy.from_model(policy) for policy in policies]
 
 

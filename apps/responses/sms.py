@@ -45,7 +45,7 @@ def normalise_number(raw: str) -> str:
 
 
 def _tenants_of(number: str, contacts: dict[int, int]) -> set[int]:
-    plain = Channel.objects.filter(kind__in=PHONE_KINDS, target=number, contact_method__isnull=True,
+    plain = Channel.objects.filter(kind__in=PHONE_KINDS, target=number, personal=False,
                                    archived_at__isnull=True).values_list("tenant_id", flat=True)
     return set(contacts) | set(plain)
 

@@ -19,7 +19,7 @@ from apps.notifications import action_links
 from apps.notifications.escalation import escalation_tick
 from apps.notifications.models import Notification
 from tests.e2e.conftest import wait_until
-from tests.responses.conftest import contact, personal_channel
+from tests.responses.conftest import contact, person, policy
 from tests.support.processes import WebProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -56,8 +56,8 @@ def _reply(twilio, web, number: str, body: str, **kwargs) -> requests.Response:
 
 def test_a_critical_sms_page_acknowledged_by_replying_1_never_escalates(
         world_a, world_b, make_channel, make_policy, raise_alert, tocsin, twilio_standin, smtp_standin):
-    sms = personal_channel(world_a, world_a.staff, "sms", ANA)
-    make_policy(world_a, [(0, [sms]), (5, [make_channel(world_a, "email")])], kinds=["breach"],
+    sms = person(world_a, world_a.staff, "sms", ANA)
+    policy(world_a, [(0, [sms]), (5, [make_channel(world_a, "email")])], kinds=["breach"],
                 notify_on_acknowledge=False)
     contact(world_b, world_b.staff, "sms", BEA)
     alert = raise_alert(world_a)
@@ -84,8 +84,8 @@ def test_a_critical_sms_page_acknowledged_by_replying_1_never_escalates(
 
 
 def _voice_page(world, make_channel, make_policy, raise_alert, twilio_standin):
-    voice = personal_channel(world, world.staff, "voice", ANA)
-    make_policy(world, [(0, [voice]), (5, [make_channel(world, "sms", target=DUTY)])], notify_on_acknowledge=False)
+    voice = person(world, world.staff, "voice", ANA)
+    policy(world, [(0, [voice]), (5, [make_channel(world, "sms", target=DUTY)])], notify_on_acknowledge=False)
     alert = raise_alert(world)
     (call,) = twilio_standin.wait_for_calls(1)
     wait_until(lambda: Notification.objects.filter(alert=alert, provider_message_id=call["sid"]).exists(),
@@ -125,7 +125,7 @@ def test_a_voice_page_nobody_answers_moves_to_the_next_step(world_a, make_channe
 def test_a_slack_press_acknowledges_and_updates_the_message(world_a, make_channel, make_policy, raise_alert,
                                                             tocsin, slack_standin):
     contact(world_a, world_a.staff, "slack", "U0ANA12345")
-    make_policy(world_a, [(0, [make_channel(world_a, "slack")])], notify_on_acknowledge=False)
+    policy(world_a, [(0, [make_channel(world_a, "slack")])], notify_on_acknowledge=False)
     alert = raise_alert(world_a)
     (message,) = slack_standin.wait_for(1)
     ack = next(b for b in message["blocks"][-1]["elements"] if b["action_id"] == "tocsin_acknowledge")
@@ -147,7 +147,7 @@ def test_a_slack_press_acknowledges_and_updates_the_message(world_a, make_channe
 
 def test_an_email_link_works_once_after_a_confirmation_page(world_a, make_policy, raise_alert, tocsin,
                                                             smtp_standin):
-    make_policy(world_a, [(0, [personal_channel(world_a, world_a.staff, "email", "ana@example.com")])],
+    policy(world_a, [(0, [person(world_a, world_a.staff, "email", "ana@example.com")])],
                 notify_on_acknowledge=False)
     alert = raise_alert(world_a)
     (mail,) = smtp_standin.wait_for(1)
@@ -178,7 +178,7 @@ def test_a_teams_channel_receives_its_card(world_a, make_policy, raise_alert, to
 
     teams = channel_create(tenant=world_a.tenant, name="Teams", kind="teams", target="Ops › Alerts",
                            secret=teams_standin.workflow_url, actor=ACTOR)
-    make_policy(world_a, [(0, [teams])])
+    policy(world_a, [(0, [teams])])
     alert = raise_alert(world_a)
     (posted,) = teams_standin.wait_for(1)
     assert posted["card"]["actions"][0]["url"] == f"{tocsin.url}/board/?alert={alert.public_id}"

@@ -206,7 +206,8 @@ def test_patch_with_only_steps_or_without_steps_keeps_the_rest(world_a, make_cha
     only_steps = client.patch(url, {"steps": [{"delay_minutes": 0, "channels": [email.public_id]}]}, format="json")
     assert only_steps.status_code == 200, only_steps.content
     assert only_steps.json()["name"] == "Breaches" and only_steps.json()["kinds"] == ["breach"]
-    assert only_steps.json()["step_list"] == [{"order": 0, "delay_minutes": 0, "channels": [email.public_id]}]
+    assert only_steps.json()["step_list"] == [{"order": 0, "delay_minutes": 0, "channels": [email.public_id],
+                                              "users": [], "rosters": [], "site_roster": False, "site_roles": []}]
     no_steps = client.patch(url, {"priority": 5}, format="json")
     assert no_steps.status_code == 200 and no_steps.json()["step_list"][0]["channels"] == [email.public_id]
 

@@ -8,8 +8,8 @@ from django.conf import settings
 
 from apps.audit.services import Actor
 from apps.notifications.delivery import deliver
-from apps.notifications.models import Channel, Notification
-from apps.notifications.services import channel_create
+from apps.notifications.models import Notification
+from apps.oncall.contacts import contact_method_create
 from apps.oncall.models import ContactMethod
 from tests.notifications.conftest import make_channel, make_policy, raise_alert, real_providers  # noqa: F401
 
@@ -26,18 +26,29 @@ def _public_base_url(settings):
 
 
 def contact(world, user, kind: str, address: str) -> ContactMethod:
-    return ContactMethod.objects.create(tenant=world.tenant, user=user, kind=kind, address=address)
+    return contact_method_create(tenant=world.tenant, user=user, kind=kind, address=address, actor=ACTOR)
 
 
-def personal_channel(world, user, kind: str, address: str) -> Channel:
-    """A person's own channel, made by hand as the oncall engine will make it (kind and
-    target those of the contact method)."""
-    method = contact(world, user, kind, address)
-    channel = channel_create(tenant=world.tenant, name=f"{user.username} {kind}", kind=kind, target=address,
-                             actor=ACTOR)
-    Channel.objects.filter(pk=channel.pk).update(contact_method=method)
-    channel.contact_method = method
-    return channel
+def person(world, user, kind: str, address: str):
+    """`user` reachable at `address` (no rules: paged there as soon as a step names them);
+    a step naming them pages their personal channel, which the notification engine makes."""
+    contact(world, user, kind, address)
+    return user
+
+
+def policy(world, steps, **options):
+    """A policy whose steps name channels and people: [(delay, [Channel or user, ...])]."""
+    from django.contrib.auth import get_user_model
+
+    from apps.notifications.policies import policy_save
+
+    User = get_user_model()  # noqa: N806
+    return policy_save(tenant=world.tenant, actor=ACTOR, name=options.pop("name", "policy"),
+                       kinds=options.pop("kinds", []),
+                       steps=[{"delay_minutes": delay,
+                               "channels": [t for t in targets if not isinstance(t, User)],
+                               "users": [t for t in targets if isinstance(t, User)]} for delay, targets in steps],
+                       **options)
 
 
 def send_pages(alert) -> list[Notification]:

@@ -14,15 +14,15 @@ from django.core import signing
 from apps.alerts.models import Alert
 from apps.audit.models import AuditEntry
 from apps.notifications import action_links
-from tests.responses.conftest import PUBLIC, personal_channel, send_pages
+from tests.responses.conftest import PUBLIC, person, policy, send_pages
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def emailed(world_a, make_policy, raise_alert, real_providers, smtp_standin):
-    channel = personal_channel(world_a, world_a.staff, "email", "ana@example.com")
-    make_policy(world_a, [(0, [channel])], notify_on_acknowledge=False)
+    channel = person(world_a, world_a.staff, "email", "ana@example.com")
+    policy(world_a, [(0, [channel])], notify_on_acknowledge=False)
     alert = raise_alert(world_a)
     send_pages(alert)
     (mail,) = smtp_standin.messages
@@ -99,7 +99,7 @@ def test_a_person_who_lost_access_is_refused_and_the_link_stays_unspent(emailed,
 
 def test_plain_email_channels_get_no_links(world_a, make_channel, make_policy, raise_alert, real_providers,
                                            smtp_standin):
-    make_policy(world_a, [(0, [make_channel(world_a, "email")])])
+    policy(world_a, [(0, [make_channel(world_a, "email")])])
     send_pages(raise_alert(world_a))
     (mail,) = smtp_standin.messages
     assert "/respond/email/" not in mail["body"]

@@ -9,7 +9,7 @@ import pytest
 
 from apps.alerts.models import Alert
 from apps.audit.models import AuditEntry
-from tests.responses.conftest import SLACK_SECRET, contact, send_pages
+from tests.responses.conftest import SLACK_SECRET, contact, policy, send_pages
 
 pytestmark = pytest.mark.django_db
 ANA_SLACK = "U0ANA12345"
@@ -18,7 +18,7 @@ ANA_SLACK = "U0ANA12345"
 @pytest.fixture
 def slack_page(world_a, make_channel, make_policy, raise_alert, real_providers, slack_standin):
     contact(world_a, world_a.staff, "slack", ANA_SLACK)
-    make_policy(world_a, [(0, [make_channel(world_a, "slack")])], notify_on_acknowledge=False)
+    policy(world_a, [(0, [make_channel(world_a, "slack")])], notify_on_acknowledge=False)
     alert = raise_alert(world_a)
     send_pages(alert)
     (message,) = slack_standin.messages

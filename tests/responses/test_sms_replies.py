@@ -12,7 +12,7 @@ from apps.notifications.escalation import escalation_tick
 from apps.notifications.models import Notification
 from apps.responses.models import SpentNonce
 from tests.factories import MembershipFactory
-from tests.responses.conftest import contact, personal_channel, send_pages, sms_reply
+from tests.responses.conftest import contact, person, policy, send_pages, sms_reply
 
 pytestmark = pytest.mark.django_db
 ANA = "+351912345601"
@@ -26,8 +26,8 @@ def _code(body: str) -> str:
 @pytest.fixture
 def paged(world_a, make_policy, raise_alert, tele):
     """Ana (staff of tenant A) paged by SMS on her own number; an email step five minutes later."""
-    sms = personal_channel(world_a, world_a.staff, "sms", ANA)
-    make_policy(world_a, [(0, [sms])], notify_on_acknowledge=False)
+    sms = person(world_a, world_a.staff, "sms", ANA)
+    policy(world_a, [(0, [sms])], notify_on_acknowledge=False)
     alert = raise_alert(world_a)
     send_pages(alert)
     return alert
@@ -55,8 +55,8 @@ def test_acknowledging_stops_the_next_step(world_a, make_channel, make_policy, r
 
     from django.db.models import F
 
-    sms = personal_channel(world_a, world_a.staff, "sms", ANA)
-    make_policy(world_a, [(0, [sms]), (5, [make_channel(world_a, "email")])])
+    sms = person(world_a, world_a.staff, "sms", ANA)
+    policy(world_a, [(0, [sms]), (5, [make_channel(world_a, "email")])])
     alert = raise_alert(world_a)
     send_pages(alert)
     assert sms_reply(client, tele, ANA, "1").status_code == 200
@@ -108,8 +108,8 @@ def test_an_unknown_code_is_refused_and_garbage_gets_help(paged, tele, client):
 
 
 def test_a_code_picks_the_alert_when_several_are_open(world_a, make_policy, raise_alert, tele, client):
-    sms = personal_channel(world_a, world_a.staff, "sms", ANA)
-    make_policy(world_a, [(0, [sms])], notify_on_acknowledge=False)
+    sms = person(world_a, world_a.staff, "sms", ANA)
+    policy(world_a, [(0, [sms])], notify_on_acknowledge=False)
     first, second = raise_alert(world_a, key="door-1"), raise_alert(world_a, key="door-2")
     send_pages(first)
     send_pages(second)
@@ -127,8 +127,8 @@ def test_a_code_picks_the_alert_when_several_are_open(world_a, make_policy, rais
 def test_a_bundled_sms_needs_the_code(world_a, make_policy, tele, client, settings):
     from apps.alerts.services import alert_raise
 
-    sms = personal_channel(world_a, world_a.staff, "sms", ANA)
-    make_policy(world_a, [(0, [sms])], notify_on_acknowledge=False)
+    sms = person(world_a, world_a.staff, "sms", ANA)
+    policy(world_a, [(0, [sms])], notify_on_acknowledge=False)
     alerts = [alert_raise(tenant=world_a.tenant, kind="breach", dedup_key=f"door-{n}", severity="critical",
                           summary=f"door {n} forced", source="rule", site=world_a.site).alert for n in (1, 2)]
     rows = list(Notification.objects.filter(alert__in=alerts).order_by("id"))
@@ -146,11 +146,11 @@ def test_a_bundled_sms_needs_the_code(world_a, make_policy, tele, client, settin
 
 
 def test_a_number_in_two_tenants_answers_the_latest_page(world_a, world_b, make_policy, raise_alert, tele, client):
-    sms_a = personal_channel(world_a, world_a.staff, "sms", ANA)
+    sms_a = person(world_a, world_a.staff, "sms", ANA)
     both = MembershipFactory(tenant=world_b.tenant, user=world_a.staff, role="staff").user
-    sms_b = personal_channel(world_b, both, "sms", ANA)
-    make_policy(world_a, [(0, [sms_a])], notify_on_acknowledge=False)
-    make_policy(world_b, [(0, [sms_b])], notify_on_acknowledge=False)
+    sms_b = person(world_b, both, "sms", ANA)
+    policy(world_a, [(0, [sms_a])], notify_on_acknowledge=False)
+    policy(world_b, [(0, [sms_b])], notify_on_acknowledge=False)
     alert_a = raise_alert(world_a)
     send_pages(alert_a)
     alert_b = raise_alert(world_b)
@@ -162,7 +162,7 @@ def test_a_number_in_two_tenants_answers_the_latest_page(world_a, world_b, make_
 
 def test_a_plain_channel_number_without_a_person_is_refused_politely(world_a, make_channel, make_policy,
                                                                        raise_alert, tele, client):
-    make_policy(world_a, [(0, [make_channel(world_a, "sms", target=ANA)])])
+    policy(world_a, [(0, [make_channel(world_a, "sms", target=ANA)])])
     alert = raise_alert(world_a)
     send_pages(alert)
     assert "not linked to a person" in sms_reply(client, tele, ANA, "1").content.decode()
@@ -170,7 +170,7 @@ def test_a_plain_channel_number_without_a_person_is_refused_politely(world_a, ma
 
 
 def test_a_viewer_cannot_acknowledge_by_sms(world_a, make_policy, raise_alert, tele, client):
-    make_policy(world_a, [(0, [personal_channel(world_a, world_a.viewer, "sms", ANA)])])
+    policy(world_a, [(0, [person(world_a, world_a.viewer, "sms", ANA)])])
     alert = raise_alert(world_a)
     send_pages(alert)
     assert "can't act on this alert" in sms_reply(client, tele, ANA, "1").content.decode()
@@ -181,7 +181,7 @@ def test_a_person_whose_sites_do_not_cover_the_alert_is_refused(world_a, make_po
     from apps.tenancy.models import Membership
 
     Membership.objects.filter(tenant=world_a.tenant, user=world_a.staff).update(all_sites=False)
-    make_policy(world_a, [(0, [personal_channel(world_a, world_a.staff, "sms", ANA)])])
+    policy(world_a, [(0, [person(world_a, world_a.staff, "sms", ANA)])])
     alert = raise_alert(world_a)
     send_pages(alert)
     assert "can't act on this alert" in sms_reply(client, tele, ANA, "1").content.decode()

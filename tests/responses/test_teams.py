@@ -7,7 +7,7 @@ import pytest
 from apps.common.errors import ApplicationError
 from apps.notifications.models import Notification
 from apps.notifications.services import channel_create
-from tests.responses.conftest import ACTOR, PUBLIC, send_pages
+from tests.responses.conftest import ACTOR, PUBLIC, policy, send_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ def _teams(world, url):
 def test_a_teams_channel_posts_an_adaptive_card_linking_to_the_alert(world_a, make_policy, raise_alert,
                                                                       teams_standin):
     channel = _teams(world_a, teams_standin.workflow_url)
-    make_policy(world_a, [(0, [channel])])
+    policy(world_a, [(0, [channel])])
     alert = raise_alert(world_a)
     (row,) = send_pages(alert)
     assert row.status == "sent" and row.provider == "teams"
@@ -33,7 +33,7 @@ def test_a_teams_channel_posts_an_adaptive_card_linking_to_the_alert(world_a, ma
 
 @pytest.mark.parametrize(("failure", "status"), [({"status": 503}, "pending"), ({"status": 404}, "failed")])
 def test_teams_failures_are_classified(failure, status, world_a, make_policy, raise_alert, teams_standin):
-    make_policy(world_a, [(0, [_teams(world_a, teams_standin.workflow_url)])])
+    policy(world_a, [(0, [_teams(world_a, teams_standin.workflow_url)])])
     teams_standin.fail_next(1, "status", **failure)
     alert = raise_alert(world_a)
     send_pages(alert)
@@ -41,7 +41,7 @@ def test_teams_failures_are_classified(failure, status, world_a, make_policy, ra
 
 
 def test_a_wrong_workflow_signature_fails_permanently(world_a, make_policy, raise_alert, teams_standin):
-    make_policy(world_a, [(0, [_teams(world_a, teams_standin.workflow_url.replace("sig=", "sig=x"))])])
+    policy(world_a, [(0, [_teams(world_a, teams_standin.workflow_url.replace("sig=", "sig=x"))])])
     alert = raise_alert(world_a)
     send_pages(alert)
     assert (Notification.objects.get(alert=alert).status, teams_standin.messages) == ("failed", [])

@@ -11,7 +11,7 @@ import pytest
 from apps.alerts.models import Alert
 from apps.audit.models import AuditEntry
 from apps.notifications.models import Notification
-from tests.responses.conftest import PUBLIC, personal_channel, send_pages, twilio_post
+from tests.responses.conftest import PUBLIC, person, policy, send_pages, twilio_post
 
 pytestmark = pytest.mark.django_db
 ANA = "+351912345601"
@@ -24,8 +24,8 @@ def _path(url: str) -> str:
 
 @pytest.fixture
 def called(world_a, make_channel, make_policy, raise_alert, tele):
-    voice = personal_channel(world_a, world_a.staff, "voice", ANA)
-    make_policy(world_a, [(0, [voice]), (5, [make_channel(world_a, "email")])], notify_on_acknowledge=False)
+    voice = person(world_a, world_a.staff, "voice", ANA)
+    policy(world_a, [(0, [voice]), (5, [make_channel(world_a, "email")])], notify_on_acknowledge=False)
     alert = raise_alert(world_a)
     (row,) = send_pages(alert)
     return alert, row

@@ -39,3 +39,11 @@ def escalation_tick(self) -> int:
 @tocsin_task(name="tocsin.notify.sweep_outbox", max_retries=0)
 def sweep_outbox(self) -> int:
     return outbox.sweep_outbox()
+
+
+@tocsin_task(name="tocsin.oncall.shift_notices", max_retries=0)
+def shift_notices(self) -> int:
+    """Tell people their on-call shift has started (idempotent: one notice per shift)."""
+    from apps.oncall.shift_notices import send_shift_notices
+
+    return send_shift_notices()

@@ -25,13 +25,23 @@ class AlertSerializer(serializers.ModelSerializer):
                   "failing): the board shows it as 'nobody was notified'.")
     group = serializers.CharField(source="group.public_id", default=None,
                                   help_text="The outage alert this alert is paged through, if any.")
+    in_maintenance = serializers.SerializerMethodField(
+        help_text="Inside a maintenance window: recorded, paged when the window ends if still triggered.")
+    snoozed = serializers.SerializerMethodField(help_text="Snoozed: pages again at snoozed_until if still triggered.")
 
     class Meta:
         model = Alert
         fields = ["id", "kind", "severity", "status", "source", "dedup_key", "summary", "details", "count",
                   "first_seen_at", "last_seen_at", "site", "site_name", "device", "device_name",
                   "acknowledged_at", "acknowledged_by_label", "resolved_at", "resolved_by_label", "resolution",
-                  "escalation_step", "unnotified_reason", "is_group", "group", "created_at", "updated_at"]
+                  "escalation_step", "unnotified_reason", "is_group", "group", "in_maintenance", "maintenance_until",
+                  "snoozed", "snoozed_until", "created_at", "updated_at"]
+
+    def get_in_maintenance(self, alert: Alert) -> bool:
+        return alert.in_maintenance()
+
+    def get_snoozed(self, alert: Alert) -> bool:
+        return alert.is_snoozed()
 
     def get_device_name(self, alert: Alert) -> str | None:
         return str(alert.device) if alert.device_id else None
@@ -84,4 +94,16 @@ class EventInput(serializers.Serializer):
             raise serializers.ValidationError({"payload": ["Required to trigger."]})
         if attrs["event_action"] != "trigger" and not attrs.get("dedup_key"):
             raise serializers.ValidationError({"dedup_key": ["Required to acknowledge or resolve."]})
+        return attrs
+
+
+class SnoozeInput(serializers.Serializer):
+    """Either `minutes` from now or an `until` instant (with its timezone)."""
+
+    minutes = serializers.IntegerField(min_value=1, max_value=7 * 24 * 60, required=False)
+    until = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs):
+        if ("minutes" in attrs) == ("until" in attrs):
+            raise serializers.ValidationError("Give either minutes or until.")
         return attrs

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from apps.alerts import selectors, services
 from apps.alerts.api import serializers as s
 from apps.alerts.models import Alert, AlertKind, AlertSource, AlertStatus, Severity
+from apps.alerts.snoozing import alert_snooze, snooze_minutes
 from apps.audit.services import Actor
 from apps.common.errors import NotFoundError
 from apps.common.pagination import DefaultCursorPagination
@@ -91,6 +92,18 @@ class AlertViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.Retrieve
     @action(detail=True, methods=["post"])
     def reopen(self, request, public_id=None):
         return self._lifecycle(request, services.alert_reopen)
+
+    @extend_schema(request=s.SnoozeInput, responses=s.AlertDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def snooze(self, request, public_id=None):
+        """No page until then; pages again from the first step if still triggered."""
+        alert = self.get_object()
+        data = s.SnoozeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        until = data.validated_data.get("until") or snooze_minutes(data.validated_data["minutes"])
+        alert = alert_snooze(alert=alert, actor=self._actor(), until=until, via="api")
+        return Response(s.AlertDetailSerializer(selectors.alert_detail_queryset(tenant=self.tenant)
+                                                .get(pk=alert.pk)).data)
 
     @extend_schema(request=s.RequiredNoteInput, responses=s.AlertDetailSerializer)
     @action(detail=True, methods=["post"])

@@ -5,7 +5,7 @@ from rest_framework import serializers
 from apps.alerts.models import AlertKind, Severity
 from apps.notifications.models import Channel, ChannelKind, EscalationPolicy, Notification
 from apps.tenancy.api.fields import TenantScopedRelatedField
-from apps.tenancy.models import Site
+from apps.tenancy.models import Role, Site
 
 
 class ChannelSerializer(serializers.ModelSerializer):
@@ -24,12 +24,19 @@ class ChannelSerializer(serializers.ModelSerializer):
 
 class StepInput(serializers.Serializer):
     delay_minutes = serializers.IntegerField(min_value=0, max_value=24 * 60)
-    channels = serializers.ListField(child=serializers.CharField(max_length=40), min_length=1, max_length=20)
+    channels = serializers.ListField(child=serializers.CharField(max_length=40), max_length=20, default=list)
+    users = serializers.ListField(child=serializers.CharField(max_length=150), max_length=50, default=list,
+                                 help_text="Usernames of members paged through their notification rules.")
+    rosters = serializers.ListField(child=serializers.CharField(max_length=40), max_length=20, default=list,
+                                   help_text="Roster ids: whoever is on call when the step runs.")
+    site_roster = serializers.BooleanField(default=False, help_text="Whoever is on call on the alert's site's rosters.")
+    site_roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices), max_length=4,
+                                      default=list, help_text="Everyone with these roles covering the alert's site.")
 
     def validate(self, attrs):
         # A PATCH is partial for the policy, never for a step it sends: DRF would pass the
-        # root's `partial` down and let a step without its delay or channels through.
-        missing = [name for name in self.fields if name not in attrs]
+        # root's `partial` down and let a step without its delay through.
+        missing = [name for name in ("delay_minutes",) if name not in attrs]
         if missing:
             raise serializers.ValidationError({name: ["This field is required."] for name in missing})
         return attrs
@@ -52,7 +59,9 @@ class PolicySerializer(serializers.ModelSerializer):
 
     def get_step_list(self, policy) -> list[dict]:
         return [{"order": s.order, "delay_minutes": s.delay_minutes,
-                 "channels": [c.public_id for c in s.channels.all()]} for s in policy.steps.all()]
+                 "channels": [c.public_id for c in s.channels.all()],
+                 "users": [u.username for u in s.users.all()], "rosters": [r.public_id for r in s.rosters.all()],
+                 "site_roster": s.site_roster, "site_roles": list(s.site_roles or [])} for s in policy.steps.all()]
 
 
 class NotificationSerializer(serializers.ModelSerializer):

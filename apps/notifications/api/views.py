@@ -17,7 +17,7 @@ class ChannelViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
     """Where notifications go; managed by owners and admins. Secrets are write-only."""
 
     serializer_class = s.ChannelSerializer
-    queryset = Channel.objects.all()
+    queryset = Channel.objects.filter(personal=False)  # personal channels belong to people, not to this list
     read_roles = MANAGER_ROLES
     api_key_read_scope = None
     filterset_fields = ["kind", "enabled"]
@@ -49,16 +49,15 @@ class PolicyViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
     policy can't be deleted or disabled (409), so no alert is ever routed nowhere."""
 
     serializer_class = s.PolicySerializer
-    queryset = EscalationPolicy.objects.prefetch_related("steps__channels", "sites")
+    queryset = EscalationPolicy.objects.prefetch_related("steps__channels", "steps__users", "steps__rosters",
+                                                         "sites")
     read_roles = MANAGER_ROLES
     api_key_read_scope = None
 
     def _save(self, serializer, policy=None):
         data = dict(serializer.validated_data)
         if "steps" in data:
-            steps = [{"delay_minutes": step["delay_minutes"],
-                      "channels": policies.channels_by_public_id(tenant=self.tenant, public_ids=step["channels"])}
-                     for step in data.pop("steps")]
+            steps = [policies.step_from_ids(tenant=self.tenant, step=step) for step in data.pop("steps")]
         else:  # a partial update that leaves the steps alone
             steps = policies.steps_of(policy)
         if policy is not None:  # a partial update keeps what it doesn't name

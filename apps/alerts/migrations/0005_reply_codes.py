@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0003_document_reuse'),
+        ('alerts', '0004_snooze_and_maintenance'),
         ('devices', '0004_archived_at'),
         ('tenancy', '0006_membership_site_scope'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
