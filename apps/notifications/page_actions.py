@@ -19,20 +19,22 @@ from apps.oncall.models import ContactMethod
 
 # The digits a reply or a key press may carry, and what each does. apps.responses reads
 # this table: what a page offers and what a reply does can never drift apart.
-SMS_REPLIES = {"1": "acknowledge", "2": "resolve"}
+SMS_REPLIES = {"1": "acknowledge", "2": "resolve", "3": "snooze"}
 VOICE_KEYS = {"1": "acknowledge", "2": "escalate"}
-SLACK_ACTIONS = ("acknowledge", "resolve")
+SLACK_ACTIONS = ("acknowledge", "resolve", "snooze")
+SNOOZE_MINUTES = 30  # what "3" and the Snooze button hold paging for
+SPOKEN = {"acknowledge": "acknowledge", "resolve": "resolve", "snooze": f"snooze {SNOOZE_MINUTES} min"}
 
 
 def sms_instructions(code: str) -> str:
-    offers = ", ".join(f"{digit} to {action}" for digit, action in SMS_REPLIES.items())
+    offers = ", ".join(f"{digit} to {SPOKEN[action]}" for digit, action in SMS_REPLIES.items())
     return f"Reply {offers} (code {code})."
 
 
 def bundle_instructions() -> str:
     first = next(iter(SMS_REPLIES))
-    return f"Reply with the digit and the alert's code, e.g. {first} K7Q; " + ", ".join(
-        f"{digit} {action}s" for digit, action in SMS_REPLIES.items()) + "."
+    return f"Reply with the digit and the alert's code, e.g. {first} K7Q: " + ", ".join(
+        f"{digit} to {SPOKEN[action]}" for digit, action in SMS_REPLIES.items()) + "."
 
 
 def _personal_user_id(channel: Channel) -> int | None:

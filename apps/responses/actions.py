@@ -15,9 +15,11 @@ from django.db import transaction
 
 from apps.alerts.models import Alert, AlertStatus
 from apps.alerts.services import alert_acknowledge, alert_resolve
+from apps.alerts.snoozing import alert_snooze, snooze_minutes
 from apps.audit.services import audit_record
-from apps.common.errors import ConflictError
+from apps.common.errors import ApplicationError
 from apps.notifications.escalation import escalate_now
+from apps.notifications.page_actions import SNOOZE_MINUTES
 from apps.responses import people
 
 VIAS = {"sms": "SMS", "voice": "phone call", "slack": "Slack", "email": "email link"}
@@ -70,7 +72,16 @@ def _escalate(alert: Alert, user, via: str) -> Outcome:
     return Outcome(True, f"Escalated now: the next people are being paged for {_name(alert)}.", changed=True)
 
 
-_ACTIONS = {"acknowledge": _acknowledge, "resolve": _resolve, "escalate": _escalate}
+def _snooze(alert: Alert, user, via: str) -> Outcome:
+    """No page for SNOOZE_MINUTES ("3", the Snooze button); it pages again after if still triggered."""
+    if alert.status != AlertStatus.TRIGGERED:
+        return Outcome(True, f"Nothing to snooze: it is {alert.status}.")
+    alert = alert_snooze(alert=alert, actor=people.actor_for(user), until=snooze_minutes(SNOOZE_MINUTES), via=via)
+    return Outcome(True, f"Snoozed by {people.display_name(user)} until {local_time(alert, alert.snoozed_until)}:"
+                         f" {_name(alert)}.", changed=True)
+
+
+_ACTIONS = {"acknowledge": _acknowledge, "resolve": _resolve, "escalate": _escalate, "snooze": _snooze}
 
 
 def act(*, alert: Alert, user, action: str, via: str) -> Outcome:
@@ -82,5 +93,5 @@ def act(*, alert: Alert, user, action: str, via: str) -> Outcome:
         return Outcome(False, "Unknown action.")
     try:
         return handler(alert, user, via)
-    except ConflictError as exc:  # e.g. acknowledging an alert resolved meanwhile
+    except ApplicationError as exc:  # e.g. acknowledging an alert resolved meanwhile (a ConflictError)
         return Outcome(True, f"{exc} {_name(alert)}.")

@@ -1,5 +1,5 @@
-"""Answering a page by SMS: "1" acknowledges, "2" resolves, optionally naming the alert by
-its reply code ("1 K7Q").
+"""Answering a page by SMS: "1" acknowledges, "2" resolves, "3" snoozes 30 minutes,
+optionally naming the alert by its reply code ("1 K7Q").
 
 Invariant: a reply acts only on an alert of a tenant the sending number belongs to (a
 person's phone contact, or a plain SMS or voice channel's number), and only as the person
@@ -20,12 +20,12 @@ from django.db import transaction
 from apps.alerts.models import Alert
 from apps.alerts.reply_codes import normalise_code
 from apps.notifications.models import PHONE_KINDS, Channel, Notification, NotificationStatus, Purpose
-from apps.notifications.page_actions import SMS_REPLIES
+from apps.notifications.page_actions import SMS_REPLIES, SPOKEN
 from apps.responses import actions, nonces, people
 from apps.responses.models import NonceScope
 
 REPLY = re.compile(r"^\s*(?P<digit>\d)\s*(?P<code>[A-Za-z0-9]{3,8})?\s*[.!]?\s*$")
-HELP = ("Tocsin: reply " + ", ".join(f"{digit} to {action}" for digit, action in SMS_REPLIES.items())
+HELP = ("Tocsin: reply " + ", ".join(f"{digit} to {SPOKEN[action]}" for digit, action in SMS_REPLIES.items())
         + "; add the alert's code when several are open, e.g. 1 K7Q.")
 UNKNOWN_NUMBER = "Tocsin: this number is not set up to answer alerts. Nothing was changed."
 NO_PERSON = ("Tocsin: this number is not linked to a person, so it can't act on alerts. Add it to your "

@@ -61,7 +61,8 @@ def test_a_page_has_acknowledge_and_resolve_buttons(slack_page):
     buttons = message["blocks"][-1]
     assert buttons["type"] == "actions"
     assert [(b["action_id"], b["value"]) for b in buttons["elements"]] == [
-        ("tocsin_acknowledge", alert.public_id), ("tocsin_resolve", alert.public_id)]
+        ("tocsin_acknowledge", alert.public_id), ("tocsin_resolve", alert.public_id),
+        ("tocsin_snooze", alert.public_id)]
 
 
 def test_a_signed_press_acknowledges_and_updates_the_message(slack_page, world_a, slack_standin, client):
@@ -81,6 +82,14 @@ def test_resolve_button(slack_page, slack_standin, client):
     alert, message = slack_page
     assert _press(client, slack_standin, message, action="tocsin_resolve").status_code == 200
     assert Alert.objects.get(pk=alert.pk).status == "resolved"
+
+
+def test_snooze_button(slack_page, slack_standin, client):
+    alert, message = slack_page
+    assert _press(client, slack_standin, message, action="tocsin_snooze").status_code == 200
+    alert = Alert.objects.get(pk=alert.pk)
+    assert alert.is_snoozed() and alert.events.get(kind="snoozed").data["via"] == "slack"
+    assert _updates(slack_standin)[0]["text"].startswith("Snoozed by ")
 
 
 def test_a_replayed_press_is_refused(slack_page, slack_standin, client):

@@ -35,7 +35,7 @@ def paged(world_a, make_policy, raise_alert, tele):
 
 def test_a_page_says_how_to_answer_and_reply_1_acknowledges_as_the_person(paged, world_a, tele, client):
     (sent,) = tele.messages
-    assert "Reply 1 to acknowledge, 2 to resolve" in sent["body"]
+    assert "Reply 1 to acknowledge, 2 to resolve, 3 to snooze 30 min (code " in sent["body"]
     code = _code(sent["body"])
     assert Alert.objects.get(pk=paged.pk).reply_code == code
 
@@ -70,6 +70,21 @@ def test_reply_2_resolves_and_a_second_reply_changes_nothing(paged, tele, client
     assert "Already resolved" in sms_reply(client, tele, ANA, "2").content.decode()
     assert "already resolved" in sms_reply(client, tele, ANA, "1").content.decode()
     assert Alert.objects.get(pk=paged.pk).events.filter(kind="resolved").count() == 1
+
+
+def test_reply_3_snoozes_for_30_minutes(paged, tele, client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    answer = sms_reply(client, tele, ANA, "3").content.decode()
+    assert "Snoozed by" in answer
+    alert = Alert.objects.get(pk=paged.pk)
+    assert alert.status == "triggered" and alert.is_snoozed()
+    assert timedelta(minutes=29) < alert.snoozed_until - timezone.now() <= timedelta(minutes=30)
+    assert alert.events.get(kind="snoozed").data["via"] == "sms"
+    assert "Acknowledged by" in sms_reply(client, tele, ANA, "1").content.decode()  # snoozed is still triggered
+    assert "Nothing to snooze: it is acknowledged" in sms_reply(client, tele, ANA, "3").content.decode()
 
 
 def test_the_same_message_delivered_twice_acts_once(paged, tele, client):

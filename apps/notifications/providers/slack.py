@@ -51,9 +51,10 @@ class _GuardedWebhookClient(WebhookClient):
                                headers=response.headers)
 
 
-ACTION_PREFIX = "tocsin_"  # action_id of a page's buttons: tocsin_acknowledge, tocsin_resolve
+ACTION_PREFIX = "tocsin_"  # action_id of a page's buttons: tocsin_acknowledge, ..._resolve, ..._snooze
 ACTIONS_BLOCK = "tocsin_actions"
-_BUTTON_LABELS = {"acknowledge": ("Acknowledge", "primary"), "resolve": ("Resolve", None)}
+_BUTTON_LABELS = {"acknowledge": ("Acknowledge", "primary"), "resolve": ("Resolve", None),
+                  "snooze": ("Snooze 30 min", None)}
 
 
 def action_buttons(alert_public_id: str, actions: list[str]) -> dict:
