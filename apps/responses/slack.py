@@ -47,7 +47,7 @@ def parse_press(payload_text: str) -> dict | None:
     """The press's essentials, or None when it is not one of our buttons."""
     try:
         payload = json.loads(payload_text or "")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what the parser takes
         return None
     if not isinstance(payload, dict) or payload.get("type") != "block_actions":
         return None
