@@ -123,3 +123,13 @@ def test_a_call_about_another_number_or_alert_changes_nothing(called, world_b, r
 
 def test_malformed_status_callbacks_get_400(tele, client):
     assert twilio_post(client, tele, "/hooks/twilio/voice/status/", {"CallSid": "XX"}).status_code == 400
+
+
+def test_a_voice_channels_test_call_reads_the_test_message(world_a, make_channel, tele):
+    from apps.notifications.services import channel_send_test
+    from tests.responses.conftest import ACTOR
+
+    result = channel_send_test(channel=make_channel(world_a, "voice", target=ANA), actor=ACTOR)
+    assert result.ok and result.provider == "twilio-voice"
+    (call,) = tele.calls
+    assert call["url"] is None and "Test from Tocsin" in call["twiml"]

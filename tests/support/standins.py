@@ -559,7 +559,7 @@ class TwilioStandIn(_HttpStandIn):
         sid = "CA" + uuid.uuid4().hex
         now = format_datetime(datetime.now(UTC))
         parsed = parse_qs(request.body.decode("utf-8", "replace"))
-        self._record_call({"to": to, "from": from_, "url": form.get("Url") or None,
+        self._record_call({"to": to, "from": from_, "url": form.get("Url") or None, "twiml": form.get("Twiml") or None,
                            "method": form.get("Method") or "POST",
                            "status_callback": form.get("StatusCallback") or None,
                            "status_callback_event": parsed.get("StatusCallbackEvent", []),

@@ -12,10 +12,11 @@ from __future__ import annotations
 import requests
 from django.conf import settings
 from twilio.base.exceptions import TwilioRestException
+from twilio.twiml.voice_response import VoiceResponse
 
 from apps.notifications.messages import Message
 from apps.notifications.models import Channel
-from apps.notifications.providers.base import PermanentError, Receipt
+from apps.notifications.providers.base import Receipt
 from apps.notifications.providers.twilio_sms import classify, twilio_client
 
 VOICE_PATH = "/hooks/twilio/voice/"
@@ -38,19 +39,26 @@ def voice_status_url() -> str:
     return _public(VOICE_STATUS_PATH)
 
 
+def _spoken(text: str) -> str:
+    response = VoiceResponse()
+    response.say(text[:1000])
+    response.hangup()
+    return str(response)
+
+
 class TwilioVoiceProvider:
     name = "twilio-voice"
 
     def send(self, channel: Channel, message: Message) -> Receipt:
         alert_id = message.data.get("alert_id")
-        if not alert_id:
-            raise PermanentError("A voice call reads one alert; this message has none.", code="no_alert")
+        # A page reads its alert from Tocsin when answered; anything else (a channel's test
+        # call) is read out as it is.
+        script = {"url": voice_url(alert_id), "method": "POST"} if alert_id else {"twiml": _spoken(message.text)}
         client, http_client = twilio_client()
         try:
-            call = client.calls.create(to=channel.target, from_=settings.TWILIO_FROM_NUMBER, url=voice_url(alert_id),
-                                       method="POST", status_callback=voice_status_url(),
-                                       status_callback_event=STATUS_EVENTS, status_callback_method="POST",
-                                       timeout=RING_SECONDS)
+            call = client.calls.create(to=channel.target, from_=settings.TWILIO_FROM_NUMBER, **script,
+                                       status_callback=voice_status_url(), status_callback_event=STATUS_EVENTS,
+                                       status_callback_method="POST", timeout=RING_SECONDS)
         except (TwilioRestException, requests.Timeout, requests.ConnectionError) as exc:
             raise classify(exc, http_client) from exc
         return Receipt(provider_message_id=call.sid, detail=call.status or "queued")
