@@ -29,7 +29,6 @@ VIAS = {"sms": "SMS", "voice": "phone call", "slack": "Slack", "email": "email l
 class Outcome:
     ok: bool  # the answer was taken (acted, or already in that state)
     text: str  # what to tell the person, in their medium
-    changed: bool = False
 
 
 def local_time(alert: Alert, moment) -> str:
@@ -47,7 +46,7 @@ def _acknowledge(alert: Alert, user, via: str) -> Outcome:
         return Outcome(True, f"Already acknowledged by {alert.acknowledged_by_label or 'someone'}: {_name(alert)}.")
     alert = alert_acknowledge(alert=alert, actor=people.actor_for(user), user=user, via=via)
     return Outcome(True, f"Acknowledged by {alert.acknowledged_by_label} at {local_time(alert, alert.acknowledged_at)}:"
-                         f" {_name(alert)}.", changed=True)
+                         f" {_name(alert)}.")
 
 
 def _resolve(alert: Alert, user, via: str) -> Outcome:
@@ -55,7 +54,7 @@ def _resolve(alert: Alert, user, via: str) -> Outcome:
         return Outcome(True, f"Already resolved: {_name(alert)}.")
     alert = alert_resolve(alert=alert, actor=people.actor_for(user), user=user, via=via)
     return Outcome(True, f"Resolved by {alert.resolved_by_label} at {local_time(alert, alert.resolved_at)}:"
-                         f" {_name(alert)}.", changed=True)
+                         f" {_name(alert)}.")
 
 
 def _escalate(alert: Alert, user, via: str) -> Outcome:
@@ -69,7 +68,7 @@ def _escalate(alert: Alert, user, via: str) -> Outcome:
                          target_type="alert", target_id=alert.public_id, details={"via": via})
     if not moved:
         return Outcome(True, "Every escalation step has been paged already.")
-    return Outcome(True, f"Escalated now: the next people are being paged for {_name(alert)}.", changed=True)
+    return Outcome(True, f"Escalated now: the next people are being paged for {_name(alert)}.")
 
 
 def _snooze(alert: Alert, user, via: str) -> Outcome:
@@ -78,7 +77,7 @@ def _snooze(alert: Alert, user, via: str) -> Outcome:
         return Outcome(True, f"Nothing to snooze: it is {alert.status}.")
     alert = alert_snooze(alert=alert, actor=people.actor_for(user), until=snooze_minutes(SNOOZE_MINUTES), via=via)
     return Outcome(True, f"Snoozed by {people.display_name(user)} until {local_time(alert, alert.snoozed_until)}:"
-                         f" {_name(alert)}.", changed=True)
+                         f" {_name(alert)}.")
 
 
 _ACTIONS = {"acknowledge": _acknowledge, "resolve": _resolve, "escalate": _escalate, "snooze": _snooze}

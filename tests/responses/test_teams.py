@@ -62,3 +62,21 @@ def test_an_internal_workflow_url_is_refused(world_a, settings):
     with pytest.raises(ApplicationError) as caught:
         _teams(world_a, "http://127.0.0.1:9/workflows/x")
     assert "secret" in caught.value.fields
+
+
+def test_tenant_admins_add_teams_and_voice_channels_in_the_admin_and_viewers_cannot(world_a, client,
+                                                                                   teams_standin):
+    from apps.notifications.models import Channel
+
+    form = {"tenant": world_a.tenant.pk, "name": "Teams", "kind": "teams", "target": "Ops › Alerts",
+            "secret": teams_standin.workflow_url, "enabled": "on"}
+    client.force_login(world_a.viewer)
+    assert client.post("/admin/notifications/channel/add/", form).status_code == 403
+    client.force_login(world_a.admin)
+    assert client.post("/admin/notifications/channel/add/", {**form, "secret": ""}).status_code == 200  # the error
+    assert client.post("/admin/notifications/channel/add/", form).status_code == 302
+    voice = {**form, "name": "Night phone", "kind": "voice", "target": "+351912345601", "secret": ""}
+    assert client.post("/admin/notifications/channel/add/", voice).status_code == 302
+    assert set(Channel.objects.filter(tenant=world_a.tenant, personal=False, kind__in=["teams", "voice"])
+               .values_list("kind", "target")) == {("teams", "Ops › Alerts"), ("voice", "+351912345601")}
+    assert Channel.objects.get(kind="teams").secret == teams_standin.workflow_url
