@@ -115,3 +115,13 @@ def test_spent_nonces_are_purged_after_the_links_life(emailed, client):
     assert purge_spent_nonces() == 0
     assert purge_spent_nonces(now=timezone.now() + timedelta(hours=26)) == 1
     assert not SpentNonce.objects.exists()
+
+
+@pytest.mark.parametrize(("role", "status"), [("owner", 200), ("admin", 200), ("staff", 200), ("viewer", 403)])
+def test_every_operator_role_acts_by_link_and_a_viewer_does_not(role, status, world_a, raise_alert, client):
+    user = getattr(world_a, role)
+    alert = raise_alert(world_a)
+    token = action_links.make_token(alert=alert, user_id=user.pk, action="acknowledge")
+    assert client.get(f"/respond/email/{token}/").status_code == 200
+    assert client.post(f"/respond/email/{token}/").status_code == status
+    assert Alert.objects.get(pk=alert.pk).status == ("acknowledged" if status == 200 else "triggered")
