@@ -1,8 +1,9 @@
 from django.contrib import admin, messages
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from apps.alerts import services
 from apps.alerts.models import Alert, AlertEvent
+from apps.alerts.snoozing import alert_snooze, snooze_minutes
 from apps.audit.services import Actor
 from apps.common.errors import ApplicationError
 from apps.tenancy.admin_base import TenantScopedAdmin
@@ -33,7 +34,7 @@ class AlertAdmin(TenantScopedAdmin):
     list_select_related = ("site", "device", "tenant")
     readonly_fields = [field.name for field in Alert._meta.fields]
     inlines = [AlertEventInline]
-    actions = ["acknowledge_selected", "resolve_selected"]
+    actions = ["acknowledge_selected", "resolve_selected", "snooze_selected"]
     date_hierarchy = "last_seen_at"
 
     def has_add_permission(self, request):
@@ -47,12 +48,19 @@ class AlertAdmin(TenantScopedAdmin):
 
     @admin.display(description="Paging")
     def paging(self, alert):
+        parts = []
         if alert.unnotified_reason:
-            return format_html('<strong style="color:#ba2121" title="{}">nobody was notified</strong>',
-                               alert.unnotified_reason)
+            parts.append(format_html('<strong style="color:#ba2121" title="{}">nobody was notified</strong>',
+                                     alert.unnotified_reason))
+        if alert.in_maintenance():
+            parts.append(format_html('<span title="until {}">in maintenance</span>', alert.maintenance_until))
+        if alert.is_snoozed():
+            parts.append(format_html('<span title="until {}">snoozed</span>', alert.snoozed_until))
         if alert.is_group:
-            return "outage"
-        return "through its outage" if alert.group_id else ""
+            parts.append("outage")
+        elif alert.group_id:
+            parts.append("through its outage")
+        return format_html_join(" · ", "{}", ((part,) for part in parts))
 
     def _operator_of(self, request, alert) -> bool:
         if request.user.is_superuser:
@@ -78,3 +86,10 @@ class AlertAdmin(TenantScopedAdmin):
     @admin.action(description="Resolve selected alerts")
     def resolve_selected(self, request, queryset):
         self._apply(request, queryset, services.alert_resolve, "Resolved")
+
+    @admin.action(description="Snooze selected alerts for 30 minutes")
+    def snooze_selected(self, request, queryset):
+        until = snooze_minutes(30)
+        self._apply(request, queryset,
+                    lambda alert, actor, note, user: alert_snooze(alert=alert, actor=actor, until=until, via="admin"),
+                    "Snoozed")

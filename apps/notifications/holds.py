@@ -15,6 +15,7 @@ from datetime import datetime
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.alerts.hooks import announce_change
 from apps.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus
 from apps.oncall.maintenance import maintenance_until
 
@@ -47,6 +48,7 @@ def hold(alert: Alert, why: str, until: datetime, now: datetime) -> None:
     in_maintenance = why == "maintenance"
     if in_maintenance and alert.maintenance_until != until:
         _event(alert, AlertEventKind.MAINTENANCE, now, until=until.isoformat())
+        announce_change(alert=alert, change="maintenance", actor_label="notifications")
     cancel_pending_pages(alert, reason=f"held ({why})")  # a no-op once held: nothing pending is left
     alert.maintenance_until = until if in_maintenance else alert.maintenance_until
     alert.next_escalation_at = until
@@ -58,6 +60,7 @@ def release(alert: Alert, now: datetime) -> None:
     alert.snoozed_until = None
     alert.maintenance_until = None
     _event(alert, AlertEventKind.RESUMED, now, after=why)
+    announce_change(alert=alert, change="resumed", actor_label="notifications")
 
 
 def save_hold(alert: Alert) -> None:

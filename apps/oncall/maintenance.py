@@ -23,11 +23,18 @@ from apps.oncall.models import MaintenanceWindow
 from apps.tenancy.models import Site
 
 MAX_DAYS = 31
+MAX_AHEAD = timedelta(days=366)
 
 
 def maintenance_validate(*, site: Site, starts_at: datetime, ends_at: datetime, devices: list[Device],
-                         kinds: list[str], reason: str) -> None:
+                         kinds: list[str], reason: str, creating: bool = False) -> None:
     """Raises ApplicationError naming the field (the admin's form calls this too)."""
+    now = timezone.now()
+    if abs(starts_at - now) > MAX_AHEAD:
+        raise ApplicationError("A window starts within a year of now.", fields={"starts_at": ["out of range"]})
+    if creating and ends_at <= now:
+        raise ApplicationError("This window would be over already: it would hold nothing.",
+                               fields={"ends_at": ["in the past"]})
     if ends_at <= starts_at:
         raise ApplicationError("A window ends after it starts.", fields={"ends_at": ["before start"]})
     if ends_at - starts_at > timedelta(days=MAX_DAYS):
@@ -51,7 +58,8 @@ def maintenance_create(*, site: Site, starts_at: datetime, ends_at: datetime, re
                        devices: list[Device] | None = None, kinds: list[str] | None = None,
                        user=None) -> MaintenanceWindow:
     devices, kinds = devices or [], sorted(set(kinds or []))
-    maintenance_validate(site=site, starts_at=starts_at, ends_at=ends_at, devices=devices, kinds=kinds, reason=reason)
+    maintenance_validate(site=site, starts_at=starts_at, ends_at=ends_at, devices=devices, kinds=kinds, reason=reason,
+                         creating=True)
     window = MaintenanceWindow(tenant_id=site.tenant_id, site=site, starts_at=starts_at, ends_at=ends_at,
                                kinds=kinds, reason=reason.strip()[:300], created_by=user,
                                created_by_label=(actor.label or "")[:150])
@@ -88,7 +96,8 @@ def maintenance_end(*, window: MaintenanceWindow, actor: Actor, now: datetime | 
         raise ConflictError("This window has already ended.", code="maintenance_over")
     if window.starts_at > now:  # not begun: ending it means it never happens
         return maintenance_update(window=window, actor=actor, ends_at=window.starts_at + timedelta(seconds=1))
-    return maintenance_update(window=window, actor=actor, ends_at=max(now, window.starts_at + timedelta(seconds=1)))
+    return maintenance_update(window=window, actor=actor,
+                              ends_at=max(now, window.starts_at + timedelta(microseconds=1)))
 
 
 def maintenance_delete(*, window: MaintenanceWindow, actor: Actor) -> None:

@@ -12,6 +12,7 @@ import zoneinfo
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from apps.audit.services import Actor, audit_record
 from apps.common.errors import ApplicationError
@@ -20,10 +21,12 @@ from apps.tenancy.models import Site, Tenant
 
 MAX_MEMBERS = 52
 MAX_OVERRIDE_DAYS = 31
+EARLIEST_START, LATEST_START = date(2000, 1, 1), date(2100, 1, 1)
+MAX_AHEAD = timedelta(days=2 * 366)
 
 
 def _validate(tenant: Tenant, *, name: str, sites: list[Site], members: list, timezone_name: str,
-              handover_weekday: int) -> None:
+              handover_weekday: int, starts_on: date) -> None:
     if not (name or "").strip():
         raise ApplicationError("A roster needs a name.", fields={"name": ["required"]})
     if any(site.tenant_id != tenant.pk for site in sites):
@@ -36,6 +39,8 @@ def _validate(tenant: Tenant, *, name: str, sites: list[Site], members: list, ti
                                fields={"members": ["not a member"]})
     if timezone_name not in zoneinfo.available_timezones():
         raise ApplicationError("Unknown timezone.", fields={"timezone": ["invalid"]})
+    if not EARLIEST_START <= starts_on <= LATEST_START:
+        raise ApplicationError("A rotation starts between 2000 and 2100.", fields={"starts_on": ["out of range"]})
     if not 0 <= handover_weekday <= 6:
         raise ApplicationError("The handover weekday is 0 (Monday) to 6 (Sunday).",
                                fields={"handover_weekday": ["invalid"]})
@@ -48,7 +53,7 @@ def roster_save(*, tenant: Tenant, actor: Actor, name: str, members: list, hando
     sites = list(sites or [])
     timezone_name = timezone_name or (sites[0].timezone if sites else "UTC")
     _validate(tenant, name=name, sites=sites, members=members, timezone_name=timezone_name,
-              handover_weekday=handover_weekday)
+              handover_weekday=handover_weekday, starts_on=starts_on)
     roster = roster or Roster(tenant=tenant)
     roster.name, roster.timezone, roster.handover_weekday = name.strip()[:100], timezone_name, handover_weekday
     roster.handover_time, roster.starts_on = handover_time, starts_on
@@ -77,6 +82,8 @@ def override_create(*, roster: Roster, user, starts_at: datetime, ends_at: datet
                     reason: str = "") -> RosterOverride:
     if ends_at <= starts_at:
         raise ApplicationError("An override ends after it starts.", fields={"ends_at": ["before start"]})
+    if abs(starts_at - timezone.now()) > MAX_AHEAD:
+        raise ApplicationError("An override starts within two years of now.", fields={"starts_at": ["out of range"]})
     if ends_at - starts_at > timedelta(days=MAX_OVERRIDE_DAYS):
         raise ApplicationError(f"An override lasts at most {MAX_OVERRIDE_DAYS} days.",
                                fields={"ends_at": ["too long"]})

@@ -48,6 +48,8 @@ def alert_payload(alert) -> dict:
         "resolution": alert.resolution, "escalation_step": alert.escalation_step,
         "unnotified_reason": alert.unnotified_reason, "is_group": alert.is_group,
         "group": alert.group.public_id if alert.group_id else None,
+        "in_maintenance": alert.in_maintenance(), "maintenance_until": _iso(alert.maintenance_until),
+        "snoozed": alert.is_snoozed(), "snoozed_until": _iso(alert.snoozed_until),
         "created_at": _iso(alert.created_at), "updated_at": _iso(alert.updated_at),
     }
 

@@ -9,7 +9,7 @@ read-only for that user fails the completeness test, so a new admin cannot skip 
 from __future__ import annotations
 
 import json
-from datetime import time
+from datetime import date, time
 
 import pytest
 from django.contrib import admin
@@ -21,6 +21,8 @@ from apps.audit.services import Actor
 from apps.ingest.models import TelemetryThreshold
 from apps.ingest.rules import rules_for_site
 from apps.notifications.services import channel_create, quiet_hours_save
+from apps.oncall.contacts import contact_method_create, notification_rule_create
+from apps.oncall.rosters import roster_save
 from apps.reports.services import schedule_save
 from apps.tenancy.models import LegalHold, Membership, RetentionPolicy, Role
 from tests.factories import DEFAULT_PASSWORD, DeviceFactory, MembershipFactory, SiteFactory, TenantFactory
@@ -56,10 +58,24 @@ WRITABLE = {
                                False),
     "notifications.quiethours": (lambda world: quiet_hours_save(site=world.site, start=time(22), end=time(6),
                                                                 enabled=True, actor=ACTOR), "enabled", False, False),
+    "oncall.contactmethod": (lambda world: contact_method_create(tenant=world.tenant, user=world.admin, kind="sms",
+                                                                 address="+351912345670", actor=ACTOR),
+                             "label", "Desk phone", False),
+    "oncall.notificationrule": (lambda world: notification_rule_create(
+        method=contact_method_create(tenant=world.tenant, user=world.admin, kind="email",
+                                     address="desk@example.com", actor=ACTOR), delay_minutes=0, actor=ACTOR),
+        "delay_minutes", 10, False),
+    "oncall.roster": (lambda world: roster_save(tenant=world.tenant, actor=ACTOR, name="Nights",
+                                                members=[world.staff], handover_time=time(9),
+                                                starts_on=date(2027, 10, 18), sites=[world.site]),
+                      "name", "Renamed", False),
 }
 # Tested where their forms live (policy steps are an inline formset): tests/notifications;
-# legal holds are placed (audited, below) and released by an action, never changed or deleted.
-COVERED_ELSEWHERE = {"notifications.escalationpolicy", "tenancy.legalhold"}
+# legal holds are placed (audited, below) and released by an action, never changed or deleted;
+# maintenance windows (split date-time fields) and roster overrides (added and deleted, never
+# changed): tests/oncall/test_api_and_admin.py.
+COVERED_ELSEWHERE = {"notifications.escalationpolicy", "tenancy.legalhold", "oncall.maintenancewindow",
+                     "oncall.rosteroverride"}
 
 
 def _label(model: type[Model]) -> str:
@@ -111,7 +127,7 @@ def test_every_admin_model_is_audited_or_read_only(world_a, superuser):
     for model, model_admin in admin.site._registry.items():
         label = _label(model)
         if label.split(".")[0] not in {"tenancy", "devices", "ingest", "alerts", "notifications", "audit",
-                                       "reports"}:
+                                       "reports", "oncall"}:
             continue
         if label in WRITABLE or label in COVERED_ELSEWHERE:
             continue

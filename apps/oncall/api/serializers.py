@@ -87,8 +87,17 @@ class RosterOverrideSerializer(serializers.ModelSerializer):
 
 
 class PreviewQuery(serializers.Serializer):
-    start = serializers.DateTimeField(required=False)
+    start = serializers.DateTimeField(required=False, help_text="Within two years of now; now by default.")
     days = serializers.IntegerField(min_value=1, max_value=62, default=14)
+
+    def validate_start(self, value):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        if abs(value - timezone.now()) > timedelta(days=2 * 366):
+            raise serializers.ValidationError("Preview within two years of now.")
+        return value
 
 
 class ShiftSerializer(serializers.Serializer):

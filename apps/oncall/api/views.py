@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, viewsets
@@ -98,9 +99,12 @@ class RosterViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
     queryset = Roster.objects.prefetch_related("sites")
 
     def _members(self, usernames: list[str]) -> list:
-        field = s.MemberField(context={"tenant": self.tenant})
-        field.bind("members", None)
-        return [field.to_internal_value(name) for name in usernames]
+        found = {user.username: user for user in get_user_model().objects.filter(
+            memberships__tenant=self.tenant, username__in=usernames)}
+        missing = [name for name in usernames if name not in found]
+        if missing:
+            raise exceptions.ValidationError({"members": [f"No such person in this tenant: {', '.join(missing)}."]})
+        return [found[name] for name in usernames]
 
     def _save(self, serializer, roster=None):
         data = dict(serializer.validated_data)

@@ -242,6 +242,14 @@
       badges.push(el("p", { class: "badge badge-unnotified", title: alert.unnotified_reason,
                             text: `Nobody was notified: ${alert.unnotified_reason}` }));
     }
+    if (alert.in_maintenance) {
+      badges.push(el("p", { class: "badge badge-maintenance", title: "Recorded; pages when the window ends if still open",
+                            text: `In maintenance until ${new Date(alert.maintenance_until).toLocaleString()}` }));
+    }
+    if (alert.snoozed) {
+      badges.push(el("p", { class: "badge badge-snoozed",
+                            text: `Snoozed until ${new Date(alert.snoozed_until).toLocaleString()}` }));
+    }
     if (alert.is_group) badges.push(el("p", { class: "badge badge-outage", text: "Outage: stands for the alerts below it" }));
     if (alert.group) badges.push(el("p", { class: "badge badge-member", text: "Paged through its outage alert" }));
     return el("div", { class: "alert-info" }, header, ...badges,
@@ -256,6 +264,7 @@
     return el("div", { class: "alert-actions" },
       el("button", { type: "button", "data-action": "acknowledge", text: "Acknowledge" }),
       el("button", { type: "button", "data-action": "resolve", text: "Resolve" }),
+      el("button", { type: "button", "data-snooze": "30", class: "snooze", text: "Snooze 30 min" }),
       form, el("p", { class: "error", role: "alert", hidden: true }));
   }
 
@@ -273,6 +282,7 @@
     const actions = tile.querySelector(".alert-actions");
     if (actions) {
       actions.querySelector('[data-action="acknowledge"]').hidden = alert.status !== "triggered";
+      actions.querySelector("[data-snooze]").hidden = alert.status !== "triggered";
       actions.querySelector('[data-action="resolve"]').hidden = alert.status === "resolved";
       if (alert.status === "resolved") actions.querySelector(".note-form").hidden = true;
     }
@@ -397,7 +407,7 @@
 
   // --- acknowledge / resolve -----------------------------------------------------------------
 
-  async function act(tile, action, note) {
+  async function act(tile, action, note, payload) {
     const error = tile.querySelector(".error");
     const form = tile.querySelector(".note-form");
     error.hidden = true;
@@ -408,7 +418,7 @@
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json",
                    "X-CSRFToken": config.csrfToken, "X-Tenant": config.tenant },
-        body: JSON.stringify({ note }),
+        body: JSON.stringify(payload || { note }),
       });
       const body = await response.json().catch(() => ({}));
       if (!response.ok) throw new Error((body.error && body.error.message) || `The server said ${response.status}.`);
@@ -428,6 +438,11 @@
     const tile = event.target.closest(".alert");
     if (!tile) return;
     const form = tile.querySelector(".note-form");
+    const snooze = event.target.closest("button[data-snooze]");
+    if (snooze) {
+      act(tile, "snooze", "", { minutes: Number(snooze.dataset.snooze) });
+      return;
+    }
     const start = event.target.closest("button[data-action]");
     if (start) {
       form.dataset.action = start.dataset.action;

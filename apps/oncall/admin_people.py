@@ -1,0 +1,173 @@
+"""Admin pages for people's contact methods and notification rules.
+
+Every save and delete goes through the oncall services (validated, audited once). A
+person manages their own contact methods and rules; owners and admins manage everyone's.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from apps.audit.services import Actor
+from apps.common.errors import ApplicationError
+from apps.oncall import contacts
+from apps.oncall.models import ContactMethod, NotificationRule
+from apps.tenancy.admin_base import TenantScopedAdmin
+
+
+def service_error(form: forms.BaseForm, exc: ApplicationError) -> None:
+    placed = [name for name in (exc.fields or {}) if name in form.fields]
+    for name in placed:
+        form.add_error(name, exc.message)
+    if not placed:
+        form.add_error(None, exc.message)
+
+
+class ServiceSaved:
+    """The admin's own save and delete are replaced by the service call of each admin."""
+
+    def save_model(self, request, obj, form, change):
+        saved = form.saved
+        obj.pk, obj._state.adding = saved.pk, False
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            if self.has_delete_permission(request, obj):
+                self.delete_model(request, obj)
+
+
+class PersonalAdmin(ServiceSaved, TenantScopedAdmin):
+    """Own rows for everyone; every row of the tenant for its owners and admins."""
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        managed = self._managed_tenant_ids(request)
+        return queryset.filter(Q(tenant__in=managed) | Q(user=request.user))
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser or (request.user.is_staff and bool(self._visible_tenant_ids(request)))
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.user_id == request.user.pk:
+            return True
+        return super().has_change_permission(request, obj) if obj is not None else self.has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if request.user.is_superuser or formfield is None:
+            return formfield
+        if db_field.name == "tenant":
+            formfield.queryset = db_field.related_model.objects.filter(pk__in=self._visible_tenant_ids(request))
+        if db_field.name == "user":
+            managed = self._managed_tenant_ids(request)
+            formfield.queryset = get_user_model().objects.filter(
+                pk__in=get_user_model().objects.filter(memberships__tenant__in=managed).values("pk")
+            ) | get_user_model().objects.filter(pk=request.user.pk)
+        if db_field.name == "contact_method":
+            formfield.queryset = self.get_queryset_for(ContactMethod, request)
+        return formfield
+
+    def get_queryset_for(self, model, request):
+        if request.user.is_superuser:
+            return model.objects.all()
+        return model.objects.filter(Q(tenant__in=self._managed_tenant_ids(request)) | Q(user=request.user))
+
+    def _may_act_for(self, request, tenant, user) -> bool:
+        return request.user.is_superuser or user == request.user or tenant.pk in self._managed_tenant_ids(request)
+
+
+class ContactMethodForm(forms.ModelForm):
+    class Meta:
+        model = ContactMethod
+        fields = ("tenant", "user", "kind", "address", "label")
+
+
+@admin.register(ContactMethod)
+class ContactMethodAdmin(PersonalAdmin):
+    form = ContactMethodForm
+    list_display = ("user", "kind", "address", "label", "tenant")
+    list_filter = ("kind", "tenant")
+    search_fields = ("user__username", "label")
+
+    def get_form(self, request, obj=None, **kwargs):
+        form_class = super().get_form(request, obj, **kwargs)
+        admin_self = self
+
+        class Form(form_class):
+            def _post_clean(self):  # after the model's own checks: the service then saves
+                super()._post_clean()
+                cleaned = self.cleaned_data
+                if self.errors:
+                    return
+                actor = Actor.for_user(request.user)
+                try:
+                    if self.instance.pk:
+                        self.saved = contacts.contact_method_update(method=self.instance, actor=actor,
+                                                                    address=cleaned["address"],
+                                                                    label=cleaned.get("label", ""))
+                    elif not admin_self._may_act_for(request, cleaned["tenant"], cleaned["user"]):
+                        self.add_error("user", "Only owners and admins add contact methods for others.")
+                    else:
+                        self.saved = contacts.contact_method_create(
+                            tenant=cleaned["tenant"], user=cleaned["user"], kind=cleaned["kind"],
+                            address=cleaned["address"], label=cleaned.get("label", ""), actor=actor)
+                except ApplicationError as exc:
+                    service_error(self, exc)
+
+        if obj is not None:
+            for name in ("tenant", "user", "kind"):
+                if name in Form.base_fields:
+                    Form.base_fields[name].disabled = True
+        return Form
+
+    def delete_model(self, request, obj):
+        contacts.contact_method_delete(method=obj, actor=Actor.for_user(request.user))
+
+
+class NotificationRuleForm(forms.ModelForm):
+    class Meta:
+        model = NotificationRule
+        fields = ("contact_method", "delay_minutes")
+
+
+@admin.register(NotificationRule)
+class NotificationRuleAdmin(PersonalAdmin):
+    form = NotificationRuleForm
+    list_display = ("user", "contact_method", "delay_minutes", "tenant")
+    list_filter = ("tenant",)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form_class = super().get_form(request, obj, **kwargs)
+
+        class Form(form_class):
+            def _post_clean(self):  # after the model's own checks: the service then saves
+                super()._post_clean()
+                cleaned = self.cleaned_data
+                if self.errors:
+                    return
+                actor = Actor.for_user(request.user)
+                try:
+                    if self.instance.pk:
+                        self.saved = contacts.notification_rule_update(rule=self.instance, actor=actor,
+                                                                       delay_minutes=cleaned["delay_minutes"])
+                    else:
+                        self.saved = contacts.notification_rule_create(method=cleaned["contact_method"],
+                                                                       delay_minutes=cleaned["delay_minutes"],
+                                                                       actor=actor)
+                except ApplicationError as exc:
+                    service_error(self, exc)
+
+        if obj is not None and "contact_method" in Form.base_fields:
+            Form.base_fields["contact_method"].disabled = True
+        return Form
+
+    def delete_model(self, request, obj):
+        contacts.notification_rule_delete(rule=obj, actor=Actor.for_user(request.user))
