@@ -207,3 +207,52 @@ def test_devices_of_one_tenant_cannot_reach_anything_of_another(world_a, world_b
     assert _snapshot(world_b) == before
     for collection, public_id in foreign.items():
         assert client.get(f"/api/v1/{collection}/{public_id}/").status_code in (401, 403, 404)
+
+
+def test_answers_to_pages_from_another_tenant_change_nothing(world_a, world_b, client, settings):
+    """SMS replies, voice key presses, Slack presses and email links (apps.responses) act only
+    within the tenant of the person answering: tenant A's people, naming tenant B's alert by
+    its code, its id or a link minted for A, change nothing in B."""
+    import json
+    import time as clock
+    from urllib.parse import urlencode
+
+    from django.core import signing
+    from slack_sdk.signature import SignatureVerifier
+    from twilio.request_validator import RequestValidator
+
+    from apps.alerts.reply_codes import alert_reply_code
+    from apps.notifications.action_links import SALT
+
+    settings.TWILIO_AUTH_TOKEN, settings.SLACK_SIGNING_SECRET = "t" * 32, "s" * 32
+    alert = alert_raise(tenant=world_b.tenant, kind="breach", dedup_key="b-door", severity="critical",
+                        summary="door", source="rule", site=world_b.site).alert
+    code = alert_reply_code(alert=alert)
+    number, slack_id = "+351912345688", "U0AAAAAAA1"
+    for kind, address in (("sms", number), ("slack", slack_id)):
+        ContactMethod.objects.create(tenant=world_a.tenant, user=world_a.owner, kind=kind, address=address)
+
+    def twilio(path, params):
+        url = f"{settings.TOCSIN_PUBLIC_BASE_URL.rstrip('/')}{path}"
+        signature = RequestValidator("t" * 32).compute_signature(url, params)
+        return client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature)
+
+    sms = twilio("/hooks/twilio/inbound/", {"MessageSid": "SM1", "From": number, "Body": f"1 {code}"})
+    assert sms.status_code == 200 and b"Nothing was changed" in sms.content
+    voice = twilio(f"/hooks/twilio/voice/{alert.public_id}/gather/", {"CallSid": "CA1", "To": number, "Digits": "1"})
+    assert voice.status_code == 200 and b"Nothing was changed" in voice.content
+
+    payload = json.dumps({"type": "block_actions", "user": {"id": slack_id},
+                          "actions": [{"action_id": "tocsin_resolve", "value": alert.public_id}]})
+    body, stamp = urlencode({"payload": payload}).encode(), str(int(clock.time()))
+    pressed = client.generic("POST", "/hooks/slack/interactivity/", body,
+                             content_type="application/x-www-form-urlencoded", HTTP_X_SLACK_REQUEST_TIMESTAMP=stamp,
+                             HTTP_X_SLACK_SIGNATURE=SignatureVerifier("s" * 32).generate_signature(
+                                 timestamp=stamp, body=body))
+    assert pressed.status_code == 200
+
+    token = signing.dumps({"a": alert.public_id, "u": world_a.owner.pk, "t": world_a.tenant.pk,
+                           "x": "resolve", "n": "n1"}, salt=SALT, compress=True)
+    assert client.post(f"/respond/email/{token}/").status_code == 404
+    alert.refresh_from_db()
+    assert alert.status == "triggered" and not alert.events.exclude(kind__in=["raised", "unnotified"]).exists()

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "apps.reports",
     "apps.oncall",
     "apps.notifications",
+    "apps.responses",
     "apps.realtime",
     "apps.iot",
     "apps.operations",
@@ -475,6 +476,11 @@ TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
 SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")
 SLACK_API_BASE_URL = env.str("SLACK_API_BASE_URL", default="https://slack.com/api/")
+# Answering pages from where they arrive (apps.responses). Slack's interactivity requests
+# are verified with the app's signing secret: without one, button presses are refused.
+SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
+# An emailed acknowledge / resolve link works once, for this long after the page was sent.
+TOCSIN_ACTION_LINK_MAX_AGE_HOURS = env.int("TOCSIN_ACTION_LINK_MAX_AGE_HOURS", default=24)
 
 EMAIL_URL = env.str("EMAIL_URL", default="")
 if EMAIL_URL:

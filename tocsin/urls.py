@@ -30,6 +30,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("apps.realtime.urls")),
     path("hooks/twilio/status/", hooks_views.twilio_status, name="twilio-status"),
+    path("", include("apps.responses.urls")),  # answers to pages: SMS, voice, Slack, email links
     path("api/v1/", include(api_v1)),
     # The API the hotel tablets and the dashboard already in the field speak (camelCase).
     path("api/", include("apps.ingest.api.legacy_urls")),

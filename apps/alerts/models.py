@@ -108,6 +108,10 @@ class Alert(TenantOwnedModel):
     group = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="members",
                               help_text="The outage group this alert was paged through.")
 
+    # A short code, unique in its tenant, that a reply names the alert by ("1 K7Q"):
+    # given when a page first goes to a phone (apps.alerts.reply_codes).
+    reply_code = models.CharField(max_length=8, blank=True, db_default="", editable=False)
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -118,6 +122,8 @@ class Alert(TenantOwnedModel):
                 fields=["tenant", "dedup_key"], condition=Q(status__in=["triggered", "acknowledged"]),
                 name="alert_one_open_per_dedup_key",
             ),
+            models.UniqueConstraint(fields=["tenant", "reply_code"], condition=~Q(reply_code=""),
+                                    name="alert_reply_code_unique_per_tenant"),
         ]
         indexes = [
             models.Index(fields=["tenant", "status", "-last_seen_at"], name="alert_tenant_status_recent"),

@@ -227,8 +227,14 @@ def _record(alert: Alert, *, kind: str, actor: Actor, note: str, action: str, da
     announce_change(alert=alert, change=kind, actor_label=actor.label)
 
 
-def alert_acknowledge(*, alert: Alert, actor: Actor, note: str = "", user=None) -> Alert:
-    """Someone is on it: stops escalation. Acknowledging twice is a no-op."""
+def _via(via: str) -> dict:
+    """The medium an action came by ("sms", "voice", "slack", "email"): on the timeline and in the audit."""
+    return {"via": via[:20]} if via else {}
+
+
+def alert_acknowledge(*, alert: Alert, actor: Actor, note: str = "", user=None, via: str = "") -> Alert:
+    """Someone is on it: stops escalation. Acknowledging twice is a no-op. `via` names the
+    medium when it came from a message ("acknowledged by SMS"), empty for the board and API."""
     with transaction.atomic():
         alert = _locked(alert)
         if alert.status == AlertStatus.ACKNOWLEDGED:
@@ -242,16 +248,18 @@ def alert_acknowledge(*, alert: Alert, actor: Actor, note: str = "", user=None) 
         alert.next_escalation_at = None
         alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "acknowledged_by_label",
                                   "next_escalation_at", "updated_at"])
-        _record(alert, kind=AlertEventKind.ACKNOWLEDGED, actor=actor, note=note, action="alert.acknowledged")
+        _record(alert, kind=AlertEventKind.ACKNOWLEDGED, actor=actor, note=note, action="alert.acknowledged",
+                data=_via(via))
         run_lifecycle_hooks(alert, Change.ACKNOWLEDGED)
         if alert.is_group:
             for member in outages.open_members(alert).filter(status=AlertStatus.TRIGGERED):
-                alert_acknowledge(alert=member, actor=actor, note=outages.member_note(alert), user=user)
+                alert_acknowledge(alert=member, actor=actor, note=outages.member_note(alert), user=user, via=via)
     return alert
 
 
-def alert_resolve(*, alert: Alert, actor: Actor, note: str = "", resolution: str = "manual", user=None) -> Alert:
-    """The problem is over. Resolving twice is a no-op."""
+def alert_resolve(*, alert: Alert, actor: Actor, note: str = "", resolution: str = "manual", user=None,
+                  via: str = "") -> Alert:
+    """The problem is over. Resolving twice is a no-op. `via` as for `alert_acknowledge`."""
     with transaction.atomic():
         alert = _locked(alert)
         if alert.status == AlertStatus.RESOLVED:
@@ -265,12 +273,12 @@ def alert_resolve(*, alert: Alert, actor: Actor, note: str = "", resolution: str
         alert.save(update_fields=["status", "resolved_at", "resolved_by", "resolved_by_label", "resolution",
                                   "next_escalation_at", "updated_at"])
         _record(alert, kind=AlertEventKind.RESOLVED, actor=actor, note=note, action="alert.resolved",
-                data={"resolution": alert.resolution})
+                data={"resolution": alert.resolution, **_via(via)})
         run_lifecycle_hooks(alert, Change.RESOLVED)
         if alert.is_group:
             for member in outages.open_members(alert):
                 alert_resolve(alert=member, actor=actor, note=outages.member_note(alert), resolution=resolution,
-                              user=user)
+                              user=user, via=via)
         elif alert.group_id and not outages.open_members(alert.group).exists():
             # The last device of an outage is back: the outage is over too.
             alert_resolve(alert=alert.group, actor=Actor.system("outage"), resolution="restored",

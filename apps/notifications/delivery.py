@@ -105,7 +105,7 @@ def deliver(notification_id: int) -> Outcome:
     if not claimed:
         return SKIPPED
     row = claimed[0]
-    message = messages.bundle([messages.render(n.alert, n.purpose) for n in claimed])
+    message = messages.bundle([messages.render(n.alert, n.purpose, channel=n.channel) for n in claimed])
     provider = provider_for(row.channel)
     started = timezone.now()
     try:

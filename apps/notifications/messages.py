@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from apps.alerts.models import Alert
-from apps.notifications.models import Purpose
+from apps.notifications import page_actions
+from apps.notifications.models import Channel, Purpose
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,16 @@ def _local(alert: Alert, moment) -> str:
     return moment.astimezone(zone).strftime("%H:%M %Z")
 
 
-def render(alert: Alert, purpose: str) -> Message:
+def render(alert: Alert, purpose: str, channel: Channel | None = None) -> Message:
+    """What `purpose` says about the alert; a page to `channel` also says how to answer it
+    from there (reply codes by phone, links by email: see `apps.notifications.page_actions`)."""
+    message = _render(alert, purpose)
+    if channel is not None and purpose == Purpose.PAGE:
+        return page_actions.decorate(message, alert=alert, channel=channel)
+    return message
+
+
+def _render(alert: Alert, purpose: str) -> Message:
     where = f" at {alert.site.name}" if alert.site_id else ""
     link = f"{settings.TOCSIN_PUBLIC_BASE_URL}/board/?alert={alert.public_id}"
     data = {"alert_id": alert.public_id, "kind": alert.kind, "severity": alert.severity, "status": alert.status,
@@ -44,9 +54,14 @@ def render(alert: Alert, purpose: str) -> Message:
 
 
 def bundle(messages: list[Message]) -> Message:
-    """Several alerts to one phone number within a short window become one SMS."""
+    """Several alerts to one phone number within a short window become one SMS; each line
+    carries its alert's reply code, and the reply must name one."""
     if len(messages) == 1:
         return messages[0]
-    lines = [f"{len(messages)} alerts:"] + [f"- {m.data['severity'].upper()}: {m.data['summary']}" for m in messages]
+    lines = [f"{len(messages)} alerts:"] + [
+        f"- {m.data['severity'].upper()}: {m.data['summary']}"
+        + (f" [{m.data['reply_code']}]" if m.data.get("reply_code") else "") for m in messages]
+    if any(m.data.get("reply_code") for m in messages):
+        lines.append(page_actions.bundle_instructions())
     return Message(subject=f"[Tocsin] {len(messages)} alerts", text="\n".join(lines),
                    data={"alerts": [m.data for m in messages]})

@@ -23,10 +23,16 @@ class ChannelKind(models.TextChoices):
     EMAIL = "email", "Email"
     MANAGERS = "managers", "Email to the tenant's owners and admins"
     WEBHOOK = "webhook", "Signed webhook"
+    VOICE = "voice", "Voice call (Twilio)"
+    TEAMS = "teams", "Microsoft Teams (workflow webhook)"
+
+
+PHONE_KINDS = (ChannelKind.SMS, ChannelKind.VOICE)
 
 
 class Channel(TenantOwnedModel):
-    """Where a notification goes. `target` is the number, Slack channel, addresses or URL;
+    """Where a notification goes. `target` is the number, Slack channel, addresses or URL
+    (a Teams channel's is its workflow's webhook URL);
     `secret` (a Slack bot token or incoming-webhook URL, a webhook signing secret) is
     stored encrypted and never shown again."""
 

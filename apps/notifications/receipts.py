@@ -1,4 +1,9 @@
-"""Delivery receipts: Twilio's status callbacks, verified by their signature."""
+"""Delivery receipts: Twilio's status callbacks (messages and calls), verified by their signature.
+
+A page that never reached its person (an SMS undelivered, a call busy or unanswered) moves
+its alert to the next escalation step at once, once per page however often Twilio repeats
+the callback: waiting out the step's delay would leave nobody told.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from apps.notifications.escalation import escalate_now
-from apps.notifications.models import Notification, Purpose
+from apps.notifications.models import Notification, NotificationStatus, Purpose
 
 logger = logging.getLogger(__name__)
 FINAL_STATUSES = {"delivered", "undelivered", "failed", "sent", "read"}
@@ -42,4 +47,31 @@ def record_twilio_status(*, message_sid: str, status: str, error_code: str = "")
         logger.warning("sms not delivered", extra={"message_sid": message_sid, "error_code": error_code})
     for alert_id in sorted(newly_undelivered):
         escalate_now(alert_id, reason=f"sms {status}")
+    return updated
+
+
+CALL_FINAL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
+CALL_NOT_ANSWERED = {"busy", "no-answer", "failed", "canceled"}
+
+
+def record_call_status(*, call_sid: str, status: str, answered_by: str = "") -> int:
+    """A voice page's receipt. Not answered is a failed attempt of that page: its row says
+    so (failed, with the call status as its code) and the alert moves to its next step."""
+    if status not in CALL_FINAL_STATUSES:
+        return 0
+    now = timezone.now()
+    rows = Notification.objects.filter(provider_message_id=call_sid, provider="twilio-voice")
+    with transaction.atomic():
+        failed = set() if status not in CALL_NOT_ANSWERED else set(
+            rows.select_for_update().filter(purpose=Purpose.PAGE, status=NotificationStatus.SENT)
+            .values_list("alert_id", flat=True))
+        updated = rows.update(receipt_status=status, receipt_error_code=(answered_by or "")[:20], receipt_at=now)
+        if failed:
+            rows.filter(status=NotificationStatus.SENT).update(
+                status=NotificationStatus.FAILED, error_code=status[:40], updated_at=now,
+                last_error=f"call not answered ({status})")
+    if failed:
+        logger.warning("voice page not answered", extra={"call_sid": call_sid, "call_status": status})
+    for alert_id in sorted(failed):
+        escalate_now(alert_id, reason=f"call {status}")
     return updated

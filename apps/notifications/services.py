@@ -37,7 +37,7 @@ def normalise_target(kind: str, target: str) -> str:
     def invalid(message: str) -> ApplicationError:
         return ApplicationError(message, fields={"target": [message]})
 
-    if kind == ChannelKind.SMS:
+    if kind in (ChannelKind.SMS, ChannelKind.VOICE):
         try:
             number = phonenumbers.parse(target, None)
         except phonenumbers.NumberParseException as exc:
@@ -63,6 +63,10 @@ def normalise_target(kind: str, target: str) -> str:
         if not re.match(SLACK_CHANNEL_ID, target) and not target.startswith("#"):
             raise invalid("Enter a Slack channel id (C0123ABCD) or #channel-name.")
         return target
+    if kind == ChannelKind.TEAMS:  # the workflow's URL carries its signature: it is the secret
+        if not target or len(target) > 200:
+            raise invalid("Name the Teams team and channel this workflow posts to (up to 200 characters).")
+        return target
     if kind == ChannelKind.WEBHOOK:
         try:
             URLValidator(schemes=["https", "http"])(target)
@@ -77,9 +81,17 @@ def normalise_target(kind: str, target: str) -> str:
 
 
 def check_secret_destination(kind: str, secret: str) -> None:
-    """A Slack channel's secret may be an incoming-webhook URL: one a tenant chose, so it is
-    refused like a webhook target when it plainly points inside (delivery checks again)."""
-    if kind != ChannelKind.SLACK or not (secret or "").startswith(("http://", "https://")):
+    """A Slack channel's secret may be an incoming-webhook URL, a Teams channel's is its
+    workflow's URL: ones a tenant chose, so they are refused like a webhook target when they
+    plainly point inside (delivery checks again)."""
+    if kind == ChannelKind.TEAMS:
+        try:
+            URLValidator(schemes=["https", "http"])(secret or "")
+        except ValidationError as exc:
+            message = "Paste the workflow's HTTP POST URL (from Teams: Workflows › Post to a channel when a " \
+                      "webhook request is received)."
+            raise ApplicationError(message, fields={"secret": [message]}) from exc
+    elif kind != ChannelKind.SLACK or not (secret or "").startswith(("http://", "https://")):
         return
     try:
         check_url(secret)
@@ -92,6 +104,8 @@ def channel_validate(*, kind: str, target: str, secret: str | None, creating: bo
     target = normalise_target(kind, target)
     if secret is not None:
         check_secret_destination(kind, secret)
+    if kind == ChannelKind.TEAMS and creating and not secret:
+        check_secret_destination(kind, "")
     if kind == ChannelKind.WEBHOOK and (creating or secret is not None) and len(secret or "") < 16:
         raise ApplicationError("Webhooks need a signing secret of at least 16 characters.",
                                fields={"secret": ["At least 16 characters."]})

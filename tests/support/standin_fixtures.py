@@ -13,8 +13,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.standins import SlackStandIn, SmtpStandIn, TwilioStandIn, WebhookReceiver
+from tests.support.teams_standin import TeamsStandIn
 
-__all__ = ["slack_standin", "smtp_standin", "twilio_standin", "webhook_receiver"]
+__all__ = ["slack_standin", "smtp_standin", "teams_standin", "twilio_standin", "webhook_receiver"]
 
 
 def _kwargs(request: pytest.FixtureRequest) -> dict:
@@ -46,4 +47,11 @@ def smtp_standin(request: pytest.FixtureRequest) -> Iterator[SmtpStandIn]:
 def webhook_receiver(request: pytest.FixtureRequest) -> Iterator[WebhookReceiver]:
     """A signed-webhook endpoint; ``.url(path)`` to address it, secret in ``.secret``."""
     with WebhookReceiver(**_kwargs(request)) as standin:
+        yield standin
+
+
+@pytest.fixture
+def teams_standin(request: pytest.FixtureRequest) -> Iterator[TeamsStandIn]:
+    """A Teams workflow's HTTP trigger; post to ``.workflow_url``."""
+    with TeamsStandIn(**_kwargs(request)) as standin:
         yield standin

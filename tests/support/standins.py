@@ -457,12 +457,36 @@ class TwilioStandIn(_HttpStandIn):
     MODES = ("error", "rate_limit", "server_error")
     API_PREFIX = "https://api.twilio.com"
     _PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
+    _CALLS_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Calls\.json$")
 
     def __init__(self, account_sid: str = DEFAULT_TWILIO_ACCOUNT_SID,
                  auth_token: str = DEFAULT_TWILIO_AUTH_TOKEN) -> None:
         super().__init__()
         self.account_sid = account_sid
         self.auth_token = auth_token
+        self._calls: list[dict[str, Any]] = []
+
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        """Calls placed (``POST .../Calls.json``): {"to", "from", "url", "method", "status_callback",
+        "status_callback_event", "timeout", "sid", "at"}. Kept apart from ``messages`` (SMS)."""
+        with self._lock:
+            return list(self._calls)
+
+    def wait_for_calls(self, count: int, timeout: float = 10) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self._calls) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"TwilioStandIn: wanted {count} call(s) within {timeout}s, got {self._calls!r}")
+                self._arrived.wait(remaining)
+            return list(self._calls)
+
+    def reset(self) -> None:
+        super().reset()
+        with self._lock:
+            self._calls.clear()
 
     def __repr__(self) -> str:  # never show the token
         return f"<TwilioStandIn {self.account_sid} at {self.port}>"
@@ -487,6 +511,9 @@ class TwilioStandIn(_HttpStandIn):
 
     def _handle(self, request: Request) -> Response:
         match = self._PATH.match(request.path)
+        calls = self._CALLS_PATH.match(request.path)
+        if request.method == "POST" and calls:
+            return self._place_call(request, calls["sid"])
         if request.method != "POST" or not match:
             return _twilio_error(404, 20404, path=request.path)
         if not self._authorised(request) or match["sid"] != self.account_sid:
@@ -525,6 +552,41 @@ class TwilioStandIn(_HttpStandIn):
                       "status_callback": form.get("StatusCallback") or None, "sid": sid,
                       "messaging_service_sid": service or None})
         return Response(201, resource, headers={"Twilio-Request-Id": "RQ" + uuid.uuid4().hex})
+
+    def _place_call(self, request: Request, account_sid: str) -> Response:
+        """Twilio's Calls API: validates like Twilio (To, From, Url or Twiml) and queues the call.
+        The test then plays Twilio's part: fetch ``url`` (``post_signed``), answer the Gather,
+        post the status callback."""
+        if not self._authorised(request) or account_sid != self.account_sid:
+            return _twilio_error(401, 20003)
+        form = request.form()
+        to, from_ = form.get("To", ""), form.get("From", "")
+        if not to:
+            return _twilio_error(400, 21201, "No 'To' number is specified")
+        if not _E164.match(to):
+            return _twilio_error(400, 21211, to=to)
+        if not from_:
+            return _twilio_error(400, 21213, "No 'From' number is specified")
+        if not form.get("Url") and not form.get("Twiml") and not form.get("ApplicationSid"):
+            return _twilio_error(400, 21205, "Url parameter is required.")
+        sid = "CA" + uuid.uuid4().hex
+        now = format_datetime(datetime.now(UTC))
+        parsed = parse_qs(request.body.decode("utf-8", "replace"))
+        self._record_call({"to": to, "from": from_, "url": form.get("Url") or None, "twiml": form.get("Twiml") or None,
+                           "method": form.get("Method") or "POST",
+                           "status_callback": form.get("StatusCallback") or None,
+                           "status_callback_event": parsed.get("StatusCallbackEvent", []),
+                           "timeout": form.get("Timeout") or None, "sid": sid})
+        resource = {"account_sid": self.account_sid, "api_version": "2010-04-01", "sid": sid, "status": "queued",
+                    "to": to, "from": from_, "direction": "outbound-api", "date_created": now, "date_updated": now,
+                    "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json"}
+        return Response(201, resource, headers={"Twilio-Request-Id": "RQ" + uuid.uuid4().hex})
+
+    def _record_call(self, call: dict[str, Any]) -> None:
+        call.setdefault("at", time.time())
+        with self._arrived:
+            self._calls.append(call)
+            self._arrived.notify_all()
 
     def _failure_response(self, failure: Failure, request: Request) -> Response:
         kw = failure.kw
@@ -585,6 +647,40 @@ class TwilioStandIn(_HttpStandIn):
                      "I-Twilio-Idempotency-Token": uuid.uuid4().hex},
         )
         return response.status_code
+
+    # -- Twilio → Tocsin: inbound messages and calls ---------------------------------------
+
+    def sign(self, url: str, params: dict[str, str], *, forge: bool = False) -> str:
+        """``X-Twilio-Signature`` for a POST of ``params`` to ``url``, as Twilio computes it."""
+        from twilio.request_validator import RequestValidator
+
+        return RequestValidator(self.auth_token + ("-forged" if forge else "")).compute_signature(url, params)
+
+    def inbound_params(self, from_: str, body: str, to: str = "+15005550006", **extra: str) -> dict[str, str]:
+        """The form fields Twilio posts to a number's incoming-message webhook."""
+        sid = "SM" + uuid.uuid4().hex
+        params = {"ToCountry": "US", "SmsMessageSid": sid, "NumMedia": "0", "SmsSid": sid, "SmsStatus": "received",
+                  "Body": body, "To": to, "NumSegments": "1", "MessageSid": sid, "AccountSid": self.account_sid,
+                  "From": from_, "ApiVersion": "2010-04-01"}
+        params.update(extra)
+        return params
+
+    def call_params(self, call_sid: str, status: str = "in-progress", **extra: str) -> dict[str, str]:
+        """The form fields Twilio posts about a call it placed (TwiML fetch, Gather, status callback)."""
+        call = next((c for c in reversed(self.calls) if c["sid"] == call_sid), {})
+        params = {"AccountSid": self.account_sid, "ApiVersion": "2010-04-01", "CallSid": call_sid,
+                  "CallStatus": status, "Direction": "outbound-api", "From": call.get("from") or "",
+                  "To": call.get("to") or "", "Called": call.get("to") or "", "Caller": call.get("from") or ""}
+        params.update(extra)
+        return params
+
+    def post_signed(self, url: str, params: dict[str, str], *, forge: bool = False, signed_url: str | None = None,
+                    timeout: float = 10) -> requests.Response:
+        """POST ``params`` to ``url`` signed like Twilio (over ``signed_url`` when the URL Twilio
+        was given differs from where the request lands, e.g. behind a proxy)."""
+        signature = self.sign(signed_url or url, params, forge=forge)
+        return requests.post(url, data=params, timeout=timeout, allow_redirects=False,
+                             headers={"X-Twilio-Signature": signature, "User-Agent": "TwilioProxy/1.1"})
 
 
 # ---------------------------------------------------------------------------------------
@@ -647,7 +743,63 @@ class SlackStandIn(_HttpStandIn):
             return self._web_api(request, request.path[len("/api/"):])
         if request.path.startswith("/services/"):
             return self._webhook(request)
+        if request.path.startswith("/actions/"):
+            return self._response_url(request)
         return Response(404, "Not Found", content_type="text/plain; charset=utf-8")
+
+    # -- interactivity (Slack → Tocsin, and the answer through response_url) ---------------
+
+    def response_url(self) -> str:
+        """A fresh ``response_url`` as Slack puts in an interaction payload (answered by this stand-in)."""
+        return f"{self.base_url}/actions/{self.TEAM_ID}/{next(self._ts_seq)}/{secrets.token_hex(12)}"
+
+    def _response_url(self, request: Request) -> Response:
+        """Slack's response_url: JSON with text/blocks, replace_original, response_type."""
+        try:
+            payload = request.json()
+        except ValueError:
+            return Response(400, {"ok": False, "error": "invalid_json"})
+        if not isinstance(payload, dict) or not (payload.get("text") or payload.get("blocks")):
+            return Response(400, {"ok": False, "error": "no_text"})
+        self._record({"kind": "response_url", "path": request.path, "text": payload.get("text"),
+                      "blocks": payload.get("blocks"), "replace_original": payload.get("replace_original"),
+                      "response_type": payload.get("response_type"), "json": payload})
+        return Response(200, {"ok": True})
+
+    def block_actions_payload(self, *, user_id: str, action_id: str, value: str, message: dict | None = None,
+                              response_url: str | None = None) -> dict[str, Any]:
+        """What Slack posts when someone presses a button of ``message`` (a chat.postMessage record)."""
+        message = message or {}
+        return {
+            "type": "block_actions", "api_app_id": "A0STANDIN", "token": "verification-token-unused",
+            "team": {"id": self.TEAM_ID, "domain": "standin"},
+            "user": {"id": user_id, "username": user_id.lower(), "team_id": self.TEAM_ID},
+            "container": {"type": "message", "message_ts": message.get("ts", "1.000001"),
+                          "channel_id": message.get("channel_id", "C0STANDIN"), "is_ephemeral": False},
+            "channel": {"id": message.get("channel_id", "C0STANDIN"), "name": "alerts"},
+            "message": {"type": "message", "ts": message.get("ts", "1.000001"), "text": message.get("text") or "",
+                        "blocks": message.get("blocks") or []},
+            "response_url": response_url or self.response_url(),
+            "trigger_id": f"{int(time.time())}.{secrets.randbelow(10**9)}",
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "tocsin_actions", "value": value,
+                         "action_ts": f"{time.time():.6f}", "text": {"type": "plain_text", "text": action_id}}],
+        }
+
+    @staticmethod
+    def signed_request(signing_secret: str, payload: dict[str, Any], *, timestamp: int | None = None,
+                       forge: bool = False) -> tuple[bytes, dict[str, str]]:
+        """(form body, headers) of an interactivity request, signed as Slack signs it
+        (``slack_sdk.signature.SignatureVerifier``: v0 HMAC-SHA256 of ``v0:{timestamp}:{body}``)."""
+        from urllib.parse import urlencode
+
+        from slack_sdk.signature import SignatureVerifier
+
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        timestamp = int(time.time()) if timestamp is None else int(timestamp)
+        secret = signing_secret + ("-forged" if forge else "")
+        signature = SignatureVerifier(secret).generate_signature(timestamp=str(timestamp), body=body)
+        return body, {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": signature,
+                      "Content-Type": "application/x-www-form-urlencoded"}
 
     def _web_api(self, request: Request, method: str) -> Response:
         if method not in ("chat.postMessage", "auth.test"):

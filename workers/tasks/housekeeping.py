@@ -13,8 +13,12 @@ logger = logging.getLogger(__name__)
 
 @tocsin_task(name="tocsin.housekeeping.flush_expired_tokens")
 def flush_expired_tokens(self) -> None:
-    """Drop expired refresh tokens (and their blacklist rows) so the tables stay small."""
+    """Drop expired refresh tokens (and their blacklist rows), and the nonces of answers
+    older than any link or request they guard, so the tables stay small."""
+    from apps.responses.nonces import purge_spent_nonces
+
     management.call_command("flushexpiredtokens", verbosity=0)
+    purge_spent_nonces()
 
 
 @tocsin_task(name="tocsin.housekeeping.ping", max_retries=0)

@@ -12,7 +12,8 @@ class ChannelSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     kind = serializers.ChoiceField(choices=ChannelKind.choices)
     secret = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=500,
-                                   help_text="Slack bot token or incoming-webhook URL, or a webhook signing secret.")
+                                   help_text="Slack bot token or incoming-webhook URL, a webhook signing secret, or a "
+                                             "Teams workflow URL.")
     has_secret = serializers.BooleanField(read_only=True)
 
     class Meta:

@@ -51,8 +51,30 @@ class _GuardedWebhookClient(WebhookClient):
                                headers=response.headers)
 
 
+ACTION_PREFIX = "tocsin_"  # action_id of a page's buttons: tocsin_acknowledge, ..._resolve, ..._snooze
+ACTIONS_BLOCK = "tocsin_actions"
+_BUTTON_LABELS = {"acknowledge": ("Acknowledge", "primary"), "resolve": ("Resolve", None),
+                  "snooze": ("Snooze 30 min", None)}
+
+
+def action_buttons(alert_public_id: str, actions: list[str]) -> dict:
+    """The page's buttons; the value names the alert, the press is mapped to a person by Slack user id."""
+    elements = []
+    for action in actions:
+        label, style = _BUTTON_LABELS[action]
+        button = {"type": "button", "action_id": f"{ACTION_PREFIX}{action}", "value": alert_public_id,
+                  "text": {"type": "plain_text", "text": label}}
+        if style:
+            button["style"] = style
+        elements.append(button)
+    return {"type": "actions", "block_id": ACTIONS_BLOCK, "elements": elements}
+
+
 def _blocks(message: Message) -> list[dict]:
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": message.text[:2900]}}]
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": message.text[:2900]}}]
+    if message.data.get("actions") and message.data.get("alert_id"):
+        blocks.append(action_buttons(message.data["alert_id"], message.data["actions"]))
+    return blocks
 
 
 class SlackProvider:

@@ -44,25 +44,32 @@ def status_callback_url() -> str:
     return f"{settings.TOCSIN_PUBLIC_BASE_URL.rstrip('/')}/hooks/twilio/status/"
 
 
+def twilio_client() -> tuple[Client, _HttpClient]:
+    http_client = _HttpClient(base_url=settings.TWILIO_API_BASE_URL, timeout=settings.TOCSIN_NOTIFY_PROVIDER_TIMEOUT)
+    return Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http_client), http_client
+
+
+def classify(exc: Exception, http_client: _HttpClient) -> Exception:
+    """The delivery error a Twilio REST failure (messages or calls) stands for."""
+    if not isinstance(exc, TwilioRestException):  # timeouts and connection errors
+        return TransientError(f"Twilio unreachable: {type(exc).__name__}", code=NETWORK)
+    code = exc.code or exc.status
+    if exc.status == 429 or exc.status >= 500:
+        return TransientError(f"Twilio answered {exc.status}", code=code,
+                              retry_after=retry_after_seconds(http_client.last_headers.get("Retry-After")))
+    if exc.code in PERMANENT_CODES or 400 <= exc.status < 500:
+        return PermanentError(f"Twilio refused the request ({code})", code=code)
+    return TransientError(f"Twilio error {code}", code=code)
+
+
 class TwilioSmsProvider:
     name = "twilio"
 
     def send(self, channel: Channel, message: Message) -> Receipt:
-        http_client = _HttpClient(base_url=settings.TWILIO_API_BASE_URL,
-                                  timeout=settings.TOCSIN_NOTIFY_PROVIDER_TIMEOUT)
-        client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http_client)
+        client, http_client = twilio_client()
         try:
             sent = client.messages.create(to=channel.target, from_=settings.TWILIO_FROM_NUMBER,
                                           body=message.text[:1500], status_callback=status_callback_url())
-        except TwilioRestException as exc:
-            code = exc.code or exc.status
-            if exc.status == 429 or exc.status >= 500:
-                raise TransientError(f"Twilio answered {exc.status}", code=code,
-                                     retry_after=retry_after_seconds(http_client.last_headers.get("Retry-After"))
-                                     ) from exc
-            if exc.code in PERMANENT_CODES or 400 <= exc.status < 500:
-                raise PermanentError(f"Twilio refused the message ({code})", code=code) from exc
-            raise TransientError(f"Twilio error {code}", code=code) from exc
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            raise TransientError(f"Twilio unreachable: {type(exc).__name__}", code=NETWORK) from exc
+        except (TwilioRestException, requests.Timeout, requests.ConnectionError) as exc:
+            raise classify(exc, http_client) from exc
         return Receipt(provider_message_id=sent.sid, detail=sent.status or "queued")
