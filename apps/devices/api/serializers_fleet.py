@@ -60,3 +60,8 @@ class DeviceCommandOutput(serializers.Serializer):
 class CommandAckInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok", "failed"])
     result = serializers.JSONField(required=False, default=dict)
+
+
+class KeyRotateInput(serializers.Serializer):
+    public_key = serializers.CharField(max_length=64)
+    signature = serializers.CharField(max_length=128)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("devices/token/", views_device.RenewalTokenApi.as_view(), name="device-token"),
     path("devices/me/", views_device.DeviceMeApi.as_view(), name="device-me"),
     path("devices/me/shadow/", views_fleet.DeviceShadowApi.as_view(), name="device-me-shadow"),
+    path("devices/me/key/", views_fleet.DeviceKeyRotateApi.as_view(), name="device-me-key"),
     path("devices/me/commands/", views_fleet.DeviceCommandsApi.as_view(), name="device-me-commands"),
     path("devices/me/commands/<str:command_id>/ack/", views_fleet.DeviceCommandAckApi.as_view(),
          name="device-me-command-ack"),

@@ -15,8 +15,9 @@ from rest_framework.response import Response
 
 from apps.audit.services import Actor
 from apps.common.errors import ApplicationError
-from apps.devices import commands, selectors, shadows
+from apps.devices import commands, key_rotation, selectors, shadows
 from apps.devices.api import serializers_fleet as s
+from apps.devices.api.serializers import TokenOutput
 from apps.devices.api.views_device import DeviceApi
 from apps.devices.models import DeviceCommand
 from apps.tenancy.api.mixins import TenantScopedViewMixin
@@ -104,6 +105,20 @@ class DeviceCommandAckApi(DeviceApi):
                                        ok=data.validated_data["status"] == "ok",
                                        result=data.validated_data.get("result"))
         return Response(s.CommandSerializer(command).data)
+
+
+class DeviceKeyRotateApi(DeviceApi):
+    @extend_schema(request=s.KeyRotateInput, responses=TokenOutput, tags=["device"],
+                   summary="Replace the device key (device token)",
+                   description="`public_key` (base64 of the new raw Ed25519 key) and `signature`: the new key's "
+                               "signature of `tocsin-rotate-v1\\n<device_id>\\n<public_key>`. Every earlier "
+                               "token dies; the answer is the token for the new key.")
+    def post(self, request):
+        data = s.KeyRotateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        issued = key_rotation.device_key_rotate(device=self.device, actor=Actor.for_principal(request.user),
+                                                **data.validated_data)
+        return Response(TokenOutput(issued).data)
 
 
 class CommandViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
