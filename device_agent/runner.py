@@ -106,6 +106,7 @@ class Agent:
             self.identity,
             model=config.device_model,
             kind=config.kind,
+            clock=self.clock.now,  # token expiry is server time: judged by the server's clock
         )
         self.outbox = Outbox(os.path.join(config.state_dir, OUTBOX_FILE))
         self.site = SiteConfigStore(config.state_dir)
