@@ -19,7 +19,8 @@ from apps.alerts.services import alert_raise
 from apps.audit.models import AuditEntry
 from apps.audit.services import Actor, audit_record
 from apps.devices.api_keys import api_key_create
-from apps.devices.models import ApiKey, Device, SetupToken
+from apps.devices.commands import command_send
+from apps.devices.models import ApiKey, Device, DeviceCommand, SetupToken
 from apps.devices.setup_tokens import setup_token_create
 from apps.iot.models import Gateway
 from apps.notifications.models import Channel, EscalationPolicy, Notification
@@ -71,7 +72,9 @@ def _foreign_objects(world_b) -> dict[str, str]:
                                    period_end=alert.created_at, status="ready", content=b"%PDF B's report")
     gateway = Gateway.objects.create(tenant=world_b.tenant, site=world_b.site, identity="gw.b.tocsin",
                                      device=DeviceFactory(site=world_b.site, kind="gateway"), status="active")
+    [command] = command_send(tenant=world_b.tenant, actor=Actor.system("t"), name="flush", device=device)
     return {
+        "commands": command.public_id,
         "reports": report.public_id,
         "iot": gateway.device.public_id,
         "channels": channel.public_id,
@@ -98,6 +101,7 @@ def _snapshot(world_b) -> tuple:
         list(Notification.objects.filter(tenant=world_b.tenant).values()),
         world_b.site.__class__.objects.filter(pk=world_b.site.pk).values().first(),
         list(Report.objects.filter(tenant=world_b.tenant).values("public_id", "status")),
+        list(DeviceCommand.objects.filter(tenant=world_b.tenant).values()),
     )
 
 
@@ -148,7 +152,7 @@ def test_lists_never_include_foreign_rows(world_a, world_b, client_for):
     _foreign_objects(world_b)
     for caller_name, client in _callers(world_a, client_for).items():
         for collection in ("sites", "devices", "setup-tokens", "api-keys", "audit", "alerts", "channels",
-                           "escalation-policies", "notifications"):
+                           "escalation-policies", "notifications", "commands"):
             response = client.get(f"/api/v1/{collection}/")
             if response.status_code != 200:
                 assert response.status_code == 403, (caller_name, collection)
@@ -160,7 +164,8 @@ def test_lists_never_include_foreign_rows(world_a, world_b, client_for):
 
 def _all_ids(world) -> set[str]:
     ids = {world.site.public_id}
-    for model in (Device, SetupToken, ApiKey, AuditEntry, Alert, Channel, EscalationPolicy, Notification):
+    for model in (Device, SetupToken, ApiKey, AuditEntry, Alert, Channel, EscalationPolicy, Notification,
+                  DeviceCommand):
         ids |= set(model.objects.filter(tenant=world.tenant).values_list("public_id", flat=True))
     return ids
 
@@ -177,3 +182,9 @@ def test_devices_of_one_tenant_cannot_reach_anything_of_another(world_a, world_b
     assert _snapshot(world_b) == before
     for collection, public_id in foreign.items():
         assert client.get(f"/api/v1/{collection}/{public_id}/").status_code in (401, 403, 404)
+    # The device's own command and shadow routes reach only the calling device.
+    ack = client.post(f"/api/v1/devices/me/commands/{foreign['commands']}/ack/", {"status": "ok"}, format="json")
+    assert ack.status_code == 404
+    assert client.get("/api/v1/devices/me/commands/").json() == []
+    client.patch("/api/v1/devices/me/shadow/", {"reported": {"b_only": 1}}, format="json")
+    assert _snapshot(world_b) == before

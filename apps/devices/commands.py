@@ -6,7 +6,8 @@ a double delivery or an expiry racing an ack is decided by PostgreSQL. A REST de
 its pending commands in its next heartbeat answer; the heartbeat looks for them only
 while `Device.commands_waiting_since` is set (queueing sets it, a delivery that finds the
 queue empty clears it by compare-and-set), so the common heartbeat pays no query. MQTT
-gateways get theirs on `solar/{plant}/commands/{id}` (apps.iot, after commit).
+gateways get theirs on `solar/{plant}/commands/{id}`: the bridge claims and publishes them
+(apps/iot/control.py).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from apps.devices.models import (
     DeviceKind,
     DeviceStatus,
 )
-from apps.devices.signals import commands_queued
 from apps.tenancy.models import Site, Tenant
 
 MAX_PER_DELIVERY = 20
@@ -106,8 +106,6 @@ def command_send(*, tenant: Tenant, actor: Actor, name: str, params: dict | None
                      target_type="device_group" if group else "device",
                      target_id=group or devices[0].public_id,
                      details={"name": name, "params": params, "devices": len(created), "ttl_seconds": ttl})
-        ids = [command.pk for command in created]
-        transaction.on_commit(lambda: commands_queued.send(sender=DeviceCommand, command_ids=ids))
     return created
 
 
@@ -142,17 +140,6 @@ def commands_deliver(*, device: Device, via: str = "rest") -> list[dict]:
                            "WHERE id = %s AND commands_waiting_since = %s", [device.pk, device.commands_waiting_since])
     return [{"id": public_id, "name": name, "params": json.loads(params) if isinstance(params, str) else params,
              "expires_at": expires_at.isoformat()} for public_id, name, params, expires_at, _created in rows]
-
-
-def command_mark_delivered(*, command_ids: list[int], via: str) -> list[DeviceCommand]:
-    """MQTT: the commands just published (QoS 1) count as delivered."""
-    now = timezone.now()
-    with transaction.atomic():
-        commands = list(DeviceCommand.objects.select_for_update().filter(pk__in=command_ids,
-                                                                         status=CommandStatus.PENDING))
-        DeviceCommand.objects.filter(pk__in=[c.pk for c in commands]).update(
-            status=CommandStatus.DELIVERED, delivered_at=now, delivered_via=via)
-    return commands
 
 
 def _clean_result(result) -> dict:

@@ -29,7 +29,6 @@ from apps.audit.services import Actor, audit_record
 from apps.common.errors import ApplicationError
 from apps.common.privacy import refuse_personal_data
 from apps.devices.models import Device
-from apps.devices.signals import shadow_desired_changed
 
 MAX_DOCUMENT_BYTES = 8 * 1024
 MAX_DEPTH = 5
@@ -203,7 +202,7 @@ def _apply(*, device: Device, side: str, patch: dict, expected_version: int | No
 
 def shadow_desired_update(*, device: Device, actor: Actor, patch: dict, expected_version: int | None = None) -> Device:
     """Staff's wish, merged into desired; the device hears of it in its next heartbeat
-    answer (REST) or at once on its delta topic (MQTT, by the after-commit signal)."""
+    answer (REST) or within half a second on its delta topic (MQTT: the bridge polls)."""
     patch = validate_patch(patch, side="desired")
     with transaction.atomic():
         locked, changed = _apply(device=device, side="desired", patch=patch, expected_version=expected_version)
@@ -211,8 +210,6 @@ def shadow_desired_update(*, device: Device, actor: Actor, patch: dict, expected
             audit_record(tenant=locked.tenant, actor=actor, action="device.shadow_desired_changed",
                          target_type="device", target_id=locked.public_id,
                          details={"keys": sorted(changed), "version": locked.shadow_version})
-            device_id = locked.pk
-            transaction.on_commit(lambda: shadow_desired_changed.send(sender=Device, device_id=device_id))
     return locked
 
 

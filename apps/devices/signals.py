@@ -12,11 +12,3 @@ device_tampered = Signal()
 # kwargs: device. Sent when a device is deleted: higher apps answer how many history rows
 # of theirs (scans, samples, alerts) point at it, so it is archived rather than deleted.
 device_history_requested = Signal()
-
-# After commit, kwargs: device_id. The desired document changed: apps.iot publishes the delta
-# to an MQTT gateway's delta topic (REST devices read it in their next heartbeat answer).
-shadow_desired_changed = Signal()
-
-# After commit, kwargs: command_ids. Commands were queued: apps.iot publishes those of MQTT
-# gateways on their commands topic.
-commands_queued = Signal()

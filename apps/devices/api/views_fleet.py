@@ -6,6 +6,7 @@ version travels as an ETag and comes back as If-Match, so a stale edit is a 412.
 
 from __future__ import annotations
 
+import django_filters
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -121,6 +122,19 @@ class DeviceKeyRotateApi(DeviceApi):
         return Response(TokenOutput(issued).data)
 
 
+class CommandFilter(django_filters.FilterSet):
+    """Plain text filters: an unknown value matches nothing (it is never a 400 on a detail URL)."""
+
+    device = django_filters.CharFilter(field_name="device__public_id")
+    status = django_filters.CharFilter()
+    name = django_filters.CharFilter()
+    group = django_filters.CharFilter()
+
+    class Meta:
+        model = DeviceCommand
+        fields = ["device", "status", "name", "group"]
+
+
 class CommandViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                      viewsets.GenericViewSet):
     """Commands of the tenant: operators send them to a device or a group (site and/or kind)."""
@@ -128,12 +142,10 @@ class CommandViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.Retrie
     serializer_class = s.CommandSerializer
     queryset = DeviceCommand.objects.select_related("device")
     write_roles = OPERATOR_ROLES
-    filterset_fields = ["status", "name", "group"]
+    filterset_class = CommandFilter
 
     def get_queryset(self):
-        queryset = selectors.command_list(tenant=self.tenant)
-        device = self.request.query_params.get("device")
-        return queryset.filter(device__public_id=device) if device else queryset
+        return selectors.command_list(tenant=self.tenant)
 
     @extend_schema(request=s.CommandCreateInput, responses={201: s.CommandSerializer(many=True)})
     def create(self, request):
