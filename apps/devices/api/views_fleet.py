@@ -65,7 +65,10 @@ class DeviceShadowActions:
 
 
 class DeviceShadowApi(DeviceApi):
-    @extend_schema(responses=s.ShadowOutput, tags=["device"], summary="The calling device's shadow (device token)")
+    @extend_schema(responses=s.ShadowOutput, tags=["device"], summary="The calling device's shadow (device token)",
+                   description="`{device, version, desired, reported, delta, metadata, pending_since, drifting}`: "
+                               "the delta is what staff want that the device has not reported yet. The version "
+                               "is also the ETag. Examples: docs/device-api.md.")
     def get(self, request):
         return shadow_response(self.device)
 
