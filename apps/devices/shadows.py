@@ -109,14 +109,14 @@ def _merge(document: dict, patch: dict) -> dict:
 
 
 def _check_keys(value: Any, path: str, depth: int, errors: dict) -> None:
+    if not isinstance(value, (dict, list)):
+        return
+    if depth > MAX_DEPTH:
+        errors[path[:120]] = [f"Nested deeper than {MAX_DEPTH} levels."]
+        return
     if isinstance(value, list):
         for item in value:
             _check_keys(item, path, depth + 1, errors)
-        return
-    if not isinstance(value, dict):
-        return
-    if depth > MAX_DEPTH:
-        errors[path] = [f"Nested deeper than {MAX_DEPTH} levels."]
         return
     for key, item in value.items():
         if not KEY.match(str(key)):
