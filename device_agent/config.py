@@ -57,6 +57,10 @@ class AgentConfig:
     firmware: str | None = None
     log_level: str = "INFO"
     shutdown_flush_seconds: float = 10.0
+    # Host hooks run for server commands (argv, no shell): reboot asks the supervisor, the
+    # power limit ({percent}) talks to the inverters. Unset: the command fails, saying so.
+    reboot_command: str | None = None
+    power_limit_command: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,8 @@ _SPECS: dict[str, _Spec] = {
     "firmware": _Spec(str, nullable=True),
     "log_level": _Spec(str, choices=LOG_LEVELS),
     "shutdown_flush_seconds": _Spec(float, check=_at_least(0)),
+    "reboot_command": _Spec(str, nullable=True),
+    "power_limit_command": _Spec(str, nullable=True),
 }
 
 _TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}

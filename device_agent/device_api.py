@@ -9,6 +9,7 @@ and one retry; a revocation answer stops the device for good until staff re-admi
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any, Callable
@@ -36,6 +37,7 @@ HEARTBEATS_PATH = "/api/v1/heartbeats/"
 SCAN_BATCH_PATH = "/api/v1/scans/batch/"
 TELEMETRY_PATH = "/api/v1/telemetry/"
 DEVICE_ALERTS_PATH = "/api/v1/device-alerts/"
+KEY_PATH = "/api/v1/devices/me/key/"
 
 RENEWAL_FRACTION = 0.1
 RENEWAL_MARGIN_CAP_SECONDS = 3600.0
@@ -164,6 +166,29 @@ class DeviceSession:
         if isinstance(error, DeviceRevoked):
             self._mark_revoked()
         raise error
+
+    def rotate_key(self) -> dict:
+        """Make a new key, prove it to the server, then keep it (the `rotate_key` command).
+
+        The new key is written beside the old one and moved over it only after the server
+        accepted it; if the server refuses, the old key stays and nothing changed."""
+        new = DeviceKey(self.key.path + ".new", isolated=self.key.isolated)
+        if os.path.exists(new.path):
+            os.remove(new.path)  # left by an interrupted rotation the server never accepted
+        new._run("create")
+        try:
+            public_key = new.public_key_b64()
+            message = f"tocsin-rotate-v1\n{self.state.device_id}\n{public_key}"
+            answer = self.call(
+                "POST", KEY_PATH, {"public_key": public_key, "signature": new.sign_b64(message)}
+            )
+        except Exception:
+            os.remove(new.path)
+            raise
+        os.replace(new.path, self.key.path)
+        self.identity.update(**self._token_fields(answer))
+        log.info("device key rotated", extra={"fields": {"device_id": self.state.device_id}})
+        return {"rotated": True}
 
     def fetch_me(self, *, timeout: float | None = None) -> Any:
         return self.call("GET", ME_PATH, timeout=timeout).body

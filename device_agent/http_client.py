@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -109,10 +110,12 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 class HttpClient:
     """Sends JSON to ``base_url`` and returns parsed answers; network failures raise."""
 
-    def __init__(self, base_url: str, timeout: float) -> None:
+    def __init__(self, base_url: str, timeout: float, server_clock: Any = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._opener = urllib.request.build_opener()
+        # A ServerClock (device_agent/clock.py): every answer tells it the server's time.
+        self.server_clock = server_clock
 
     def request(
         self,
@@ -134,18 +137,22 @@ class HttpClient:
         request = urllib.request.Request(  # noqa: S310
             self.base_url + path, data=data, headers=headers, method=method
         )
+        sent_at = time.time()
         try:
             with self._opener.open(request, timeout=timeout or self.timeout) as answer:
-                return HttpResponse(answer.status, _json_or_none(answer.read()), answer.headers)
+                response = HttpResponse(answer.status, _json_or_none(answer.read()), answer.headers)
         except urllib.error.HTTPError as answer:
             with answer:
                 raw = answer.read()
-            return HttpResponse(answer.code, _json_or_none(raw), answer.headers)
+            response = HttpResponse(answer.code, _json_or_none(raw), answer.headers)
         except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise TransientApiError(
                 f"{method} {path}: server unreachable ({type(exc).__name__}: {reason})"
             ) from None
+        if self.server_clock is not None:
+            self.server_clock.observe(response.headers, sent_at, time.time())
+        return response
 
 
 def _json_or_none(raw: bytes) -> Any:

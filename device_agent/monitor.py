@@ -111,6 +111,7 @@ class DeviceMonitor:
             payload["uptime_s"] = int(snapshot.health.uptime_s)  # the API takes whole seconds
         if self.kind == "scanner":
             payload["scanner_status"] = self.status.scanner_status
+        payload["outbox"] = outbox_backlog(self.outbox, now)
         return payload
 
     def _conditions(self, snapshot: Snapshot) -> list[NewItem | None]:
@@ -158,6 +159,18 @@ class DeviceMonitor:
         log.warning("condition raised an alert",
                     extra={"fields": {"condition": name, "details": alert["details"]}})
         return device_alert(occurred_at=self._clock(), **alert)
+
+
+def outbox_backlog(outbox: Outbox, now: float) -> dict[str, int]:
+    """What waits to be sent (heartbeats aside: they go at once), the oldest one's age, and
+    what the server refused for good: the server shows it and alerts on an old backlog."""
+    waiting = {kind: s for kind, s in outbox.summaries().items() if kind != HEARTBEAT}
+    oldest = min((summary.oldest_at for summary in waiting.values()), default=None)
+    return {
+        "size": sum(summary.waiting for summary in waiting.values()),
+        "oldest_age_s": max(0, int(now - oldest)) if oldest is not None else 0,
+        "parked": outbox.counts().parked,
+    }
 
 
 def breach_reasons(

@@ -12,6 +12,9 @@ Why it is shaped like this:
 * Commands arrive on `solar/<plant>/commands/<id>` and each is acknowledged on
   `solar/<plant>/commands/ack` after its handler ran; a command seen before is acknowledged
   again without running twice.
+* The shadow delta arrives (retained, with its version) on `solar/<plant>/shadow/delta`;
+  what the delta handler applied is reported on `solar/<plant>/shadow/reported`, so the
+  server's delta empties. Keys the handler does not apply are not reported (drift says so).
 
 paho-mqtt is an optional extra (`pip install tocsin-device-agent[mqtt]`): scanners and
 tablets never carry it.
@@ -67,6 +70,8 @@ def reading_item(*, plant_id: str, inverter: str, ts: float, metrics: dict[str, 
 
 
 CommandHandler = Callable[[dict], Any]
+# Takes the delta, returns the keys (and values) now applied.
+DeltaHandler = Callable[[dict], dict]
 
 
 class MqttGateway(threading.Thread):
@@ -79,6 +84,7 @@ class MqttGateway(threading.Thread):
         *,
         batch_size: int = 200,
         on_command: CommandHandler | None = None,
+        on_delta: DeltaHandler | None = None,
         retry_seconds: float = 2.0,
     ) -> None:
         super().__init__(name="mqtt-gateway", daemon=True)
@@ -89,6 +95,8 @@ class MqttGateway(threading.Thread):
         self.outbox = outbox
         self.batch_size = batch_size
         self.on_command = on_command
+        self.on_delta = on_delta
+        self.applied_version = 0
         self.retry_seconds = retry_seconds
         self._stopping = threading.Event()
         self._wake = threading.Event()
@@ -119,14 +127,43 @@ class MqttGateway(threading.Thread):
         if reason.is_failure:
             log.warning("broker refused the gateway: %s", reason)
             return
-        client.subscribe(f"solar/{self.settings.plant_id}/commands/+", qos=1)
+        client.subscribe(
+            [(f"solar/{self.settings.plant_id}/commands/+", 1), (self._topic("shadow/delta"), 1)]
+        )
         self._connected.set()
         self._wake.set()
 
     def _on_disconnect(self, *_args: Any) -> None:
         self._connected.clear()
 
+    def _topic(self, suffix: str) -> str:
+        return f"solar/{self.settings.plant_id}/{suffix}"
+
+    def _on_delta(self, client: Any, payload: bytes) -> None:
+        """Apply the delta's keys the handler knows, report them; an older version is ignored."""
+        if not payload:
+            return  # the retained delta was cleared: nothing is pending
+        try:
+            document = json.loads(payload)
+            version, delta = int(document["version"]), document["delta"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a malformed shadow delta")
+            return
+        if version <= self.applied_version or not isinstance(delta, dict) or self.on_delta is None:
+            return
+        try:
+            applied = self.on_delta(delta)
+        except Exception:  # noqa: BLE001 (not applied: drift will say so)
+            log.exception("the shadow delta could not be applied")
+            return
+        self.applied_version = version
+        if applied:
+            client.publish(self._topic("shadow/reported"), json.dumps({"reported": applied}), qos=1)
+
     def _on_message(self, client: Any, _userdata: Any, message: Any) -> None:
+        if message.topic == self._topic("shadow/delta"):
+            self._on_delta(client, message.payload)
+            return
         if message.topic.endswith("/commands/ack"):
             return
         try:
@@ -136,14 +173,15 @@ class MqttGateway(threading.Thread):
             log.warning("ignored a malformed command on %s", message.topic)
             return
         if command_id in self._handled:
-            status, result = "ok", self._handled[command_id]
+            status, result = self._handled[command_id]
         else:
             try:
-                result = self.on_command(command) if self.on_command else None
-                status = "ok"
+                if self.on_command is None:
+                    raise RuntimeError("this gateway runs no commands")
+                result, status = self.on_command(command), "ok"
             except Exception as exc:  # noqa: BLE001  (the server is told, the gateway goes on)
-                status, result = "failed", str(exc)[:200]
-            self._handled[command_id] = result
+                status, result = "failed", {"error": str(exc)[:200]}
+            self._handled[command_id] = (status, result)
             while len(self._handled) > REMEMBERED_COMMANDS:
                 self._handled.popitem(last=False)
         ack = {
@@ -233,52 +271,10 @@ def queue_source_output(outbox: Outbox, plant_id: str, text: str, now: float) ->
 
 
 def main(argv: list | None = None) -> int:
-    """`python -m device_agent.mqtt_gateway --broker host:8883 --plant site_… --source 'cmd' ...`"""
-    import argparse
+    """`python -m device_agent.mqtt_gateway ...`: see device_agent/mqtt_gateway_cli.py."""
+    from device_agent.mqtt_gateway_cli import run
 
-    from device_agent.gateway import CommandSource
-
-    parser = argparse.ArgumentParser(prog="python -m device_agent.mqtt_gateway")
-    parser.add_argument("--broker", required=True, help="host:port of the MQTT broker (TLS)")
-    parser.add_argument(
-        "--plant", required=True, help="the plant id the gateway was provisioned for"
-    )
-    parser.add_argument("--ca", required=True)
-    parser.add_argument(
-        "--cert", required=True, help="certificate followed by the tenant CA (cert.pem)"
-    )
-    parser.add_argument("--key", required=True)
-    parser.add_argument("--outbox", required=True, help="path of the durable outbox (SQLite)")
-    parser.add_argument(
-        "--source", required=True, help="command printing the inverters' readings as JSON"
-    )
-    parser.add_argument("--interval", type=float, default=10.0)
-    args = parser.parse_args(argv)
-    host, _, port = args.broker.rpartition(":")
-    outbox = Outbox(args.outbox)
-    gateway = MqttGateway(
-        BrokerSettings(
-            host=host,
-            port=int(port),
-            ca_file=args.ca,
-            cert_file=args.cert,
-            key_file=args.key,
-            plant_id=args.plant,
-        ),
-        outbox,
-    )
-    gateway.start()
-    source = CommandSource(args.source)
-    try:
-        while True:
-            text = source.read()
-            if text and queue_source_output(outbox, args.plant, text, time.time()):
-                gateway.notify()
-            time.sleep(args.interval)
-    except KeyboardInterrupt:
-        gateway.stop()
-        gateway.join(timeout=10)
-    return 0
+    return run(argv)
 
 
 if __name__ == "__main__":

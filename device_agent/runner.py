@@ -12,14 +12,16 @@ import logging
 import os
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from device_agent.backoff import Backoff
+from device_agent.clock import ServerClock
 from device_agent.collectors import MissingSources
 from device_agent.collectors.battery import read_battery
 from device_agent.collectors.health import HealthCollector
 from device_agent.collectors.wifi import read_link
 from device_agent.config import AgentConfig, LoadedConfig
+from device_agent.control import DeviceControl, run_hook
 from device_agent.device_api import DeviceSession
 from device_agent.gateway import TelemetryLoop, telemetry_source
 from device_agent.http_client import HttpClient, RejectedRequest, TransientApiError
@@ -97,27 +99,65 @@ class Agent:
         ensure_private_dir(config.state_dir)
         self.key = DeviceKey.load_or_create(config.state_dir)
         self.identity = IdentityStore(config.state_dir, hardware_id=config.hardware_id)
+        self.clock = ServerClock(config.state_dir)
         self.session = DeviceSession(
-            HttpClient(config.api_base_url, config.request_timeout_seconds),
+            HttpClient(config.api_base_url, config.request_timeout_seconds, self.clock),
             self.key,
             self.identity,
             model=config.device_model,
             kind=config.kind,
+            clock=self.clock.now,  # token expiry is server time: judged by the server's clock
         )
         self.outbox = Outbox(os.path.join(config.state_dir, OUTBOX_FILE))
         self.site = SiteConfigStore(config.state_dir)
         self.settings = EffectiveSettings(config, self.site)
         self.runtime = RuntimeStatus(loaded.problems)
-        self.sender = Sender(self.outbox, self.session, self.settings.send_policy, self.runtime)
+        self.control = DeviceControl(session=self.session, site=self.site,
+                                     handlers=self._command_handlers(), clock=self.clock.now)
+        self.sender = Sender(self.outbox, self.session, self.settings.send_policy, self.runtime,
+                             server_clock=self.clock,
+                             on_heartbeat_reply=self.control.on_heartbeat_reply)
         self.sender_loop = SenderLoop(
             self.sender,
             shutdown_flush_seconds=config.shutdown_flush_seconds,
             periodic=lambda: self.site.tick(self.session),
+            after_send=self.control.run_pending,
         )
         self._enrolled = threading.Event()
         if self.identity.state.enrolled and not self.identity.state.revoked:
             self._enrolled.set()
         self._workers: list = []
+
+    def _command_handlers(self) -> dict[str, Callable[[dict], dict]]:
+        """Each command this agent lists, run on the sender thread (device_agent/control.py)."""
+        config = self.config
+
+        def flush(_params: dict) -> dict:
+            report = self.sender.send_due(force=True)
+            counts = self.outbox.counts()
+            return {**report.as_dict(), "pending": counts.fresh + counts.retrying}
+
+        def reload_config(_params: dict) -> dict:
+            site = self.site.refresh(self.session)
+            return {"location_id": site.location_id, "batch_size": self.settings.batch_size}
+
+        def reboot(_params: dict) -> dict:
+            if not config.reboot_command:
+                raise RuntimeError("no reboot hook is configured on this device (reboot_command)")
+            return {"requested": True, "_then": lambda: run_hook(config.reboot_command, "reboot")}
+
+        def set_power_limit(params: dict) -> dict:
+            if config.kind != "gateway":
+                raise RuntimeError("only a plant gateway takes a power limit")
+            percent = params.get("percent")
+            if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
+                raise RuntimeError("percent must be a whole number from 0 to 100")
+            done = run_hook(config.power_limit_command, "power limit", percent=percent)
+            return {"percent": percent, **done}
+
+        return {"flush": flush, "reload_config": reload_config, "reboot": reboot,
+                "rotate_key": lambda _params: self.session.rotate_key(),
+                "set_power_limit": set_power_limit}
 
     def status(self) -> dict[str, Any]:
         return build_status(

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from device_agent.backoff import Backoff
+from device_agent.clock import ServerClock
 from device_agent.device_api import (
     DEVICE_ALERTS_PATH,
     HEARTBEATS_PATH,
@@ -106,11 +107,16 @@ class Sender:
         *,
         clock: Callable[[], float] = time.time,
         rng: Callable[[], float] = random.random,
+        server_clock: ServerClock | None = None,
+        on_heartbeat_reply: Callable[[dict], None] | None = None,
     ) -> None:
         self.outbox = outbox
         self.session = session
         self.policy = policy
         self.status = status
+        self.server_clock = server_clock
+        # The heartbeat answer may carry a shadow delta and commands (device_agent/control.py).
+        self.on_heartbeat_reply = on_heartbeat_reply
         self._clock = clock
         self._backoffs = {kind: Backoff(rng=rng) for kind in KINDS}
         self._failures_in_a_row = 0
@@ -191,10 +197,11 @@ class Sender:
         timeout = self.policy().request_timeout_seconds
         if deadline is not None:
             timeout = max(0.5, min(timeout, deadline - self._clock()))
+        body = _request_body(batch)
+        if self.server_clock is not None:
+            body = self.server_clock.corrected(body)  # a clock days off still sends true times
         try:
-            response = self.session.call(
-                "POST", _PATHS[batch.kind], _request_body(batch), timeout=timeout
-            )
+            response = self.session.call("POST", _PATHS[batch.kind], body, timeout=timeout)
         except (DeviceRevoked, NotEnrolled) as exc:
             report.stopped_by = type(exc).__name__
             self.status.last_error = str(exc)
@@ -206,6 +213,8 @@ class Sender:
             self._record_refusal(batch, exc, report)
             return "refused"
         self._record_success(batch, response.body, report)
+        if batch.kind == HEARTBEAT and self.on_heartbeat_reply and isinstance(response.body, dict):
+            self.on_heartbeat_reply(response.body)
         return "sent"
 
     def _record_success(self, batch: Batch, body: object, report: SendReport) -> None:
@@ -318,11 +327,14 @@ class SenderLoop(threading.Thread):
         *,
         shutdown_flush_seconds: float,
         periodic: Callable[[], float] | None = None,
+        after_send: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(name="tocsin-sender", daemon=True)
         self.sender = sender
         self._shutdown_flush_seconds = shutdown_flush_seconds
         self._periodic = periodic
+        # Runs in this thread after each round: the server's commands (they may send, too).
+        self._after_send = after_send
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -353,6 +365,7 @@ class SenderLoop(threading.Thread):
             report = self._send(force=bool(waiters))
             for waiter in waiters:
                 waiter.done(report)
+            self._run_after_send()
             wait = min(wait, self.sender.seconds_until_due())
             if wait > 0:
                 self._wake.wait(wait)
@@ -371,6 +384,14 @@ class SenderLoop(threading.Thread):
         except Exception:
             log.exception("periodic task failed; retrying in a minute")
             return MAX_IDLE_WAIT_SECONDS
+
+    def _run_after_send(self) -> None:
+        if self._after_send is None:
+            return
+        try:
+            self._after_send()
+        except Exception:
+            log.exception("handling the server's commands failed; they are retried or expire")
 
     def _send(self, *, force: bool, deadline: float | None = None) -> SendReport:
         try:

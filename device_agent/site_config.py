@@ -44,6 +44,8 @@ class SiteConfig:
     rssi_breach_dbm: int | None = None
     allowed_bssids: tuple[str, ...] = field(default=())
     scan_hash_key: str | None = None
+    location_label: str | None = None
+    room_id: str | None = None
 
     def __repr__(self) -> str:
         return f"SiteConfig(location_id={self.location_id!r}, site_name={self.site_name!r})"
@@ -94,6 +96,8 @@ def site_config_from_me(body: Any) -> tuple[SiteConfig, tuple[str, ...]]:
         timezone=_text(site.get("timezone")),
         allowed_bssids=tuple(b.lower() for b in bssids),
         scan_hash_key=key,
+        location_label=_text(raw.get("location_label")),
+        room_id=_text(raw.get("room_id")),
         **values,
     )
     return config, tuple(problems)

@@ -41,7 +41,8 @@ def test_the_page_covers_enrolment_heartbeat_alert_and_renewal():
     paths = [argument for kind, argument, _ in _blocks() if kind == "request"]
     assert paths == ["POST /api/v1/devices/enroll/", "POST /api/v1/devices/enroll/complete/",
                      "POST /api/v1/heartbeats/", "POST /api/v1/device-alerts/",
-                     "POST /api/v1/devices/challenge/", "POST /api/v1/devices/token/"]
+                     "POST /api/v1/devices/challenge/", "POST /api/v1/devices/token/",
+                     "PATCH /api/v1/devices/me/shadow/"]
 
 
 def test_a_client_written_from_the_page_enrols_heartbeats_raises_an_alert_and_renews(
@@ -92,7 +93,9 @@ def test_every_device_operation_has_its_own_description_in_the_openapi_schema(cl
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     device_paths = ["/api/v1/devices/enroll/", "/api/v1/devices/enroll/complete/", "/api/v1/devices/challenge/",
                     "/api/v1/devices/token/", "/api/v1/devices/me/", "/api/v1/heartbeats/",
-                    "/api/v1/scans/batch/", "/api/v1/telemetry/", "/api/v1/device-alerts/"]
+                    "/api/v1/scans/batch/", "/api/v1/telemetry/", "/api/v1/device-alerts/",
+                    "/api/v1/devices/me/shadow/", "/api/v1/devices/me/commands/",
+                    "/api/v1/devices/me/commands/{command_id}/ack/", "/api/v1/devices/me/key/"]
     for path in device_paths:
         for operation in schema["paths"][path].values():
             assert operation["summary"] and len(operation["description"]) > 60, path

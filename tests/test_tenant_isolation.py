@@ -20,7 +20,8 @@ from apps.alerts.services import alert_raise
 from apps.audit.models import AuditEntry
 from apps.audit.services import Actor, audit_record
 from apps.devices.api_keys import api_key_create
-from apps.devices.models import ApiKey, Device, SetupToken
+from apps.devices.commands import command_send
+from apps.devices.models import ApiKey, Device, DeviceCommand, SetupToken
 from apps.devices.setup_tokens import setup_token_create
 from apps.iot.models import Gateway
 from apps.notifications.models import Channel, EscalationPolicy, Notification
@@ -87,7 +88,9 @@ def _foreign_objects(world_b) -> dict[str, str]:
                                ends_at=alert.created_at + timedelta(hours=2), actor=actor)
     window = maintenance_create(site=world_b.site, starts_at=alert.created_at + timedelta(days=1),
                                 ends_at=alert.created_at + timedelta(days=2), reason="B's works", actor=actor)
+    [command] = command_send(tenant=world_b.tenant, actor=Actor.system("t"), name="flush", device=device)
     return {
+        "commands": command.public_id,
         "memberships": world_b.tenant.memberships.get(user=world_b.owner).public_id,
         "contact-methods": method.public_id,
         "notification-rules": rule.public_id,
@@ -126,6 +129,7 @@ def _snapshot(world_b) -> tuple:
         list(Roster.objects.filter(tenant=world_b.tenant).values()),
         list(RosterOverride.objects.filter(tenant=world_b.tenant).values()),
         list(MaintenanceWindow.objects.filter(tenant=world_b.tenant).values()),
+        list(DeviceCommand.objects.filter(tenant=world_b.tenant).values()),
     )
 
 
@@ -177,7 +181,8 @@ def test_lists_never_include_foreign_rows(world_a, world_b, client_for):
     for caller_name, client in _callers(world_a, client_for).items():
         for collection in ("sites", "devices", "setup-tokens", "api-keys", "audit", "alerts", "channels",
                            "escalation-policies", "notifications", "memberships", "contact-methods",
-                           "notification-rules", "rosters", "roster-overrides", "maintenance-windows"):
+                           "notification-rules", "rosters", "roster-overrides", "maintenance-windows",
+                           "commands"):
             response = client.get(f"/api/v1/{collection}/")
             if response.status_code != 200:
                 assert response.status_code == 403, (caller_name, collection)
@@ -190,7 +195,8 @@ def test_lists_never_include_foreign_rows(world_a, world_b, client_for):
 def _all_ids(world) -> set[str]:
     ids = {world.site.public_id}
     for model in (Device, SetupToken, ApiKey, AuditEntry, Alert, Channel, EscalationPolicy, Notification,
-                  Membership, ContactMethod, NotificationRule, Roster, RosterOverride, MaintenanceWindow):
+                  Membership, ContactMethod, NotificationRule, Roster, RosterOverride, MaintenanceWindow,
+                  DeviceCommand):
         ids |= set(model.objects.filter(tenant=world.tenant).values_list("public_id", flat=True))
     return ids
 
@@ -207,6 +213,12 @@ def test_devices_of_one_tenant_cannot_reach_anything_of_another(world_a, world_b
     assert _snapshot(world_b) == before
     for collection, public_id in foreign.items():
         assert client.get(f"/api/v1/{collection}/{public_id}/").status_code in (401, 403, 404)
+    # The device's own command and shadow routes reach only the calling device.
+    ack = client.post(f"/api/v1/devices/me/commands/{foreign['commands']}/ack/", {"status": "ok"}, format="json")
+    assert ack.status_code == 404
+    assert client.get("/api/v1/devices/me/commands/").json() == []
+    client.patch("/api/v1/devices/me/shadow/", {"reported": {"b_only": 1}}, format="json")
+    assert _snapshot(world_b) == before
 
 
 def test_answers_to_pages_from_another_tenant_change_nothing(world_a, world_b, client, settings):

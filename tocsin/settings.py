@@ -498,6 +498,14 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Tocsin <alerts@tocsi
 TOCSIN_DOCUMENT_REUSE_WINDOW_SECONDS = env.int("TOCSIN_DOCUMENT_REUSE_WINDOW_SECONDS", default=3600)
 TOCSIN_DOCUMENT_REUSE_AFTER_REFUSAL = env.int("TOCSIN_DOCUMENT_REUSE_AFTER_REFUSAL", default=2)
 
+# --- Fleet: shadows, commands, backlog ------------------------------------------------------
+# Desired config not reported back by the device within this long raises "shadow drift".
+TOCSIN_SHADOW_DRIFT_SECONDS = env.int("TOCSIN_SHADOW_DRIFT_SECONDS", default=300)
+# A command not acknowledged within this long (unless the sender says otherwise) expires.
+TOCSIN_COMMAND_TTL_SECONDS = env.int("TOCSIN_COMMAND_TTL_SECONDS", default=900)
+# An agent whose oldest unsent item is older than this raises "device backlog".
+TOCSIN_BACKLOG_ALERT_SECONDS = env.int("TOCSIN_BACKLOG_ALERT_SECONDS", default=3600)
+
 # --- Retention ------------------------------------------------------------------------------
 
 TOCSIN_HEALTH_RETENTION_DAYS = env.int("TOCSIN_HEALTH_RETENTION_DAYS", default=14)

@@ -20,6 +20,8 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     "tocsin.iot.sync_revocations": {"queue": "default"},
     "tocsin.iot.purge_seen_messages": {"queue": "maintenance"},
     "tocsin.alerts.offline_sweep": {"queue": "critical"},
+    "tocsin.alerts.drift_sweep": {"queue": "default"},
+    "tocsin.alerts.expire_commands": {"queue": "default"},
     "tocsin.notify.deliver": {"queue": "notify"},
     "tocsin.notify.deliver_critical": {"queue": "critical"},
     "tocsin.notify.escalation_tick": {"queue": "critical"},

@@ -43,6 +43,19 @@ DEFAULT_SCHEDULE: tuple[PeriodicJob, ...] = (
         description="Raises 'device offline' for devices silent for N heartbeat intervals.",
     ),
     PeriodicJob(
+        name="Shadow drift sweep",
+        task="tocsin.alerts.drift_sweep",
+        every_seconds=30,
+        description="Raises 'configuration drift' for devices that have not reported their desired configuration "
+                    "within TOCSIN_SHADOW_DRIFT_SECONDS.",
+    ),
+    PeriodicJob(
+        name="Command expiry",
+        task="tocsin.alerts.expire_commands",
+        every_seconds=15,
+        description="Marks device commands not acknowledged in time as expired, saying so.",
+    ),
+    PeriodicJob(
         name="Retention cleanup",
         task="tocsin.housekeeping.retention",
         every_seconds=3600,

@@ -27,6 +27,8 @@ class AlertKind(models.TextChoices):
     SCANNER = "scanner", "Scanner unhealthy"
     TELEMETRY = "telemetry", "Telemetry out of range"
     TAMPER = "tamper", "Tamper"
+    BACKLOG = "backlog", "Device backlog"
+    DRIFT = "drift", "Configuration drift"
     CUSTOM = "custom", "Custom"
     EXTERNAL = "external", "External event"
 

@@ -11,8 +11,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from apps.audit.services import Actor
-from apps.devices import api_keys, qr, services, setup_tokens
-from apps.devices.models import ApiKey, ApiKeyScope, ApiKeyTier, Device, SetupToken
+from apps.devices import api_keys, commands, qr, services, setup_tokens, shadows
+from apps.devices.models import ApiKey, ApiKeyScope, ApiKeyTier, CommandName, Device, DeviceCommand, SetupToken
 from apps.tenancy.admin_base import ArchivingDeleteMixin, TenantScopedAdmin
 from apps.tenancy.models import Site, Tenant
 
@@ -34,24 +34,65 @@ class DeviceForm(forms.ModelForm):
 @admin.register(Device)
 class DeviceAdmin(ArchivingDeleteMixin, TenantScopedAdmin):
     form = DeviceForm
-    list_display = ("__str__", "site", "kind", "status", "last_seen_at", "battery_level", "firmware", "tenant")
+    list_display = ("__str__", "site", "kind", "status", "last_seen_at", "battery_level", "backlog", "firmware",
+                    "tenant")
     list_filter = ("status", "kind", "site", "tenant")
     search_fields = ("name", "hardware_id", "public_id", "model")
     list_select_related = ("site", "tenant")
     readonly_fields = ("public_id", "tenant", "hardware_id", "kind", "model", "status", "public_key",
                        "token_version", "last_seen_at", "battery_level", "battery_charging", "link_rssi",
-                       "link_bssid", "firmware", "reported_state", "enrolled_at", "revoked_at", "revoked_by",
-                       "revoke_reason", "readmit_until", "created_at")
+                       "link_bssid", "firmware", "outbox_size", "outbox_oldest_age_s", "outbox_parked",
+                       "shadow_version", "reported_state", "shadow_metadata", "shadow_pending_since",
+                       "shadow_drift_at", "enrolled_at", "revoked_at", "revoked_by", "revoke_reason", "readmit_until",
+                       "created_at")
     fields = ("name", "site", "desired_state", *readonly_fields)
-    actions = ["revoke_selected", "readmit_selected"]
+    actions = ["revoke_selected", "readmit_selected", "send_flush", "send_reload_config", "send_reboot",
+               "send_rotate_key"]
+
+    @admin.display(description="Backlog")
+    def backlog(self, device):
+        """The agent's outbox from its newest heartbeat: waiting items, the oldest's age, parked."""
+        if device.outbox_size is None:
+            return "—"
+        age = device.outbox_oldest_age_s or 0
+        return f"{device.outbox_size} waiting, oldest {age // 60} min, {device.outbox_parked or 0} parked"
 
     def has_add_permission(self, request):
         return False  # devices enrol themselves with a setup token
 
     def save_model(self, request, obj, form, change):
-        changes = {field: form.cleaned_data[field] for field in ("name", "site", "desired_state")
-                   if field in form.changed_data}
-        services.device_update(device=Device.objects.get(pk=obj.pk), actor=Actor.for_user(request.user), **changes)
+        changes = {field: form.cleaned_data[field] for field in ("name", "site") if field in form.changed_data}
+        actor = Actor.for_user(request.user)
+        device = services.device_update(device=Device.objects.get(pk=obj.pk), actor=actor, **changes)
+        if "desired_state" in form.changed_data:
+            # Through the shadow: versioned, stamped per key, and on its way to the device.
+            shadows.shadow_desired_replace(device=device, actor=actor, desired=form.cleaned_data["desired_state"])
+
+    def _send(self, request, queryset, name: str) -> None:
+        sent = 0
+        for device in queryset.filter(status="active"):
+            if self._can_manage(request, device):
+                commands.command_send(tenant=device.tenant, actor=Actor.for_user(request.user), name=name,
+                                      device=device)
+                sent += 1
+        self.message_user(request, f"Queued '{name}' for {sent} device(s); see Device commands for the answers.",
+                          messages.SUCCESS)
+
+    @admin.action(description="Command: force a batch flush")
+    def send_flush(self, request, queryset):
+        self._send(request, queryset, CommandName.FLUSH)
+
+    @admin.action(description="Command: reload configuration")
+    def send_reload_config(self, request, queryset):
+        self._send(request, queryset, CommandName.RELOAD_CONFIG)
+
+    @admin.action(description="Command: reboot (asks the host's supervisor)")
+    def send_reboot(self, request, queryset):
+        self._send(request, queryset, CommandName.REBOOT)
+
+    @admin.action(description="Command: rotate the device key")
+    def send_rotate_key(self, request, queryset):
+        self._send(request, queryset, CommandName.ROTATE_KEY)
 
     def delete_model(self, request, obj):
         services.device_delete(device=obj, actor=Actor.for_user(request.user))
@@ -184,3 +225,25 @@ class ApiKeyAdmin(SecretShownOnceAdmin):
             if self._can_manage(request, key):
                 api_keys.api_key_revoke(api_key=key, actor=Actor.for_user(request.user))
         self.message_user(request, "Revoked.", messages.SUCCESS)
+
+
+@admin.register(DeviceCommand)
+class DeviceCommandAdmin(TenantScopedAdmin):
+    """What was asked of which device, and what it answered (sent from the device list's actions)."""
+
+    list_display = ("public_id", "device", "name", "status", "created_at", "expires_at", "finished_at", "tenant")
+    list_filter = ("status", "name", "tenant")
+    search_fields = ("public_id", "group", "device__name", "device__public_id")
+    list_select_related = ("device", "tenant")
+    readonly_fields = ("public_id", "tenant", "device", "name", "params", "status", "group", "result",
+                       "created_by_label", "created_at", "expires_at", "delivered_at", "delivered_via", "finished_at")
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False  # sent through the device list's actions (a service), not typed in
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -84,8 +84,25 @@ class Device(TenantOwnedModel):
     link_rssi = models.SmallIntegerField(null=True, blank=True)
     link_bssid = models.CharField(max_length=17, blank=True)
     firmware = models.CharField(max_length=64, blank=True)
+    # The shadow (apps/devices/shadows.py): what staff want and what the device says it has,
+    # one version for both, per-key update times in shadow_metadata.
     desired_state = models.JSONField(default=dict, blank=True)
     reported_state = models.JSONField(default=dict, blank=True)
+    shadow_version = models.PositiveBigIntegerField(default=0)
+    shadow_metadata = models.JSONField(default=dict, blank=True)
+    shadow_pending_since = models.DateTimeField(
+        null=True, blank=True, help_text="Since when desired and reported differ (null: converged).")
+    shadow_drift_at = models.DateTimeField(null=True, blank=True,
+                                           help_text="When the drift alert was raised (null: none open).")
+    # What the server's rules remember about the device (alarms, streaks, offline flag).
+    rule_state = models.JSONField(default=dict, blank=True)
+    # The agent's outbox as its newest heartbeat described it.
+    outbox_size = models.PositiveIntegerField(null=True, blank=True)
+    outbox_oldest_age_s = models.PositiveIntegerField(null=True, blank=True)
+    outbox_parked = models.PositiveIntegerField(null=True, blank=True)
+    commands_waiting_since = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="Set when a command is queued: the heartbeat looks for commands only then.")
 
     enrolled_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -205,3 +222,52 @@ class ApiKey(TenantOwnedModel):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+class CommandName(models.TextChoices):
+    FLUSH = "flush", "Force a batch flush"
+    RELOAD_CONFIG = "reload_config", "Reload configuration"
+    REBOOT = "reboot", "Reboot"
+    ROTATE_KEY = "rotate_key", "Rotate the device key"
+    SET_POWER_LIMIT = "set_power_limit", "Set the plant power limit"
+
+
+class CommandStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    ACKED = "acked", "Acknowledged"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired"
+
+
+OPEN_COMMAND_STATUSES = (CommandStatus.PENDING, CommandStatus.DELIVERED)
+
+
+class DeviceCommand(TenantOwnedModel):
+    """One command to one device (a group command is one row per device, sharing `group`)."""
+
+    public_id = PublicIdField(prefix="cmd")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="commands")
+    name = models.CharField(max_length=20, choices=CommandName.choices)
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=CommandStatus.choices, default=CommandStatus.PENDING)
+    group = models.CharField(max_length=40, blank=True, help_text="Shared by the rows of one group command.")
+    result = models.JSONField(default=dict, blank=True)
+    created_by_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    delivered_via = models.CharField(max_length=10, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["device", "created_at"], name="command_open_per_device",
+                         condition=Q(status__in=["pending", "delivered"])),
+            models.Index(fields=["expires_at"], name="command_open_expiry",
+                         condition=Q(status__in=["pending", "delivered"])),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_name_display()} → {self.device} ({self.status})"

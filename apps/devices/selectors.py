@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from apps.devices.models import ApiKey, Device, SetupToken
+from apps.devices.models import ApiKey, Device, DeviceCommand, SetupToken
 from apps.tenancy.models import Tenant
 
 
@@ -18,3 +18,7 @@ def setup_token_list(*, tenant: Tenant) -> QuerySet[SetupToken]:
 
 def api_key_list(*, tenant: Tenant) -> QuerySet[ApiKey]:
     return ApiKey.objects.for_tenant(tenant)
+
+
+def command_list(*, tenant: Tenant) -> QuerySet[DeviceCommand]:
+    return DeviceCommand.objects.for_tenant(tenant).select_related("device")

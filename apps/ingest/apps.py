@@ -17,6 +17,10 @@ class IngestConfig(AppConfig):
         from apps.tenancy.signals import site_history_requested
 
         register_config_provider(config_for_device)
+        from apps.devices.shadows import register_shadow_hook
+        from apps.ingest.fleet import clear_drift_if_converged
+
+        register_shadow_hook(clear_drift_if_converged)
         device_history_requested.connect(device_history, dispatch_uid="ingest.device_history")
         site_history_requested.connect(site_history, dispatch_uid="ingest.site_history")
         device_tampered.connect(on_device_tampered, dispatch_uid="ingest.tamper_alert")

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+
 from apps.alerts.models import AlertKind, Severity
 from apps.devices.models import Device
 from apps.ingest.models import PLANT_DEFAULT_THRESHOLDS, RuleSet, TelemetryThreshold
@@ -99,7 +101,25 @@ def evaluate_heartbeat(*, device: Device, rules: RuleSet, heartbeat: dict, state
     _temperature(device, rules, (heartbeat.get("health") or {}).get("temperature_c"), decisions)
     if rules.scanner_health_enabled and device.kind == "scanner":
         _scanner(device, heartbeat.get("scanner_status"), decisions)
+    _backlog(device, heartbeat.get("outbox") or {}, decisions)
     return decisions
+
+
+def _backlog(device: Device, outbox: dict, decisions: Decisions) -> None:
+    """The agent's oldest unsent item is older than TOCSIN_BACKLOG_ALERT_SECONDS."""
+    age = outbox.get("oldest_age_s")
+    if age is None:
+        return
+    threshold = settings.TOCSIN_BACKLOG_ALERT_SECONDS
+    dedup = key("backlog", device)
+    if age > threshold and outbox.get("size"):
+        decisions.raises.append(Raise(
+            AlertKind.BACKLOG, Severity.WARNING, dedup,
+            f"{device} holds {outbox['size']} unsent items, the oldest {age // 60} min old",
+            {"outbox_size": outbox["size"], "oldest_age_s": age, "parked": outbox.get("parked"),
+             "threshold_s": threshold}))
+    else:
+        decisions.clears.append(Clear(dedup, "auto", f"The backlog is down to {outbox.get('size', 0)} items"))
 
 
 def _battery(device: Device, rules: RuleSet, battery: dict, decisions: Decisions) -> None:

@@ -133,6 +133,13 @@ def _live_fields(device: Device, heartbeat: dict, changes: list[str]) -> dict:
         fields["link_bssid"] = link["wifi_bssid"]
     if heartbeat.get("firmware"):
         fields["firmware"] = heartbeat["firmware"]
+    outbox = heartbeat.get("outbox") or {}
+    for name, column in (("size", "outbox_size"), ("oldest_age_s", "outbox_oldest_age_s"),
+                         ("parked", "outbox_parked")):
+        if outbox.get(name) is not None:
+            if outbox[name] != getattr(device, column) and name != "oldest_age_s":
+                changes.append("backlog")
+            fields[column] = outbox[name]
     return fields
 
 
@@ -140,7 +147,7 @@ def _heartbeat_unlocked(device: Device, heartbeat: dict, sample: tuple, now: dat
     """The sample and the device's new state in one statement, judged on the copy of the
     device row that authentication read; None when the locked path must finish the job
     (the sample is stored either way, exactly once)."""
-    reported = device.reported_state or {}
+    reported = device.rule_state or {}
     state = dict(reported.get("rules", {}))
     if state.get("offline"):
         _insert_sample(sample)
@@ -159,14 +166,14 @@ def _heartbeat_unlocked(device: Device, heartbeat: dict, sample: tuple, now: dat
             _insert_sample(sample)
             return None  # alerts to raise or clear: locked path, one transaction
         state["alarms"] = sorted(alarms)
-    fields["reported_state"] = {**reported, "rules": state}
-    assignments = ", ".join(f"{name} = %s::jsonb" if name == "reported_state" else f"{name} = %s" for name in fields)
+    fields["rule_state"] = {**reported, "rules": state}
+    assignments = ", ".join(f"{name} = %s::jsonb" if name == "rule_state" else f"{name} = %s" for name in fields)
     sql = (f"WITH sample AS ({_SAMPLE_INSERT}) "  # noqa: S608 (identifiers are this module's constants)
            f"UPDATE devices_device SET last_seen_at = GREATEST(last_seen_at, %s), {assignments} "
            "WHERE id = %s AND last_heartbeat_at IS NOT DISTINCT FROM %s AND battery_level IS NOT DISTINCT FROM %s "
-           "AND reported_state = %s::jsonb AND desired_state = %s::jsonb AND site_id = %s AND kind = %s "
+           "AND rule_state = %s::jsonb AND desired_state = %s::jsonb AND site_id = %s AND kind = %s "
            "RETURNING id")
-    values = [json.dumps(value) if name == "reported_state" else value for name, value in fields.items()]
+    values = [json.dumps(value) if name == "rule_state" else value for name, value in fields.items()]
     params = [*sample, now, *values, device.pk, device.last_heartbeat_at, device.battery_level, json.dumps(reported),
               json.dumps(device.desired_state or {}), device.site_id, device.kind]
     with connection.cursor() as cursor:
@@ -187,22 +194,22 @@ def _heartbeat_locked(device: Device, heartbeat: dict, now: datetime) -> Heartbe
     sent_at: datetime = heartbeat["sent_at"]
     with transaction.atomic():
         locked = Device.objects.select_for_update().select_related("tenant", "site").get(pk=device.pk)
-        state = dict(locked.reported_state.get("rules", {}))
+        state = dict(locked.rule_state.get("rules", {}))
         changes = _restore_if_offline(locked, state)
         locked.last_seen_at = max(now, locked.last_seen_at) if locked.last_seen_at else now
-        update_fields = ["last_seen_at", "reported_state"]
+        update_fields = ["last_seen_at", "rule_state"]
         newest = locked.last_heartbeat_at is None or sent_at > locked.last_heartbeat_at
         alerts: list[RaiseResult] = []
         if newest:
             for name, value in _live_fields(locked, heartbeat, changes).items():
                 setattr(locked, name, value)
             update_fields += ["last_heartbeat_at", "battery_level", "battery_charging", "link_rssi", "link_bssid",
-                              "firmware"]
+                              "firmware", "outbox_size", "outbox_oldest_age_s", "outbox_parked"]
             site_rules = rule_engine.rules_for_site(locked.site)
             decisions = rule_engine.evaluate_heartbeat(device=locked, rules=site_rules.rules, heartbeat=heartbeat,
                                                        state=state)
             alerts = apply_decisions(device=locked, decisions=decisions, occurred_at=sent_at, state=state)
-        locked.reported_state = {**locked.reported_state, "rules": state}
+        locked.rule_state = {**locked.rule_state, "rules": state}
         locked.save(update_fields=update_fields)
         _announce_device(locked, changes)
     return HeartbeatResult(applied=newest, alerts=alerts)
@@ -219,23 +226,23 @@ def _restore_if_offline(device: Device, state: dict) -> list[str]:
 def device_touch(*, device: Device) -> None:
     """Any authenticated report proves the device is alive (scans, telemetry, alerts)."""
     now = timezone.now()
-    if not (device.reported_state or {}).get("rules", {}).get("offline"):
+    if not (device.rule_state or {}).get("rules", {}).get("offline"):
         if device.last_seen_at is not None and now - device.last_seen_at < LAST_SEEN_RESOLUTION:
             return
         with connection.cursor() as cursor:
             cursor.execute("UPDATE devices_device SET last_seen_at = GREATEST(last_seen_at, %s) "
-                           "WHERE id = %s AND NOT reported_state @> %s::jsonb RETURNING id",
+                           "WHERE id = %s AND NOT rule_state @> %s::jsonb RETURNING id",
                            [now, device.pk, _OFFLINE])
             if cursor.fetchone() is not None:
                 device.last_seen_at = max(now, device.last_seen_at) if device.last_seen_at else now
                 return
     with transaction.atomic():  # flagged offline: coming back resolves the offline alert
         locked = Device.objects.select_for_update().select_related("tenant").get(pk=device.pk)
-        state = dict(locked.reported_state.get("rules", {}))
+        state = dict(locked.rule_state.get("rules", {}))
         changes = _restore_if_offline(locked, state)
         locked.last_seen_at = timezone.now()
-        locked.reported_state = {**locked.reported_state, "rules": state}
-        locked.save(update_fields=["last_seen_at", "reported_state"])
+        locked.rule_state = {**locked.rule_state, "rules": state}
+        locked.save(update_fields=["last_seen_at", "rule_state"])
         _announce_device(locked, changes)
 
 
@@ -417,15 +424,15 @@ def telemetry_ingest_many(*, batches: list[TelemetryBatch]) -> TelemetryOutcome:
         for batch in batches:
             fresh = [r for r in batch.readings if (batch.device.pk, str(r["message_id"])) in inserted]
             locked = Device.objects.select_for_update().select_related("tenant", "site").get(pk=batch.device.pk)
-            state = dict(locked.reported_state.get("rules", {}))
+            state = dict(locked.rule_state.get("rules", {}))
             changes = _restore_if_offline(locked, state)
             thresholds = rule_engine.rules_for_site(locked.site).thresholds
             decisions = rule_engine.evaluate_telemetry(device=locked, thresholds=thresholds, readings=fresh,
                                                        state=state)
             alerts += apply_decisions(device=locked, decisions=decisions, state=state)
             locked.last_seen_at = timezone.now()
-            locked.reported_state = {**locked.reported_state, "rules": state}
-            locked.save(update_fields=["last_seen_at", "reported_state"])
+            locked.rule_state = {**locked.rule_state, "rules": state}
+            locked.save(update_fields=["last_seen_at", "rule_state"])
             _announce_device(locked, changes)
             results.append(BatchResult(accepted=len(fresh), duplicates=len(batch.readings) - len(fresh),
                                        rejected=batch.rejected))
@@ -497,7 +504,7 @@ def offline_sweep(*, now: datetime | None = None) -> int:
         rules = rule_engine.rules_for_site(site).rules
         cutoff = now - timedelta(seconds=rules.heartbeat_interval_seconds * rules.offline_after_missed)
         candidates = (Device.objects.filter(site=site, status="active", last_seen_at__lt=cutoff)
-                      .exclude(reported_state__contains={"rules": {"offline": True}}).values_list("pk", flat=True))
+                      .exclude(rule_state__contains={"rules": {"offline": True}}).values_list("pk", flat=True))
         for device_id in list(candidates):
             flagged += _flag_offline(device_id, cutoff)
     return flagged
@@ -509,12 +516,12 @@ def _flag_offline(device_id: int, cutoff: datetime) -> int:
                   .filter(pk=device_id, last_seen_at__lt=cutoff).order_by().first())
         if device is None:
             return 0
-        state = dict(device.reported_state.get("rules", {}))
+        state = dict(device.rule_state.get("rules", {}))
         if state.get("offline"):
             return 0
         state["offline"] = True
-        device.reported_state = {**device.reported_state, "rules": state}
-        device.save(update_fields=["reported_state"])
+        device.rule_state = {**device.rule_state, "rules": state}
+        device.save(update_fields=["rule_state"])
         silent_for = int((timezone.now() - device.last_seen_at).total_seconds())
         alert_raise(tenant=device.tenant, kind=AlertKind.OFFLINE, dedup_key=rule_engine.key("offline", device),
                     severity=Severity.HIGH, summary=f"{device} is offline (silent for {silent_for // 60} min)",

@@ -336,8 +336,12 @@ _HEALTH = {
     "memory_total_mb": lambda v: as_float(v, 0), "disk_used_mb": lambda v: as_float(v, 0),
     "disk_total_mb": lambda v: as_float(v, 0), "temperature_c": lambda v: as_float(v, -50, 150),
 }
+# The agent's outbox: items waiting, the oldest one's age, items the server refused for good.
+_OUTBOX = {"size": lambda v: as_int(v, 0, INT4_MAX), "oldest_age_s": lambda v: as_int(v, 0, INT4_MAX),
+           "parked": lambda v: as_int(v, 0, INT4_MAX)}
 _HEARTBEAT = {
     "sent_at": as_recent_timestamp,
+    "outbox": lambda v: validate_object(v, _OUTBOX),
     "battery": lambda v: validate_object(v, _BATTERY),
     "link": lambda v: validate_object(v, _LINK),
     "health": lambda v: validate_object(v, _HEALTH),

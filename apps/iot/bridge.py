@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 
 from apps.iot import broker
+from apps.iot.control import Outgoing, apply_control, is_control
 from apps.iot.ingest import Inbound, ingest_isolating
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,8 @@ logger = logging.getLogger(__name__)
 SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
 # With the broker's watcher rereading the CRL every 30 s, a revocation anywhere reaches it in < 60 s.
 CRL_REFRESH_SECONDS = 15.0
+# How often commands and shadow deltas are looked for: a change reaches a gateway in < 2 s.
+OUTGOING_POLL_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class Bridge:
         self.stopping = threading.Event()
         self.connected = threading.Event()
         self.client = None
+        self.outgoing: Outgoing | None = None
 
     # --- paho's thread ---------------------------------------------------------------------
 
@@ -57,12 +61,17 @@ class Bridge:
             return
         logger.info("bridge connected (session present: %s)", flags.session_present)
         if self.retire:
-            client.unsubscribe([broker.SHARED_SUBSCRIPTION, broker.EXCLUSIVE_SUBSCRIPTION])
+            client.unsubscribe([broker.SHARED_SUBSCRIPTION, broker.EXCLUSIVE_SUBSCRIPTION,
+                                *broker.CONTROL_TOPICS, *broker.SHARED_CONTROL_SUBSCRIPTIONS])
             self.connected.set()
             return
         # Always resubscribe: Mosquitto 2.0 does not restore a shared subscription from its
         # persistence file after a broker restart (a plain one it does).
-        client.subscribe(broker.SHARED_SUBSCRIPTION if self.shared else broker.EXCLUSIVE_SUBSCRIPTION, qos=1)
+        if self.shared:
+            topics = [broker.SHARED_SUBSCRIPTION, *broker.SHARED_CONTROL_SUBSCRIPTIONS]
+        else:
+            topics = [broker.EXCLUSIVE_SUBSCRIPTION, *broker.CONTROL_TOPICS]
+        client.subscribe([(topic, 1) for topic in topics])
         self.connected.set()
 
     def _on_disconnect(self, _client, _userdata, _flags, reason, _properties) -> None:
@@ -113,9 +122,15 @@ class Bridge:
     def _commit(self, batch: list[_Received]) -> None:
         """Until it commits: a database outage holds the batch (unacknowledged), never drops it."""
         delay = 0.5
+        control = [item for item in batch if is_control(item.inbound.topic)]
+        applied_control = bool(control)
+        data = [item.inbound for item in batch if not is_control(item.inbound.topic)]
         while True:
             try:
-                outcome = ingest_isolating([item.inbound for item in batch])
+                outcome = ingest_isolating(data) if data else None
+                for item in control:
+                    apply_control(item.inbound)
+                control = []
                 break
             except (OperationalError, InterfaceError) as exc:
                 logger.warning("database error (%s); retrying the batch of %d in %.1fs",
@@ -126,8 +141,21 @@ class Bridge:
         for item in batch:
             if item.qos > 0:
                 self.client.ack(item.mid, item.qos)
-        logger.debug("batch: %d messages, %d readings stored, duplicates %s, %d dead letters", outcome.stored_messages,
-                     outcome.stored_readings, outcome.duplicates, outcome.dead_letters)
+        if applied_control and self.outgoing is not None:
+            self._publish_outgoing()  # a report that converged clears the retained delta at once
+        if outcome is not None:
+            logger.debug("batch: %d messages, %d readings stored, duplicates %s, %d dead letters",
+                         outcome.stored_messages, outcome.stored_readings, outcome.duplicates, outcome.dead_letters)
+
+    def _publish_outgoing(self) -> None:
+        """Commands and shadow deltas for the gateways (apps/iot/control.py)."""
+        if not self.connected.is_set():
+            return  # claimed commands would wait in paho's queue; leave them pending instead
+        try:
+            self.outgoing.poll()
+        except (OperationalError, InterfaceError):
+            logger.warning("could not read outgoing commands and deltas; retrying", exc_info=True)
+            close_old_connections()
 
     def _refresh_crl(self) -> None:
         try:
@@ -161,12 +189,16 @@ class Bridge:
 
     def run(self) -> None:
         self.start()
-        next_crl = 0.0
+        self.outgoing = Outgoing(self.client)
+        next_crl = next_outgoing = 0.0
         try:
             while not self.stopping.is_set():
                 if time.monotonic() >= next_crl:
                     self._refresh_crl()
                     next_crl = time.monotonic() + CRL_REFRESH_SECONDS
+                if time.monotonic() >= next_outgoing:
+                    self._publish_outgoing()
+                    next_outgoing = time.monotonic() + OUTGOING_POLL_SECONDS
                 batch = self._collect()
                 if batch:
                     self._commit(batch)

@@ -32,6 +32,9 @@ CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
 CONTROL_RESPONSE_TOPIC = "$CONTROL/dynamic-security/v1/response"
 SHARED_SUBSCRIPTION = "$share/tocsin/solar/+/data"
 EXCLUSIVE_SUBSCRIPTION = "solar/+/data"
+# Gateways' command acks and shadow reports, which the bridge applies (apps/iot/control.py).
+CONTROL_TOPICS = ("solar/+/commands/ack", "solar/+/shadow/reported")
+SHARED_CONTROL_SUBSCRIPTIONS = tuple(f"$share/tocsin/{topic}" for topic in CONTROL_TOPICS)
 BRIDGE_ROLE, CONTROL_ROLE = "bridge", "control"
 DYNSEC_PLUGIN_PATHS = ("/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
                        "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so",
@@ -73,9 +76,9 @@ def data_topic(plant_id: str) -> str:
 
 def gateway_acls(plant_id: str) -> list[dict]:
     """A gateway publishes its plant's data, shadow reports and command acks, and subscribes
-    to its plant's commands and desired shadow; nothing else (the default is deny)."""
+    to its plant's commands and shadow delta; nothing else (the default is deny)."""
     publish = [data_topic(plant_id), f"solar/{plant_id}/shadow/reported", f"solar/{plant_id}/commands/ack"]
-    subscribe = [f"solar/{plant_id}/commands/#", f"solar/{plant_id}/shadow/desired"]
+    subscribe = [f"solar/{plant_id}/commands/#", f"solar/{plant_id}/shadow/delta"]
     return ([{"acltype": "publishClientSend", "topic": topic, "allow": True} for topic in publish]
             + [{"acltype": "subscribePattern", "topic": topic, "allow": True} for topic in subscribe])
 
@@ -84,9 +87,12 @@ def _platform_roles() -> list[dict]:
     control = [{"acltype": kind, "topic": "$CONTROL/dynamic-security/#", "allow": True}
                for kind in ("publishClientSend", "publishClientReceive", "subscribePattern")]
     control.append({"acltype": "publishClientSend", "topic": "solar/+/commands/#", "allow": True})
-    bridge = [{"acltype": "subscribePattern", "topic": SHARED_SUBSCRIPTION, "allow": True},
-              {"acltype": "subscribePattern", "topic": "solar/+/data", "allow": True},
-              {"acltype": "subscribePattern", "topic": "$share/tocsin/solar/+/commands/ack", "allow": True}]
+    # The bridge reads data and control traffic and publishes commands and shadow deltas.
+    bridge = [{"acltype": "subscribePattern", "topic": topic, "allow": True}
+              for topic in (SHARED_SUBSCRIPTION, EXCLUSIVE_SUBSCRIPTION, *CONTROL_TOPICS,
+                            *SHARED_CONTROL_SUBSCRIPTIONS)]
+    bridge += [{"acltype": "publishClientSend", "topic": topic, "allow": True}
+               for topic in ("solar/+/commands/+", "solar/+/shadow/delta")]
     return [{"rolename": CONTROL_ROLE, "acls": control}, {"rolename": BRIDGE_ROLE, "acls": bridge}]
 
 

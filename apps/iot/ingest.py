@@ -145,6 +145,12 @@ def _tenant_of_topic(topic: str) -> int | None:
     return device.tenant_id if device else None
 
 
+def _tenant_of_control(topic: str) -> int | None:
+    parts = topic.split("/")
+    device = _gateway_device(parts[1]) if len(parts) > 2 and parts[0] == "solar" else None
+    return device.tenant_id if device else None
+
+
 def _count(outcome: BatchOutcome) -> None:
     figures = {f"duplicates.{layer}": count for layer, count in outcome.duplicates.items()}
     figures.update({"messages.stored": outcome.stored_messages, "readings.stored": outcome.stored_readings,

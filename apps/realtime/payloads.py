@@ -21,7 +21,7 @@ def device_link_state(device: Device) -> str:
         return device.status
     if device.last_seen_at is None:
         return "never_seen"
-    if device.reported_state.get("rules", {}).get("offline"):
+    if device.rule_state.get("rules", {}).get("offline"):
         return "offline"
     return "online"
 

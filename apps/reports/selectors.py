@@ -208,10 +208,10 @@ _DEVICES_SQL = """
 SELECT p.site_id,
        count(d.id),
        count(*) FILTER (WHERE d.status = 'active' AND d.last_seen_at >= p.cutoff
-                        AND NOT d.reported_state @> '{"rules": {"offline": true}}'::jsonb),
+                        AND NOT d.rule_state @> '{"rules": {"offline": true}}'::jsonb),
        count(*) FILTER (WHERE d.status = 'active' AND d.last_seen_at IS NOT NULL
                         AND (d.last_seen_at < p.cutoff
-                             OR d.reported_state @> '{"rules": {"offline": true}}'::jsonb)),
+                             OR d.rule_state @> '{"rules": {"offline": true}}'::jsonb)),
        count(*) FILTER (WHERE d.status = 'active' AND d.last_seen_at IS NULL),
        count(*) FILTER (WHERE d.status = 'revoked'),
        avg(d.battery_level) FILTER (WHERE d.status = 'active'),

@@ -66,7 +66,8 @@ def test_heartbeat_leaves_out_what_is_unknown(tmp_path: Path) -> None:
     monitor.check()
     payload = monitor.queue_heartbeat()
     assert set(payload) == {"sent_at", "firmware", "error_count", "health", "uptime_s",
-                            "scanner_status"}
+                            "scanner_status", "outbox"}
+    assert payload["outbox"] == {"size": 0, "oldest_age_s": 0, "parked": 0}  # always known
     assert payload["health"] == {"cpu_percent": 5.0, "temperature_c": 50.0}
     assert payload["scanner_status"] == "unknown"
     assert monitor.outbox.summaries()[HEARTBEAT].waiting == 1

@@ -136,3 +136,32 @@ def test_devices_me_carries_the_site_rules(hotel, device_client):
     _, client = device_client(hotel)
     config = client.get("/api/v1/devices/me/").json()["config"]
     assert config["underage_age"] == 18 and config["heartbeat_interval_seconds"] == 30
+
+
+def test_an_old_backlog_raises_the_backlog_alert_and_a_young_one_clears_it(world_a, device_client, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.alerts.models import Alert
+
+    assert settings.TOCSIN_BACKLOG_ALERT_SECONDS == 3600  # the production default
+    device, client = device_client(world_a.site, kind="scanner")
+
+    def beat(seconds_ago, **outbox):
+        sent = (timezone.now() - timedelta(seconds=seconds_ago)).isoformat()
+        return client.post("/api/v1/heartbeats/", {"sent_at": sent, "outbox": outbox}, format="json")
+
+    assert beat(30, size=3000, oldest_age_s=3500, parked=0).status_code == 202
+    assert not Alert.objects.filter(kind="backlog").exists()  # under an hour: nothing yet
+    beat(20, size=3000, oldest_age_s=3700, parked=2)
+    alert = Alert.objects.get(kind="backlog", device=device)
+    assert alert.status == "triggered" and alert.dedup_key == f"backlog:{device.public_id}"
+    assert alert.details == {"outbox_size": 3000, "oldest_age_s": 3700, "parked": 2, "threshold_s": 3600}
+    device.refresh_from_db()
+    assert (device.outbox_size, device.outbox_oldest_age_s, device.outbox_parked) == (3000, 3700, 2)
+    beat(10, size=12, oldest_age_s=30, parked=2)
+    alert.refresh_from_db()
+    assert alert.status == "resolved"
+    assert client.post("/api/v1/heartbeats/", {"sent_at": timezone.now().isoformat(), "outbox": {"size": -1}},
+                       format="json").status_code == 400

@@ -110,3 +110,19 @@ def test_revocation_disconnects_the_session_and_the_certificate(world_a, mqtt_br
     assert time.monotonic() - started < 60
     result.gateway.refresh_from_db()
     assert result.gateway.status == "revoked" and result.gateway.device.status == "revoked"
+
+
+def test_gateway_shadow_topics_are_its_own_plants_only(world_a, mqtt_broker, tmp_path):
+    plant = SiteFactory(tenant=world_a.tenant, kind="plant")
+    other_plant = SiteFactory(tenant=world_a.tenant, kind="plant")
+    _result, tls = _provision(plant, tmp_path)
+    gateway = MqttTestClient(mqtt_broker.port, tls)
+    assert not gateway.connect().is_failure
+    assert not gateway.subscribe(f"solar/{plant.public_id}/shadow/delta").is_failure
+    assert gateway.subscribe(f"solar/{other_plant.public_id}/shadow/delta").getName() == "Not authorized"
+    assert not gateway.publish(f"solar/{plant.public_id}/shadow/reported", b'{"reported": {}}').is_failure
+    assert not gateway.publish(f"solar/{plant.public_id}/commands/ack", b'{"commandId": "x"}').is_failure
+    for topic in (f"solar/{other_plant.public_id}/shadow/reported", f"solar/{plant.public_id}/shadow/delta",
+                  f"solar/{plant.public_id}/commands/cmd_forged", f"solar/{other_plant.public_id}/commands/ack"):
+        assert gateway.publish(topic, b"{}").getName() == "Not authorized", topic
+    gateway.close()

@@ -145,7 +145,7 @@ def test_device_counts_battery_and_health_per_site(world_a, world_b, client_for)
     busy = DeviceFactory(site=world_a.site, last_seen_at=now - timedelta(seconds=100), battery_level=50)
     silent = DeviceFactory(site=world_a.site, last_seen_at=now - timedelta(minutes=10), battery_level=15)
     DeviceFactory(site=world_a.site, last_seen_at=now, battery_level=60,
-                  reported_state={"rules": {"offline": True}})  # flagged by the sweep
+                  rule_state={"rules": {"offline": True}})  # flagged by the sweep
     DeviceFactory(site=world_a.site, last_seen_at=None)
     revoked = DeviceFactory(site=world_a.site, status="revoked", last_seen_at=now, battery_level=1)
     DeviceFactory(site=world_b.site, last_seen_at=now, battery_level=5)

@@ -102,7 +102,8 @@ class DeviceSerializer(serializers.ModelSerializer):
         model = Device
         fields = ["id", "name", "site", "site_name", "hardware_id", "model", "kind", "status", "token_version",
                   "last_seen_at", "battery_level", "battery_charging", "link_rssi", "link_bssid", "firmware",
-                  "enrolled_at", "revoked_at", "revoke_reason", "readmit_until", "created_at"]
+                  "enrolled_at", "revoked_at", "revoke_reason", "readmit_until", "created_at",
+                  "outbox_size", "outbox_oldest_age_s", "outbox_parked", "shadow_version", "shadow_pending_since"]
         read_only_fields = [f for f in fields if f not in ("name", "site")]
 
 

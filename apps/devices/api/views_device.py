@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -24,7 +25,24 @@ _CREDENTIAL_FIELDS = frozenset({"setup_token", "public_key", "signature", "curre
                                 "device_id", "challenge", "location_id", "kind"})
 
 
-class _PublicDeviceApi(APIView):
+SERVER_TIME_HEADER = "X-Server-Time"
+
+
+def server_time() -> str:
+    return timezone.now().isoformat().replace("+00:00", "Z")
+
+
+class ServerTimeMixin:
+    """Every answer to a device carries the server's clock (errors included): an agent
+    without a real-time clock corrects its timestamps by it (docs/device-api.md)."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response[SERVER_TIME_HEADER] = server_time()
+        return response
+
+
+class _PublicDeviceApi(ServerTimeMixin, APIView):
     """One step of enrolment or renewal: validate the body, call the service, answer.
 
     Unauthenticated by design (the device has no token yet), hence rate-limited: enrolment
@@ -95,7 +113,7 @@ class RenewalTokenApi(_PublicDeviceApi):
     service = staticmethod(enrollment.renewal_complete)
 
 
-class DeviceApi(APIView):
+class DeviceApi(ServerTimeMixin, APIView):
     """Base for every endpoint a device calls with its token."""
 
     authentication_classes = [DeviceTokenAuthentication]

@@ -12,9 +12,10 @@ from rest_framework.response import Response
 from apps.audit.services import Actor
 from apps.devices import api_keys, qr, services, setup_tokens
 from apps.devices.api import serializers as s
+from apps.devices.api.views_fleet import DeviceShadowActions
 from apps.devices.models import ApiKey, Device, SetupToken
 from apps.tenancy.api.mixins import TenantScopedViewMixin
-from apps.tenancy.models import MANAGER_ROLES, OPERATOR_ROLES
+from apps.tenancy.models import ALL_ROLES, MANAGER_ROLES, OPERATOR_ROLES
 
 
 class DeviceFilter(django_filters.FilterSet):
@@ -28,14 +29,15 @@ class DeviceFilter(django_filters.FilterSet):
         fields = ["kind", "status"]
 
 
-class DeviceViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class DeviceViewSet(DeviceShadowActions, TenantScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                     mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Devices of the tenant. Managers rename, move and re-admit; operators (incl. staff) may revoke."""
 
     serializer_class = s.DeviceSerializer
     queryset = Device.objects.select_related("site")
     filterset_class = DeviceFilter
-    action_roles = {"revoke": OPERATOR_ROLES}
+    # The shadow's PATCH checks for an operator itself (its GET is for every role).
+    action_roles = {"revoke": OPERATOR_ROLES, "shadow": ALL_ROLES}
 
     def perform_update(self, serializer):
         serializer.instance = services.device_update(

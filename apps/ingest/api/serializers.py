@@ -62,8 +62,15 @@ class HealthInput(StrictSerializer):
     temperature_c = serializers.FloatField(min_value=-50, max_value=150, required=False)
 
 
+class OutboxInput(StrictSerializer):
+    size = serializers.IntegerField(min_value=0, max_value=INT4_MAX, required=False)
+    oldest_age_s = serializers.IntegerField(min_value=0, max_value=INT4_MAX, required=False)
+    parked = serializers.IntegerField(min_value=0, max_value=INT4_MAX, required=False)
+
+
 class HeartbeatInput(StrictSerializer):
     sent_at = RecentTimestampField()
+    outbox = OutboxInput(required=False)
     battery = BatteryInput(required=False)
     link = LinkInput(required=False)
     health = HealthInput(required=False)

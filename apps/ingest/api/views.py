@@ -17,7 +17,8 @@ from rest_framework import status
 from apps.alerts.models import Severity
 from apps.common.errors import ApplicationError
 from apps.common.privacy import refuse_personal_data
-from apps.devices.api.views_device import DeviceApi
+from apps.devices.api.views_device import DeviceApi, server_time
+from apps.devices.replies import heartbeat_reply
 from apps.ingest import services
 from apps.ingest.api.serializers import DeviceAlertInput, HeartbeatInput
 from apps.ingest.validation import (
@@ -81,8 +82,11 @@ class HeartbeatApi(DeviceApi):
         request=HeartbeatInput, responses={202: OpenApiTypes.OBJECT}, tags=["device"],
         summary="Report a heartbeat (device token)",
         description="The device's periodic state: only `sent_at` is required; battery, link, health, uptime, "
-                    "error count, scanner status and firmware when known. Answers "
-                    "`202 {\"accepted\": true, \"applied\": bool}`; `applied` is false for a heartbeat older than "
+                    "error count, scanner status, firmware and the agent's outbox (`size`, `oldest_age_s`, "
+                    "`parked`) when known. Answers `202 {\"accepted\": true, \"applied\": bool, \"server_time\"}` "
+                    "plus `shadow: {version, delta}` when the desired shadow differs from the reported one and "
+                    "`commands: [{id, name, params, expires_at}]` when commands wait (each handed out once); "
+                    "`applied` is false for a heartbeat older than "
                     "the newest one seen (kept as history, changes nothing). Three missed heartbeats raise "
                     "'device offline'. Errors: 400 `invalid` with field errors, 401, 429 and 503 with Retry-After. "
                     "Examples: docs/device-api.md.")
@@ -92,7 +96,9 @@ class HeartbeatApi(DeviceApi):
         if errors:
             raise _invalid(errors)
         result = services.heartbeat_ingest(device=self.device, heartbeat=heartbeat)
-        return JsonResponse({"accepted": True, "applied": result.applied}, status=status.HTTP_202_ACCEPTED)
+        body = {"accepted": True, "applied": result.applied, "server_time": server_time(),
+                **heartbeat_reply(self.device)}
+        return JsonResponse(body, status=status.HTTP_202_ACCEPTED)
 
 
 class ScanBatchApi(DeviceApi):

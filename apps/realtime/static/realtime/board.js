@@ -310,11 +310,71 @@
     const seen = device.last_seen_at ? ageNode(device.last_seen_at, device.site, "seen ", " ago")
       : el("span", { class: "age", text: "never seen" });
     tile.replaceChildren(...[el("strong", { text: device.name || device.hardware_id }),
-                             el("span", { class: "state", text: device.state.replace("_", " ") }), battery, seen]
+                             el("span", { class: "state", text: device.state.replace("_", " ") }), battery, seen,
+                             backlogNode(device), flushControl(device)]
       .filter(Boolean));
     const container = section(device.site).querySelector(".devices");
     if (tile.parentNode !== container) container.append(tile);
   }
+
+  /* The agent's outbox, from its newest heartbeat: shown once anything waits or was refused. */
+  function backlogNode(device) {
+    if (!device.outbox_size && !device.outbox_parked) return null;
+    const minutes = Math.floor((device.outbox_oldest_age_s || 0) / 60);
+    const old = (device.outbox_oldest_age_s || 0) >= 3600;
+    return el("span", { class: old ? "backlog old" : "backlog", "data-backlog": device.outbox_size || 0,
+                        text: `${device.outbox_size || 0} unsent, oldest ${minutes} min` +
+                              (device.outbox_parked ? `, ${device.outbox_parked} parked` : "") });
+  }
+
+  // --- device commands -------------------------------------------------------------------------
+
+  const commandStatus = new Map();  // device id → what the last command from this page says
+
+  function flushControl(device) {
+    if (!config.canAct || device.status !== "active") return null;
+    return el("span", { class: "command" },
+              el("button", { type: "button", class: "flush", "data-command": "flush", text: "Flush now" }),
+              el("span", { class: "command-status", role: "status", text: commandStatus.get(device.id) || "" }));
+  }
+
+  function showCommand(deviceId, text) {
+    commandStatus.set(deviceId, text);
+    const node = deviceTiles.get(deviceId)?.querySelector(".command-status");
+    if (node) node.textContent = text;
+  }
+
+  async function commandRequest(url, options = {}) {
+    const response = await fetch(url, { credentials: "same-origin", ...options,
+      headers: { "Content-Type": "application/json", Accept: "application/json",
+                 "X-CSRFToken": config.csrfToken, "X-Tenant": config.tenant } });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error((body.error && body.error.message) || `The server said ${response.status}.`);
+    return body;
+  }
+
+  /* Send, then follow the command until the device answers or it expires. */
+  async function sendCommand(deviceId, name) {
+    showCommand(deviceId, `${name}: sending…`);
+    try {
+      const [command] = await commandRequest(config.commandsUrl, { method: "POST",
+                                                                   body: JSON.stringify({ name, device: deviceId }) });
+      for (let polls = 0; polls < 120; polls += 1) {
+        const current = await commandRequest(`${config.commandsUrl}${encodeURIComponent(command.id)}/`);
+        showCommand(deviceId, `${name}: ${current.status}`);
+        if (!["pending", "delivered"].includes(current.status)) return;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    } catch (failure) {
+      showCommand(deviceId, `${name}: ${failure.message || "could not reach the server"}`);
+    }
+  }
+
+  board.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-command]");
+    const tile = button && button.closest(".device");
+    if (tile) sendCommand(tile.dataset.deviceId, button.dataset.command);
+  });
 
   function refreshAges() {
     for (const node of board.querySelectorAll("time.age")) {
