@@ -94,12 +94,15 @@ def site_create(
     business_hours: dict | None = None,
     outage_threshold: int | None = None,
     outage_window_seconds: int | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
     actor=None,
 ) -> Site:
     if kind not in SiteKind.values:
         raise ConflictError(f"Unknown site kind '{kind}'.", code="invalid")
     site = Site(
-        tenant=tenant, name=name, location_id=location_id, kind=kind, timezone=timezone, address=address
+        tenant=tenant, name=name, location_id=location_id, kind=kind, timezone=timezone, address=address,
+        latitude=latitude, longitude=longitude,
     )
     if business_hours is not None:
         site.business_hours = business_hours
