@@ -8,7 +8,9 @@ computed in SQL for a whole batch and applied under the row's conflict lock (ON 
 DO UPDATE reads the row as it is at that moment), so two bridges folding readings of one
 inverter at once both count. Readings are judged against the baseline as it was before
 their batch; only fresh readings (not duplicates) ever reach it, so a redelivery counts
-once. Python sees one row per (inverter, metric, hour) of the batch, never one per reading.
+once. A new baseline starts at its first reading (that reading takes the weight the old
+mean would have had), so a batch folds exactly as its readings one at a time would.
+Python sees one row per (inverter, metric, hour) of the batch, never one per reading.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ WITH input AS (
 ), judged AS (
     SELECT i.*, b.samples AS old_samples, b.mean AS old_mean,
            greatest(sqrt(greatest(b.mean_sq - b.mean * b.mean, 0)), abs(b.mean) * 0.01, 1e-9) AS old_std,
-           row_number() OVER (PARTITION BY i.device_id, i.inverter, i.metric, i.hour ORDER BY i.ts DESC) - 1 AS newer
+           row_number() OVER (PARTITION BY i.device_id, i.inverter, i.metric, i.hour ORDER BY i.ts DESC) - 1 AS newer,
+           count(*) OVER (PARTITION BY i.device_id, i.inverter, i.metric, i.hour) AS k
     FROM input i
     LEFT JOIN ingest_telemetrybaseline b
       ON b.device_id = i.device_id AND b.inverter = i.inverter AND b.metric = i.metric AND b.hour = i.hour
@@ -38,7 +41,8 @@ WITH input AS (
     SELECT j.*, CASE j.direction WHEN 'below' THEN (j.old_mean - j.value) / j.old_std
                                  WHEN 'above' THEN (j.value - j.old_mean) / j.old_std
                                  ELSE abs(j.value - j.old_mean) / j.old_std END AS score,
-           j.alpha * power(1 - j.alpha, j.newer) AS weight
+           CASE WHEN j.old_samples IS NULL AND j.newer = j.k - 1 THEN power(1 - j.alpha, j.newer)
+                ELSE j.alpha * power(1 - j.alpha, j.newer) END AS weight
     FROM judged j
 ), grouped AS (
     SELECT tenant_id, device_id, inverter, metric, hour, min(alpha) AS alpha, count(*) AS k,

@@ -97,25 +97,36 @@ def anomaly_observations(*, device: Device, rules: tuple[AnomalyRule, ...], read
 def evaluate_anomalies(*, device: Device, rules: tuple[AnomalyRule, ...], judged: list[Judged],
                        windows: SiteWindows) -> Decisions:
     """"inverter 07 power_ac is 4.1σ below its usual for 13:00": raised on the batch's most
-    unusual reading; cleared when the newest reading is back within a sigma of the threshold."""
+    unusual reading; cleared when every hour the batch touched is back within a sigma of the
+    threshold (one alert per inverter and metric, whatever the hour)."""
     decisions = Decisions()
+    by_key: dict[str, list[tuple[AnomalyRule, Judged]]] = {}
     for row in judged:
         rule = anomaly_rule_for(rules, row.metric, row.inverter)
         if rule is None or row.samples < rule.min_samples or row.worst_score is None:
             continue
         dedup = key("anomaly", device, f"{row.inverter}:{row.metric}" if row.inverter else row.metric)
-        if row.worst_score >= rule.z_threshold and windows.contains(rule.window, row.worst_ts):
-            way = {"below": "below", "above": "above"}.get(rule.direction, "away from")
-            decisions.raises.append(Raise(
-                AlertKind.TELEMETRY, rule.severity, dedup,
-                f"{row.metric} on {device}{_label(row.inverter)} is {row.worst_score:.1f}σ {way} its usual "
-                f"for {row.hour:02d}:00 ({row.worst_value:g} vs {row.usual:g})",
-                {"rule": "anomaly", "metric": row.metric, "value": row.worst_value, "usual": row.usual,
-                 "spread": row.spread, "sigma": round(row.worst_score, 2), "hour": row.hour,
-                 "at": row.worst_ts.isoformat(), **({"inverter": row.inverter} if row.inverter else {})}))
-        elif row.last_score is not None and row.last_score < rule.z_threshold - 1:
-            decisions.clears.append(Clear(dedup, "auto", f"{row.metric} back near its usual"))
+        by_key.setdefault(dedup, []).append((rule, row))
+    for dedup, rows in by_key.items():
+        unusual = [(rule, row) for rule, row in rows
+                   if row.worst_score >= rule.z_threshold and windows.contains(rule.window, row.worst_ts)]
+        if unusual:
+            rule, row = max(unusual, key=lambda pair: pair[1].worst_score)
+            decisions.raises.append(_anomaly_raise(device, rule, row, dedup))
+        elif all(row.last_score is not None and row.last_score < rule.z_threshold - 1 for rule, row in rows):
+            decisions.clears.append(Clear(dedup, "auto", f"{rows[0][1].metric} back near its usual"))
     return decisions
+
+
+def _anomaly_raise(device: Device, rule: AnomalyRule, row: Judged, dedup: str) -> Raise:
+    way = {"below": "below", "above": "above"}.get(rule.direction, "away from")
+    return Raise(
+        AlertKind.TELEMETRY, rule.severity, dedup,
+        f"{row.metric} on {device}{_label(row.inverter)} is {row.worst_score:.1f}σ {way} its usual "
+        f"for {row.hour:02d}:00 ({row.worst_value:g} vs {row.usual:g})",
+        {"rule": "anomaly", "metric": row.metric, "value": row.worst_value, "usual": row.usual,
+         "spread": row.spread, "sigma": round(row.worst_score, 2), "hour": row.hour,
+         "at": row.worst_ts.isoformat(), **({"inverter": row.inverter} if row.inverter else {})})
 
 
 def _siblings(device: Device, metric: str, until: datetime, freshness: int) -> dict[str, float]:
