@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html
 
 from apps.audit.services import Actor
 from apps.devices import api_keys, qr, services, setup_tokens
@@ -34,11 +35,12 @@ class DeviceForm(forms.ModelForm):
 @admin.register(Device)
 class DeviceAdmin(ArchivingDeleteMixin, TenantScopedAdmin):
     form = DeviceForm
-    list_display = ("__str__", "site", "kind", "status", "last_seen_at", "battery_level", "firmware", "tenant")
+    list_display = ("__str__", "site", "kind", "status", "last_seen_at", "battery_level", "firmware", "tenant",
+                    "history")
     list_filter = ("status", "kind", "site", "tenant")
     search_fields = ("name", "hardware_id", "public_id", "model")
     list_select_related = ("site", "tenant")
-    readonly_fields = ("public_id", "tenant", "hardware_id", "kind", "model", "status", "public_key",
+    readonly_fields = ("history", "public_id", "tenant", "hardware_id", "kind", "model", "status", "public_key",
                        "token_version", "last_seen_at", "battery_level", "battery_charging", "link_rssi",
                        "link_bssid", "firmware", "reported_state", "enrolled_at", "revoked_at", "revoked_by",
                        "revoke_reason", "readmit_until", "created_at")
@@ -47,6 +49,13 @@ class DeviceAdmin(ArchivingDeleteMixin, TenantScopedAdmin):
 
     def has_add_permission(self, request):
         return False  # devices enrol themselves with a setup token
+
+    @admin.display(description="History")
+    def history(self, obj):
+        """The device page: charts of its last day and week (battery, signal, temperature, power)."""
+        if obj is None or obj.pk is None:
+            return "–"
+        return format_html('<a href="{}">charts</a>', reverse("device-page", args=[obj.public_id]))
 
     def save_model(self, request, obj, form, change):
         changes = {field: form.cleaned_data[field] for field in ("name", "site", "desired_state")
