@@ -37,6 +37,7 @@ from apps.tenancy.signals import (
     membership_changed,
     membership_removed,
     site_deprovisioning,
+    site_disconnecting,
     site_history_requested,
     tenant_created,
 )
@@ -153,6 +154,7 @@ def site_delete(*, site: Site, actor=None) -> str:
     """
     with transaction.atomic():
         site = Site.objects.select_for_update().get(pk=site.pk)
+        site_disconnecting.send(sender=Site, site=site, actor=actor)
         site_deprovisioning.send(sender=Site, site=site, actor=actor)
         history = site_history(site=site)
         if history:
