@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from apps.common import health
+from apps.ingest.device_page import device_page
 from apps.notifications import hooks_views
 from apps.tenancy.admin_login import admin_login
 from tocsin.api_docs import docs_view, schema_view
@@ -29,6 +30,7 @@ urlpatterns = [
     path("admin/login/", admin_login, name="admin-login"),  # the admin's own, behind the login limits
     path("admin/", admin.site.urls),
     path("", include("apps.realtime.urls")),
+    path("devices/<str:public_id>/", device_page, name="device-page"),
     path("hooks/twilio/status/", hooks_views.twilio_status, name="twilio-status"),
     path("", include("apps.responses.urls")),  # answers to pages: SMS, voice, Slack, email links
     path("api/v1/", include(api_v1)),

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html
 
 from apps.audit.services import Actor
 from apps.devices import api_keys, commands, qr, services, setup_tokens, shadows
@@ -35,11 +36,11 @@ class DeviceForm(forms.ModelForm):
 class DeviceAdmin(ArchivingDeleteMixin, TenantScopedAdmin):
     form = DeviceForm
     list_display = ("__str__", "site", "kind", "status", "last_seen_at", "battery_level", "backlog", "firmware",
-                    "tenant")
+                    "tenant", "history")
     list_filter = ("status", "kind", "site", "tenant")
     search_fields = ("name", "hardware_id", "public_id", "model")
     list_select_related = ("site", "tenant")
-    readonly_fields = ("public_id", "tenant", "hardware_id", "kind", "model", "status", "public_key",
+    readonly_fields = ("history", "public_id", "tenant", "hardware_id", "kind", "model", "status", "public_key",
                        "token_version", "last_seen_at", "battery_level", "battery_charging", "link_rssi",
                        "link_bssid", "firmware", "outbox_size", "outbox_oldest_age_s", "outbox_parked",
                        "shadow_version", "reported_state", "shadow_metadata", "shadow_pending_since",
@@ -59,6 +60,13 @@ class DeviceAdmin(ArchivingDeleteMixin, TenantScopedAdmin):
 
     def has_add_permission(self, request):
         return False  # devices enrol themselves with a setup token
+
+    @admin.display(description="History")
+    def history(self, obj):
+        """The device page: charts of its last day and week (battery, signal, temperature, power)."""
+        if obj is None or obj.pk is None:
+            return "–"
+        return format_html('<a href="{}">charts</a>', reverse("device-page", args=[obj.public_id]))
 
     def save_model(self, request, obj, form, change):
         changes = {field: form.cleaned_data[field] for field in ("name", "site") if field in form.changed_data}

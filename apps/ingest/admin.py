@@ -1,8 +1,17 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from apps.audit.services import Actor
-from apps.ingest import services
-from apps.ingest.models import HealthSample, RuleSet, Scan, TelemetryReading, TelemetryThreshold
+from apps.common.errors import ApplicationError
+from apps.ingest import plant_rule_services, services
+from apps.ingest.models import (
+    AnomalyRule,
+    HealthSample,
+    RuleSet,
+    Scan,
+    SiblingRule,
+    TelemetryReading,
+    TelemetryThreshold,
+)
 from apps.tenancy.admin_base import ReadOnlyTenantScopedAdmin, TenantScopedAdmin
 
 
@@ -24,11 +33,14 @@ class RuleSetAdmin(TenantScopedAdmin):
 
 @admin.register(TelemetryThreshold)
 class TelemetryThresholdAdmin(TenantScopedAdmin):
-    list_display = ("site", "metric", "operator", "value", "sustained_seconds", "severity", "enabled")
-    list_filter = ("site", "tenant", "enabled")
+    list_display = ("site", "metric", "inverter", "operator", "value", "sustained_seconds", "window", "severity",
+                    "enabled")
+    list_filter = ("site", "tenant", "enabled", "window")
 
     def save_model(self, request, obj, form, change):
         services.threshold_save(threshold=obj, changed=list(form.changed_data), actor=Actor.for_user(request.user))
+        if warning := plant_rule_services.daylight_warning(obj):
+            self.message_user(request, warning, messages.WARNING)
 
     def delete_model(self, request, obj):
         services.threshold_delete(threshold=obj, actor=Actor.for_user(request.user))
@@ -36,6 +48,48 @@ class TelemetryThresholdAdmin(TenantScopedAdmin):
     def delete_queryset(self, request, queryset):
         for threshold in queryset:
             services.threshold_delete(threshold=threshold, actor=Actor.for_user(request.user))
+
+
+class PlantRuleAdmin(TenantScopedAdmin):
+    """Anomaly and sibling rules of plants: every write through apps.ingest.plant_rule_services."""
+
+    list_filter = ("site", "tenant", "enabled")
+    exclude = ("tenant",)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "site" and formfield is not None:
+            formfield.queryset = formfield.queryset.filter(kind="plant", archived_at__isnull=True)
+        return formfield
+
+    def save_model(self, request, obj, form, change):
+        try:
+            plant_rule_services.plant_rule_save(rule=obj, changed=list(form.changed_data),
+                                                actor=Actor.for_user(request.user))
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        if warning := plant_rule_services.daylight_warning(obj):
+            self.message_user(request, warning, messages.WARNING)
+
+    def delete_model(self, request, obj):
+        plant_rule_services.plant_rule_delete(rule=obj, actor=Actor.for_user(request.user))
+
+    def delete_queryset(self, request, queryset):
+        for rule in queryset:
+            plant_rule_services.plant_rule_delete(rule=rule, actor=Actor.for_user(request.user))
+
+
+@admin.register(AnomalyRule)
+class AnomalyRuleAdmin(PlantRuleAdmin):
+    list_display = ("site", "metric", "inverter", "direction", "z_threshold", "alpha", "min_samples", "window",
+                    "severity", "enabled")
+
+
+@admin.register(SiblingRule)
+class SiblingRuleAdmin(PlantRuleAdmin):
+    list_display = ("site", "metric", "percent_below", "sustained_seconds", "min_siblings", "window", "severity",
+                    "enabled")
 
 
 @admin.register(Scan)

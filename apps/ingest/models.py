@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from apps.devices.models import Device
+from apps.ingest.plant_models import AnomalyRule, RuleWindow, SiblingRule, TelemetryBaseline  # noqa: F401 (models)
 from apps.tenancy.models import Site, SiteKind, TenantOwnedModel
 
 
@@ -64,6 +65,9 @@ class TelemetryThreshold(TenantOwnedModel):
     value = models.FloatField()
     sustained_seconds = models.PositiveIntegerField(default=0)
     severity = models.CharField(max_length=10, default="high")
+    window = models.CharField(max_length=16, choices=RuleWindow.choices, default=RuleWindow.ALWAYS,
+                              db_default=RuleWindow.ALWAYS,
+                              help_text="Judge only readings in this window (e.g. low output only in daylight).")
     enabled = models.BooleanField(default=True)
 
     class Meta:

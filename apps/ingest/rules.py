@@ -2,6 +2,8 @@
 device's rule state) to decisions (raise this, clear that). No database access here, so
 each rule is easy to read and to test.
 
+Telemetry rules (thresholds, anomalies, siblings) are in `apps.ingest.plant_rules`.
+
 Every decision carries a dedup key built from the rule and the device, so repeats of the
 same problem bump one alert instead of making new ones.
 """
@@ -18,6 +20,7 @@ from django.conf import settings
 from apps.alerts.models import AlertKind, Severity
 from apps.devices.models import Device
 from apps.ingest.models import PLANT_DEFAULT_THRESHOLDS, RuleSet, TelemetryThreshold
+from apps.ingest.plant_models import AnomalyRule, SiblingRule
 from apps.tenancy.models import Site, SiteKind
 
 RULES_CACHE_SECONDS = 5.0
@@ -49,6 +52,8 @@ class Decisions:
 class SiteRules:
     rules: RuleSet
     thresholds: tuple[TelemetryThreshold, ...]
+    anomaly_rules: tuple[AnomalyRule, ...] = ()
+    sibling_rules: tuple[SiblingRule, ...] = ()
 
 
 _cache: dict[int, tuple[float, SiteRules]] = {}
@@ -68,7 +73,11 @@ def rules_for_site(site: Site) -> SiteRules:
             TelemetryThreshold(tenant_id=site.tenant_id, site=site, **spec) for spec in PLANT_DEFAULT_THRESHOLDS
         ])
     thresholds = tuple(TelemetryThreshold.objects.filter(site=site, enabled=True))
-    value = SiteRules(rules=rules, thresholds=thresholds)
+    anomaly_rules = sibling_rules = ()
+    if site.kind == SiteKind.PLANT:
+        anomaly_rules = tuple(AnomalyRule.objects.filter(site=site, enabled=True))
+        sibling_rules = tuple(SiblingRule.objects.filter(site=site, enabled=True))
+    value = SiteRules(rules=rules, thresholds=thresholds, anomaly_rules=anomaly_rules, sibling_rules=sibling_rules)
     _cache[site.pk] = (now, value)
     return value
 
@@ -234,39 +243,3 @@ def evaluate_document_reuse(*, subject_hash: str, sightings: list[Sighting], win
     return Raise(AlertKind.DOCUMENT_REUSE, Severity.HIGH, f"document_reuse:{prefix}",
                  f"{summary} (document {prefix})",
                  {"hash_prefix": prefix, "reason": reason, "sites": sites, "scans": len(recent)})
-
-
-def evaluate_telemetry(*, device: Device, thresholds: tuple[TelemetryThreshold, ...], readings: list[dict],
-                       state: dict) -> Decisions:
-    """metric <op> value sustained for N seconds; clears when a reading is back in range.
-
-    `state["telemetry_since"][metric]` holds when the current violation began, by the
-    readings' own timestamps, so late or reordered batches are judged by when things happened.
-    """
-    decisions = Decisions()
-    since: dict[str, str] = state.setdefault("telemetry_since", {})
-    by_metric = {(t.metric, t.inverter): t for t in thresholds}
-    for reading in sorted(readings, key=lambda r: r["ts"]):
-        inverter = reading.get("inverter", "")
-        # A threshold for this inverter wins over the plant-wide one for the metric.
-        threshold = by_metric.get((reading["metric"], inverter)) or by_metric.get((reading["metric"], ""))
-        if threshold is None:
-            continue
-        # Each inverter is judged on its own: its own violation clock and its own alert.
-        subject = f"{inverter}/{threshold.metric}" if inverter else threshold.metric
-        dedup = key("telemetry", device, f"{inverter}:{threshold.metric}" if inverter else threshold.metric)
-        ts: datetime = reading["ts"]
-        if threshold.violated_by(reading["value"]):
-            started = datetime.fromisoformat(since.setdefault(subject, ts.isoformat()))
-            if (ts - started).total_seconds() >= threshold.sustained_seconds:
-                decisions.raises.append(Raise(
-                    AlertKind.TELEMETRY, threshold.severity, dedup,
-                    f"{threshold.metric} {threshold.get_operator_display()} {threshold.value:g} "
-                    f"({reading['value']:g} {reading.get('unit', '')}) on {device}"
-                    f"{' inverter ' + inverter if inverter else ''}".strip(),
-                    {"metric": threshold.metric, "value": reading["value"], "since": started.isoformat(),
-                     **({"inverter": inverter} if inverter else {})}))
-        elif subject in since:
-            del since[subject]
-            decisions.clears.append(Clear(dedup, "auto", f"{threshold.metric} back in range ({reading['value']:g})"))
-    return decisions

@@ -30,6 +30,7 @@ from apps.audit.services import Actor, audit_record
 from apps.common.batches import delete_in_batches
 from apps.devices.models import Device
 from apps.ingest import rules as rule_engine
+from apps.ingest import telemetry_judging
 from apps.ingest.models import HealthSample, RuleSet, Scan, TelemetryReading, TelemetryThreshold, age_band
 from apps.ingest.rules import forget_site_rules
 from apps.ingest.signals import device_updated
@@ -421,14 +422,16 @@ def telemetry_ingest_many(*, batches: list[TelemetryBatch]) -> TelemetryOutcome:
     results, alerts = [], []
     with transaction.atomic():
         inserted = _insert_readings(batches)
-        for batch in batches:
-            fresh = [r for r in batch.readings if (batch.device.pk, str(r["message_id"])) in inserted]
+        fresh_by_device = [(batch.device, [r for r in batch.readings
+                                           if (batch.device.pk, str(r["message_id"])) in inserted])
+                           for batch in batches]
+        judged = telemetry_judging.fold_baselines(fresh_by_device)
+        for batch, (_device, fresh) in zip(batches, fresh_by_device, strict=True):
             locked = Device.objects.select_for_update().select_related("tenant", "site").get(pk=batch.device.pk)
             state = dict(locked.rule_state.get("rules", {}))
             changes = _restore_if_offline(locked, state)
-            thresholds = rule_engine.rules_for_site(locked.site).thresholds
-            decisions = rule_engine.evaluate_telemetry(device=locked, thresholds=thresholds, readings=fresh,
-                                                       state=state)
+            decisions = telemetry_judging.judge_device(device=locked, readings=fresh, state=state,
+                                                       judged=judged.get(locked.pk, []))
             alerts += apply_decisions(device=locked, decisions=decisions, state=state)
             locked.last_seen_at = timezone.now()
             locked.rule_state = {**locked.rule_state, "rules": state}

@@ -45,6 +45,7 @@ def board(request):
         "ticketUrl": reverse("stream-ticket"),
         "alertsUrl": reverse("alert-list"),
         "commandsUrl": reverse("command-list"),
+        "devicePageUrl": reverse("device-page", args=["__id__"]),
         "loginUrl": f"{reverse('admin:login')}?{urlencode({'next': request.get_full_path()})}",
     }
     return render(request, "realtime/board.html", {"tenant": context.tenant, "snapshot": snapshot,

@@ -63,7 +63,7 @@ class TenantAdmin(TenantScopedAdmin):
 
 
 SITE_FIELDS = ("name", "location_id", "kind", "timezone", "address", "business_hours", "outage_threshold",
-               "outage_window_seconds")
+               "outage_window_seconds", "latitude", "longitude")
 
 
 @admin.register(Site)

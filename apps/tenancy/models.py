@@ -98,6 +98,12 @@ class Site(TenantOwnedModel):
     outage_window_seconds = models.PositiveIntegerField(
         default=120, db_default=120, validators=[MinValueValidator(10), MaxValueValidator(3600)],
         help_text="How close together those alerts must be, in seconds.")
+    latitude = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(-90.0), MaxValueValidator(90.0)],
+        help_text="Degrees north (negative: south). With the longitude, gives plant rules their daylight.")
+    longitude = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(-180.0), MaxValueValidator(180.0)],
+        help_text="Degrees east (negative: west).")
     created_at = models.DateTimeField(auto_now_add=True)
     archived_at = models.DateTimeField(
         null=True, blank=True, editable=False,
@@ -107,10 +113,26 @@ class Site(TenantOwnedModel):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "location_id"], name="site_location_unique_per_tenant"),
+            # A position is both coordinates or neither, and on the globe.
+            models.CheckConstraint(
+                condition=(models.Q(latitude__isnull=True, longitude__isnull=True)
+                           | models.Q(latitude__isnull=False, longitude__isnull=False, latitude__gte=-90,
+                                      latitude__lte=90, longitude__gte=-180, longitude__lte=180)),
+                name="site_coordinates_valid"),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.location_id})"
+
+    def clean(self) -> None:
+        super().clean()
+        if (self.latitude is None) != (self.longitude is None):
+            missing = "longitude" if self.longitude is None else "latitude"
+            raise ValidationError({missing: "Give both coordinates, or neither."})
+
+    @property
+    def has_coordinates(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
 
     @property
     def zoneinfo(self) -> zoneinfo.ZoneInfo:

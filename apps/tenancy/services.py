@@ -37,6 +37,7 @@ from apps.tenancy.signals import (
     membership_changed,
     membership_removed,
     site_deprovisioning,
+    site_disconnecting,
     site_history_requested,
     tenant_created,
 )
@@ -95,12 +96,15 @@ def site_create(
     business_hours: dict | None = None,
     outage_threshold: int | None = None,
     outage_window_seconds: int | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
     actor=None,
 ) -> Site:
     if kind not in SiteKind.values:
         raise ConflictError(f"Unknown site kind '{kind}'.", code="invalid")
     site = Site(
-        tenant=tenant, name=name, location_id=location_id, kind=kind, timezone=timezone, address=address
+        tenant=tenant, name=name, location_id=location_id, kind=kind, timezone=timezone, address=address,
+        latitude=latitude, longitude=longitude,
     )
     if business_hours is not None:
         site.business_hours = business_hours
@@ -151,6 +155,7 @@ def site_delete(*, site: Site, actor=None) -> str:
     """
     with transaction.atomic():
         site = Site.objects.select_for_update().get(pk=site.pk)
+        site_disconnecting.send(sender=Site, site=site, actor=actor)
         site_deprovisioning.send(sender=Site, site=site, actor=actor)
         history = site_history(site=site)
         if history:

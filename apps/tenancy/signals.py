@@ -22,6 +22,12 @@ login_locked_out = Signal()
 # details. Every configuration change a tenancy service makes; the audit log records it.
 config_changed = Signal()
 
+# kwargs: site, actor (user or None). Sent first while a site is deprovisioned, before
+# site_deprovisioning: higher apps cut what connects the site's devices outside the device
+# rows (a plant gateway's broker identity, then its certificate), while those rows still say
+# what to cut.
+site_disconnecting = Signal()
+
 # kwargs: site, actor (user or None). Sent while a site is deprovisioned: higher apps revoke
 # what lets the site's devices in (devices, setup tokens).
 site_deprovisioning = Signal()

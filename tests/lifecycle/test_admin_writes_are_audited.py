@@ -18,7 +18,7 @@ from django.test import Client, RequestFactory
 
 from apps.audit.models import AuditEntry
 from apps.audit.services import Actor
-from apps.ingest.models import TelemetryThreshold
+from apps.ingest.models import AnomalyRule, SiblingRule, TelemetryThreshold
 from apps.ingest.rules import rules_for_site
 from apps.notifications.services import channel_create, quiet_hours_save
 from apps.oncall.contacts import contact_method_create, notification_rule_create
@@ -40,6 +40,13 @@ def _threshold(world):
                                              operator="gt", value=900)
 
 
+def _plant_rule(model):
+    def make(world):
+        return model.objects.create(tenant=world.tenant, site=SiteFactory(tenant=world.tenant, kind="plant"),
+                                    metric="power_ac")
+    return make
+
+
 WRITABLE = {
     "tenancy.tenant": (lambda world: TenantFactory(), "name", "Renamed", True),
     "tenancy.site": (_site, "name", "Renamed", False),
@@ -48,6 +55,8 @@ WRITABLE = {
     "devices.device": (lambda world: DeviceFactory(site=world.site), "name", "Renamed", False),
     "ingest.ruleset": (lambda world: rules_for_site(world.site).rules, "underage_age", 19, False),
     "ingest.telemetrythreshold": (_threshold, "value", 950.0, False),
+    "ingest.anomalyrule": (_plant_rule(AnomalyRule), "z_threshold", 5.0, False),
+    "ingest.siblingrule": (_plant_rule(SiblingRule), "percent_below", 30.0, False),
     "notifications.channel": (lambda world: channel_create(tenant=world.tenant, name="desk", kind="email",
                                                            target="ops@example.com", actor=ACTOR), "name",
                               "Renamed", False),

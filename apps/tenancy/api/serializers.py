@@ -57,11 +57,14 @@ class SiteSerializer(serializers.ModelSerializer):
         min_value=0, max_value=1000, required=False,
         help_text="This many alerts of one kind within the window open one outage alert, paged once (0: off).")
     outage_window_seconds = serializers.IntegerField(min_value=10, max_value=3600, required=False)
+    latitude = serializers.FloatField(min_value=-90, max_value=90, allow_null=True, required=False,
+                                      help_text="With the longitude (both or neither): daylight for plant rules.")
+    longitude = serializers.FloatField(min_value=-180, max_value=180, allow_null=True, required=False)
 
     class Meta:
         model = Site
         fields = ["id", "name", "location_id", "kind", "timezone", "address", "business_hours", "outage_threshold",
-                  "outage_window_seconds", "created_at", "archived_at"]
+                  "outage_window_seconds", "latitude", "longitude", "created_at", "archived_at"]
         read_only_fields = ["created_at", "archived_at"]
 
 

@@ -309,9 +309,12 @@
                      text: `${device.battery_level}%${device.battery_charging ? " charging" : ""}` });
     const seen = device.last_seen_at ? ageNode(device.last_seen_at, device.site, "seen ", " ago")
       : el("span", { class: "age", text: "never seen" });
+    // The device page (history charts) is a plain link: the tile stays a tile.
+    const history = config.devicePageUrl ? el("a", { class: "device-link", text: "history",
+      href: config.devicePageUrl.replace("__id__", encodeURIComponent(device.id)) }) : null;
     tile.replaceChildren(...[el("strong", { text: device.name || device.hardware_id }),
                              el("span", { class: "state", text: device.state.replace("_", " ") }), battery, seen,
-                             backlogNode(device), flushControl(device)]
+                             backlogNode(device), flushControl(device), history]
       .filter(Boolean));
     const container = section(device.site).querySelector(".devices");
     if (tile.parentNode !== container) container.append(tile);
