@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0003_document_reuse'),
+        ('alerts', '0005_reply_codes'),
     ]
 
     operations = [
