@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 
 from apps.oncall.models import Roster
 from apps.oncall.rotation import RosterState
-from apps.tenancy.models import Membership, Role
+from apps.tenancy import selectors as tenancy_selectors
+from apps.tenancy.models import Membership, Role, Site
 
 
 @dataclass(frozen=True)
@@ -44,14 +44,15 @@ class PeopleTargets:
 
 
 def members_covering_site(*, tenant_id: int, site_id: int | None, roles: list[str] | tuple[str, ...]):
-    """Active members of the tenant with one of `roles` whose membership covers the site
-    (an alert without a site is covered by whole-tenant memberships only)."""
-    scope = Q(all_sites=True)
-    if site_id is not None:
-        scope |= Q(sites__pk=site_id)
-    user_ids = (Membership.objects.filter(scope, tenant_id=tenant_id, role__in=[r for r in roles if r in Role.values])
-                .values("user_id"))
-    return get_user_model().objects.filter(pk__in=user_ids, is_active=True)
+    """Active people of the tenant with one of `roles` whose membership covers the site (the
+    tenancy rule, `apps.tenancy.selectors.members_covering_site`); an alert without a site is
+    covered by whole-tenant memberships only."""
+    roles = [role for role in roles if role in Role.values]
+    if site_id is None:
+        memberships = Membership.objects.filter(tenant_id=tenant_id, all_sites=True, role__in=roles)
+    else:
+        memberships = tenancy_selectors.members_covering_site(site=Site(pk=site_id, tenant_id=tenant_id), roles=roles)
+    return get_user_model().objects.filter(pk__in=memberships.values("user_id"), is_active=True)
 
 
 def rosters_of_site(*, tenant_id: int, site_id: int | None):
