@@ -40,14 +40,22 @@ class ServiceSaved:
 
 
 class PersonalAdmin(ServiceSaved, TenantScopedAdmin):
-    """Own rows for everyone; every row of the tenant for its owners and admins."""
+    """Own rows for everyone, whatever their sites; every row of the tenant for its owners
+    and admins who cover the whole tenant (a site-scoped manager manages only their own:
+    the rows are personal and say nothing of a site, see README "Per-site access")."""
+
+    def _managed_whole(self, request) -> frozenset[int]:
+        return self._managed_scope(request).whole_tenant_ids
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
+        queryset = admin.ModelAdmin.get_queryset(self, request)  # personal rows: no site scope
         if request.user.is_superuser:
             return queryset
-        managed = self._managed_tenant_ids(request)
-        return queryset.filter(Q(tenant__in=managed) | Q(user=request.user))
+        return queryset.filter(tenant__in=self._visible_tenant_ids(request)).filter(
+            Q(tenant__in=self._managed_whole(request)) | Q(user=request.user))
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser or (request.user.is_staff and bool(self._visible_tenant_ids(request)))
 
     def has_add_permission(self, request):
         return request.user.is_superuser or (request.user.is_staff and bool(self._visible_tenant_ids(request)))
@@ -67,7 +75,7 @@ class PersonalAdmin(ServiceSaved, TenantScopedAdmin):
         if db_field.name == "tenant":
             formfield.queryset = db_field.related_model.objects.filter(pk__in=self._visible_tenant_ids(request))
         if db_field.name == "user":
-            managed = self._managed_tenant_ids(request)
+            managed = self._managed_whole(request)
             formfield.queryset = get_user_model().objects.filter(
                 pk__in=get_user_model().objects.filter(memberships__tenant__in=managed).values("pk")
             ) | get_user_model().objects.filter(pk=request.user.pk)
@@ -78,10 +86,10 @@ class PersonalAdmin(ServiceSaved, TenantScopedAdmin):
     def get_queryset_for(self, model, request):
         if request.user.is_superuser:
             return model.objects.all()
-        return model.objects.filter(Q(tenant__in=self._managed_tenant_ids(request)) | Q(user=request.user))
+        return model.objects.filter(Q(tenant__in=self._managed_whole(request)) | Q(user=request.user))
 
     def _may_act_for(self, request, tenant, user) -> bool:
-        return request.user.is_superuser or user == request.user or tenant.pk in self._managed_tenant_ids(request)
+        return request.user.is_superuser or user == request.user or tenant.pk in self._managed_whole(request)
 
 
 class ContactMethodForm(forms.ModelForm):

@@ -18,13 +18,15 @@ from django.utils import timezone
 from apps.alerts.models import AlertKind
 from apps.audit.services import Actor
 from apps.common.errors import ApplicationError
+from apps.devices.models import Device
 from apps.oncall import maintenance, rosters
 from apps.oncall.admin_people import ServiceSaved, service_error
 from apps.oncall.models import MaintenanceWindow, Roster, RosterOverride
 from apps.oncall.rotation import RosterState
 from apps.tenancy.admin_base import TenantScopedAdmin, tenant_scope
 from apps.tenancy.context import tenant_ids_where_role
-from apps.tenancy.models import OPERATOR_ROLES
+from apps.tenancy.models import OPERATOR_ROLES, Site
+from apps.tenancy.scoping import scope_for_user
 
 
 class RosterForm(forms.ModelForm):
@@ -199,19 +201,29 @@ class MaintenanceWindowAdmin(ServiceSaved, TenantScopedAdmin):
     def _operator_tenant_ids(self, request) -> list[int]:
         return tenant_ids_where_role(request.user, OPERATOR_ROLES)
 
+    def _operator_scope(self, request):
+        """The tenants and sites this person operates in (a Lisbon-only operator: Lisbon)."""
+        return scope_for_user(request.user, roles=OPERATOR_ROLES)
+
     def _can_manage(self, request, obj) -> bool:
         if request.user.is_superuser:
             return True
         if not request.user.is_staff:
             return False
         operated = self._operator_tenant_ids(request)
-        return bool(operated) if obj is None else obj.tenant_id in operated
+        if obj is None or obj.pk is None:
+            return bool(operated)
+        return obj.tenant_id in operated and self._operator_scope(request).filter(
+            MaintenanceWindow.objects.filter(pk=obj.pk)).exists()
 
     def _limit_choices(self, request, model, queryset):
         if request.user.is_superuser or queryset is None:
             return queryset
         scope = tenant_scope(model, self._operator_tenant_ids(request))
-        return queryset if scope is None else queryset.filter(scope)
+        queryset = queryset if scope is None else queryset.filter(scope)
+        if model is Site or model is Device:  # and only the sites (and their devices) they operate in
+            queryset = self._operator_scope(request).filter(queryset)
+        return queryset
 
     def get_form(self, request, obj=None, **kwargs):
         form_class = super().get_form(request, obj, **kwargs)

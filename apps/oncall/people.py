@@ -2,9 +2,10 @@
 
 Invariant: resolved from the database when the step runs (a roster's handover or an
 override made after the alert was raised counts); only active members of the alert's
-tenant are ever returned, so a person who left the tenant is never paged for it, and a
-role at a site covers only members whose membership covers that site (all sites, or
-that one among their chosen sites).
+tenant whose membership covers the alert's site (all sites, or that one among their
+chosen sites; whole-tenant members only for an alert without a site) are ever returned,
+whether a role, a roster or the step itself named them: a person who left the tenant, or
+a Porto-only member, is never paged for a Lisbon alert.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 
 from apps.oncall.models import Roster
 from apps.oncall.rotation import RosterState
@@ -79,6 +81,11 @@ def resolve_people(*, tenant_id: int, site_id: int | None, targets: PeopleTarget
     if targets.roles:
         found += list(members_covering_site(tenant_id=tenant_id, site_id=site_id, roles=targets.roles)
                       .values_list("pk", flat=True))
-    active = set(Membership.objects.filter(tenant_id=tenant_id, user_id__in=found, user__is_active=True)
-                 .values_list("user_id", flat=True))
+    # Only people whose membership covers the alert's site (a site-less alert: whole-tenant
+    # members), whoever named them: a Porto-only member put on a roster or a step is never
+    # paged for Lisbon.
+    covering = Membership.objects.filter(tenant_id=tenant_id, user_id__in=found, user__is_active=True)
+    covering = covering.filter(Q(all_sites=True) | Q(sites__pk=site_id)) if site_id is not None else (
+        covering.filter(all_sites=True))
+    active = set(covering.values_list("user_id", flat=True))
     return list(dict.fromkeys(user_id for user_id in found if user_id in active))

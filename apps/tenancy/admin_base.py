@@ -66,7 +66,7 @@ def _scope_q(model, tenant_ids, scope: Scope) -> Q | None:
     if model is Tenant:
         return Q(pk__in=tenant_ids)
     if _has_tenant_field(model):
-        return scope.q(site_path=site_path_for(model))
+        return scope.q(site_path=site_path_for(model), model=model)
     if model is get_user_model() and scope.is_site_restricted:
         return Q(pk__in=_people_covering(scope))
     return tenant_scope(model, tenant_ids)
@@ -120,7 +120,8 @@ class TenantScopedAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             return queryset
         queryset = queryset.filter(**{f"{self.tenant_field}__in": self._visible_tenant_ids(request)})
-        return queryset.filter(self._scope(request).q(site_path=self._site_path(), tenant_path=self.tenant_field))
+        return queryset.filter(self._scope(request).q(site_path=self._site_path(), tenant_path=self.tenant_field,
+                                                      model=self.model))
 
     def _sees_several_tenants(self, request) -> bool:
         return request.user.is_superuser or len(self._visible_tenant_ids(request)) > 1
@@ -165,10 +166,11 @@ class TenantScopedAdmin(admin.ModelAdmin):
         return formfield
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        """An empty site means the whole tenant (a hold, a schedule): only whole-tenant
-        managers may leave it empty."""
+        """An empty site (or no sites, for a roster) means the whole tenant (a hold, a
+        schedule): only whole-tenant managers may leave it empty."""
         form = super().get_form(request, obj, change=change, **kwargs)
-        if request.user.is_superuser or self._site_path() != "site" or "site" not in form.base_fields:
+        site_path = self._site_path()
+        if request.user.is_superuser or site_path not in ("site", "sites") or site_path not in form.base_fields:
             return form
         scope = self._managed_scope(request)
 
@@ -177,9 +179,10 @@ class TenantScopedAdmin(admin.ModelAdmin):
                 cleaned = super().clean()
                 tenant = cleaned.get("tenant")
                 tenant_id = tenant.pk if tenant is not None else inner.instance.tenant_id
-                if cleaned.get("site") is None and tenant_id is not None and not scope.covers_tenant(tenant_id):
-                    inner.add_error("site", "Choose one of your sites: the whole tenant needs a membership "
-                                            "for every site.")
+                if (site_path in inner.fields and not cleaned.get(site_path) and tenant_id is not None
+                        and not scope.covers_tenant(tenant_id)):
+                    inner.add_error(site_path, "Choose one of your sites: the whole tenant needs a membership "
+                                               "for every site.")
                 return cleaned
 
         SiteOfTheirOwn.__name__ = form.__name__

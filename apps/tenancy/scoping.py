@@ -13,7 +13,9 @@ is visible when its tenant is seen whole, or its site (`site_path_for`) is one o
 sites. Rows with no site (tenant-wide alerts with `site` NULL, channels, escalation
 policies, API keys, audit entries, retention) are therefore visible only to whole-tenant
 members: they may concern every site, and a Lisbon night guard must not read Porto's
-history through a site-less row or change configuration that pages Porto.
+history through a site-less row or change configuration that pages Porto. A row that
+covers several sites (a roster) is visible to a site-scoped member only when every one of
+its sites is theirs: one Porto site among them, and it pages for Porto.
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ INDIRECT_SITE_PATHS = {
     "ingest.scanbatch": "device__site",
     "devices.devicechallenge": "device__site",
     "devices.devicerefreshcredential": "device__site",
+    "devices.devicecommand": "device__site",
+    "ingest.telemetrybaseline": "device__site",
+    # Rosters cover a set of sites (many-to-many): see `Scope.q` for what that means.
+    "oncall.roster": "sites",
+    "oncall.rostermember": "roster__sites",
+    "oncall.rosteroverride": "roster__sites",
+    "oncall.shiftnotice": "roster__sites",
 }
 
 
@@ -53,6 +62,20 @@ def site_path_for(model: type[Model]) -> str | None:
     return "site" if site_field.concrete and site_field.related_model is Site else None
 
 
+def _is_multi_valued(model: type[Model], path: str) -> bool:
+    """True when `path` crosses a many-to-many or reverse relation (a row has many sites)."""
+    for name in path.split("__"):
+        if name == "pk":
+            return False
+        field = model._meta.get_field(name)
+        if field.many_to_many or field.one_to_many:
+            return True
+        if field.related_model is None:
+            return False
+        model = field.related_model
+    return False
+
+
 @dataclass(frozen=True)
 class Scope:
     """What one person (or integration) may see; build it with the `scope_for_*` functions."""
@@ -66,13 +89,21 @@ class Scope:
         """True when some sites are out of reach: the person is limited to chosen sites."""
         return not self.unrestricted and bool(self.site_ids or not self.whole_tenant_ids)
 
-    def q(self, *, site_path: str | None, tenant_path: str = "tenant") -> Q:
+    def q(self, *, site_path: str | None, tenant_path: str = "tenant", model: type[Model] | None = None) -> Q:
+        """The visible rows of `model`. A path through a many-to-many (a roster's sites) needs
+        `model`: such a row is visible only when it has sites and all of them are in scope
+        (by subquery, so a row of several sites is never listed twice)."""
         if self.unrestricted:
             return Q()
         visible = Q(**{f"{tenant_path}__in": self.whole_tenant_ids})
-        if site_path is not None and self.site_ids:
-            visible |= Q(**{f"{site_path}__in": self.site_ids})
-        return visible
+        if site_path is None or not self.site_ids:
+            return visible
+        if model is not None and _is_multi_valued(model, site_path):
+            others = Site.objects.exclude(pk__in=self.site_ids)
+            rows = (model._default_manager.filter(**{f"{site_path}__in": self.site_ids})
+                    .exclude(**{f"{site_path}__in": others}).values("pk"))
+            return visible | Q(pk__in=rows)
+        return visible | Q(**{f"{site_path}__in": self.site_ids})
 
     def filter(self, queryset: QuerySet, *, site_field: str | None = "auto",
                tenant_field: str = "tenant") -> QuerySet:
@@ -81,7 +112,7 @@ class Scope:
         site_path = site_path_for(queryset.model) if site_field == "auto" else site_field
         if queryset.model is Tenant:
             return queryset if self.unrestricted else queryset.filter(pk__in=self.tenant_ids())
-        return queryset.filter(self.q(site_path=site_path, tenant_path=tenant_field))
+        return queryset.filter(self.q(site_path=site_path, tenant_path=tenant_field, model=queryset.model))
 
     def tenant_ids(self) -> frozenset[int]:
         """Every tenant the scope touches, whole or through some sites."""

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
 from django.utils import timezone
 
 from apps.alerts.services import alert_raise
 from apps.audit.services import Actor
+from apps.devices.commands import command_send
 from apps.devices.setup_tokens import setup_token_create
 from apps.ingest.models import TelemetryThreshold
 from apps.ingest.rules import rules_for_site
@@ -24,6 +25,9 @@ from apps.iot.models import Gateway
 from apps.notifications.models import Notification, QuietHours
 from apps.notifications.policies import policy_save
 from apps.notifications.services import channel_create
+from apps.oncall.contacts import contact_method_create, notification_rule_create
+from apps.oncall.maintenance import maintenance_create
+from apps.oncall.rosters import override_create, roster_save
 from apps.reports.models import Report
 from apps.tenancy.models import LegalHold, Role
 from apps.tenancy.services import membership_set
@@ -99,7 +103,31 @@ def make_harbour(device_client) -> HarbourWorld:
                                             severity="warning", summary="A site-less porto monitor alert",
                                             source="external").alert
     world.objects["channel"] = channel
+    _populate_people(world, "lisbon", members[Role.STAFF], lisbon, "+351910000001")
+    _populate_people(world, "porto", porto_viewer, porto, "+351910000002")
     return world
+
+
+def _populate_people(world: HarbourWorld, city: str, person, site, phone: str) -> None:
+    """A person of the city with a contact method and a rule, the city's roster with an
+    override, a maintenance window and a device command (through their services)."""
+    tenant, made, now = world.tenant, world.objects[city], timezone.now()
+    method = contact_method_create(tenant=tenant, user=person, kind="sms", address=phone, actor=ACTOR,
+                                   label=f"{city.title()} phone")
+    roster = roster_save(tenant=tenant, actor=ACTOR, name=f"{city.title()} night roster", members=[person],
+                         handover_time=time(9), starts_on=now.date(), sites=[site])
+    made.update({
+        "contact_method": method,
+        "notification_rule": notification_rule_create(method=method, delay_minutes=0, actor=ACTOR),
+        "roster": roster,
+        "roster_override": override_create(roster=roster, user=person, starts_at=now + timedelta(days=1),
+                                           ends_at=now + timedelta(days=2), actor=ACTOR,
+                                           reason=f"{city.title()} cover"),
+        "maintenance_window": maintenance_create(site=site, starts_at=now + timedelta(days=3),
+                                                 ends_at=now + timedelta(days=4), actor=ACTOR,
+                                                 reason=f"{city.title()} inverter work"),
+        "command": command_send(tenant=tenant, actor=ACTOR, name="flush", device=made["device"])[0],
+    })
 
 
 @pytest.fixture
@@ -112,4 +140,6 @@ def porto_ids(world: HarbourWorld) -> set[str]:
     porto = world.objects["porto"]
     return {world.porto.public_id, porto["device"].public_id, porto["alert"].public_id, porto["token"].public_id,
             porto["report"].public_id, porto["gateway"].device.public_id, porto["notification"].public_id,
-            world.objects["siteless"].public_id}
+            world.objects["siteless"].public_id, porto["contact_method"].public_id,
+            porto["notification_rule"].public_id, porto["roster"].public_id, porto["roster_override"].public_id,
+            porto["maintenance_window"].public_id, porto["command"].public_id}

@@ -13,8 +13,9 @@ from apps.tenancy.scoping import Scope, scope_for_user, site_path_for
 TENANT_WIDE = {
     "tenancy.membership", "tenancy.retentionpolicy", "audit.auditentry", "audit.auditanchor", "devices.apikey",
     "notifications.channel", "notifications.escalationpolicy", "notifications.escalationstep",
-    "notifications.routingversion", "oncall.contactmethod", "oncall.notificationrule", "iot.certificateauthority",
-    "iot.deadletter",
+    "notifications.routingversion", "iot.certificateauthority", "iot.deadletter",
+    # Personal rows: scoped by their person, not a site (apps/oncall/api/views.py _PersonalMixin).
+    "oncall.contactmethod", "oncall.notificationrule",
 }
 
 

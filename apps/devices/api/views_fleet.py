@@ -148,12 +148,16 @@ class CommandViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.Retrie
     filterset_class = CommandFilter
 
     def get_queryset(self):
-        return selectors.command_list(tenant=self.tenant)
+        return self.scope.filter(selectors.command_list(tenant=self.tenant))
 
     @extend_schema(request=s.CommandCreateInput, responses={201: s.CommandSerializer(many=True)})
     def create(self, request):
         data = s.CommandCreateInput(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
+        if not data.validated_data.get("device") and not data.validated_data.get("site") and \
+                not self.scope.covers_tenant(self.tenant.pk):
+            # A group by kind alone spans every site: a site-scoped operator names one of theirs.
+            raise exceptions.ValidationError({"site": ["Name one of your sites (or a device) for a group command."]})
         sent = commands.command_send(tenant=self.tenant, actor=Actor.for_principal(request.user),
                                      **data.validated_data)
         return Response(s.CommandSerializer(sent, many=True).data, status=status.HTTP_201_CREATED)

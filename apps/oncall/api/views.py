@@ -23,19 +23,25 @@ from apps.tenancy.models import ALL_ROLES, MANAGER_ROLES, OPERATOR_ROLES
 
 
 class _PersonalMixin(TenantScopedViewMixin):
-    """Everyone manages their own; owners and admins manage everyone's in their tenant."""
+    """Everyone manages their own, whatever their sites; owners and admins of the whole
+    tenant manage everyone's (a site-scoped manager only their own: README "Per-site access")."""
 
     read_roles = ALL_ROLES
     write_roles = ALL_ROLES
     api_key_read_scope = None  # addresses are personal data: people only
+    site_field = None
 
     @property
     def manages(self) -> bool:
-        return self.tenant_context.has_role(MANAGER_ROLES)
+        return self.tenant_context.has_role(MANAGER_ROLES) and self.scope.covers_tenant(self.tenant.pk)
 
     def get_queryset(self):
-        queryset = super().get_queryset()
+        queryset = self.queryset.filter(tenant=self.tenant)  # personal rows: the person, not a site, decides
         return queryset if self.manages else queryset.filter(user=self.request.user)
+
+    def get_serializer_context(self):
+        # A rule's contact method is looked up in the tenant; whose it is, the view decides.
+        return {**super().get_serializer_context(), "scope": None}
 
     def _actor(self) -> Actor:
         return Actor.for_principal(self.request.user)
@@ -116,6 +122,10 @@ class RosterViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
                 data.setdefault(name, getattr(roster, name))
             data.setdefault("sites", list(roster.sites.all()))
             timezone_name = timezone_name or roster.timezone
+        if not data.get("sites") and not self.scope.covers_tenant(self.tenant.pk):
+            # A roster of no site is the whole tenant's: a site-scoped manager names their sites.
+            raise exceptions.ValidationError({"sites": ["Choose one of your sites: a roster of no site is the "
+                                                        "whole tenant's."]})
         serializer.instance = rosters.roster_save(tenant=self.tenant, actor=Actor.for_principal(self.request.user),
                                                   members=members, timezone_name=timezone_name or "",
                                                   roster=roster, **data)
