@@ -1,7 +1,7 @@
 """The device page: a device's last day or week of health and output, as SVG charts.
 
-Invariant: the page shows a device only to members of its tenant (anyone else gets the
-404 a missing device gets), reads through the history selectors and writes nothing.
+Invariant: the page shows a device only to members of its tenant whose scope covers its
+site (anyone else gets the 404 a missing device gets), reads through the history selectors and writes nothing.
 Reached from the live board (each device tile links here) and from the admin.
 """
 
@@ -31,9 +31,11 @@ def _device_for(request, public_id: str) -> Device:
     if device is None:
         raise Http404("No such device.")
     try:
-        resolve_tenant_context(user=request.user, requested=device.tenant.public_id)
+        context = resolve_tenant_context(user=request.user, requested=device.tenant.public_id)
     except NotFoundError as exc:
         raise Http404("No such device.") from exc
+    if not context.scope.filter(Device.objects.filter(pk=device.pk)).exists():
+        raise Http404("No such device.")  # another site's device, for a site-scoped member
     return device
 
 
