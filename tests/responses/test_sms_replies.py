@@ -195,10 +195,13 @@ def test_a_viewer_cannot_acknowledge_by_sms(world_a, make_policy, raise_alert, t
 def test_a_person_whose_sites_do_not_cover_the_alert_is_refused(world_a, make_policy, raise_alert, tele, client):
     from apps.tenancy.models import Membership
 
-    Membership.objects.filter(tenant=world_a.tenant, user=world_a.staff).update(all_sites=False)
     policy(world_a, [(0, [person(world_a, world_a.staff, "sms", ANA)])])
     alert = raise_alert(world_a)
     send_pages(alert)
+    # Paged while covering every site, then limited to none of the alert's: a person not
+    # covering the alert's site is not paged for it at all (apps.oncall.people), and an
+    # answer to an earlier page is refused.
+    Membership.objects.filter(tenant=world_a.tenant, user=world_a.staff).update(all_sites=False)
     assert "can't act on this alert" in sms_reply(client, tele, ANA, "1").content.decode()
 
 
