@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from apps.common.ids import PublicIdField
 from apps.devices.models import Device
@@ -144,13 +145,9 @@ class Alert(TenantOwnedModel):
         return bool(self.unnotified_reason)
 
     def in_maintenance(self, now=None) -> bool:
-        from django.utils import timezone
-
         return bool(self.maintenance_until and self.maintenance_until > (now or timezone.now()))
 
     def is_snoozed(self, now=None) -> bool:
-        from django.utils import timezone
-
         return bool(self.snoozed_until and self.snoozed_until > (now or timezone.now()))
 
 
