@@ -67,6 +67,10 @@ class Device(TenantOwnedModel):
     public_id = PublicIdField(prefix="dev")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="devices")
     name = models.CharField(max_length=100, blank=True)
+    location_label = models.CharField(
+        max_length=60, blank=True, default="", db_default="",
+        help_text="Where the device is inside its site, as staff say it: Room 305, Till 2, Inverter 07. "
+                  "Alerts, pages and the board show it.")
     hardware_id = models.CharField(max_length=128, unique=True,
                                    help_text="Unique across Tocsin: a device belongs to one tenant.")
     model = models.CharField(max_length=100, blank=True)
@@ -106,7 +110,7 @@ class Device(TenantOwnedModel):
         indexes = [models.Index(fields=["tenant", "status", "kind"], name="device_tenant_status_kind")]
 
     def __str__(self) -> str:
-        return self.name or self.hardware_id
+        return self.location_label or self.name or self.hardware_id
 
     @property
     def is_active(self) -> bool:

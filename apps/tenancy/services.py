@@ -83,6 +83,21 @@ def tenant_update(*, tenant: Tenant, actor=None, **changes) -> Tenant:
     return tenant
 
 
+def tenant_two_factor_set(*, tenant: Tenant, required: bool, actor=None) -> Tenant:
+    """Owners (and superusers) decide whether the tenant's members must sign in to the
+    admin with TOTP (apps/tenancy/two_factor.py)."""
+    if actor is not None and not actor.is_superuser and not Membership.objects.filter(
+            tenant=tenant, user=actor, role=Role.OWNER).exists():
+        raise ForbiddenError("Only the tenant's owners decide on two-factor sign-in.", code="role_required")
+    with transaction.atomic():
+        if Tenant.objects.filter(pk=tenant.pk).exclude(require_two_factor=required).update(
+                require_two_factor=required):
+            _changed(tenant=tenant, actor=actor, action="tenant.two_factor_changed", target_type="tenant",
+                     target_id=tenant.public_id, details={"require_two_factor": required})
+    tenant.refresh_from_db()
+    return tenant
+
+
 def site_create(
     *,
     tenant: Tenant,
@@ -210,7 +225,7 @@ def membership_set(*, tenant: Tenant, user, role: str, actor=None) -> Membership
             # pass the check against a role the other is changing.
             list(Membership.objects.select_for_update().filter(tenant=tenant, user=actor))
         membership_check(tenant=tenant, user=user, role=role, actor=actor)
-        membership, created = Membership.objects.update_or_create(
+        membership, created = Membership.everyone.update_or_create(
             tenant=tenant, user=user, defaults={"role": role}
         )
         if not user.is_staff:

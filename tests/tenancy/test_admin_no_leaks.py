@@ -178,12 +178,13 @@ def test_membership_add_form_lists_no_users(alpha, bravo):
 def test_admin_adds_an_existing_user_by_username_and_creates_a_new_one(alpha, bravo):
     client = _client(alpha.admin)
     response = client.post("/admin/tenancy/membership/add/", {
-        "tenant": alpha.tenant.pk, "username": "bravo-person", "role": "staff", "email": "", "password": ""})
+        "tenant": alpha.tenant.pk, "username": "bravo-person", "role": "staff", "email": "", "password": "",
+        "all_sites": "on"})
     assert response.status_code == 302, response.content.decode()[:2000]
     assert alpha.tenant.memberships.get(user__username="bravo-person").role == "staff"
     response = client.post("/admin/tenancy/membership/add/", {
         "tenant": alpha.tenant.pk, "username": "new-desk", "email": "desk@alpha.example",
-        "password": "a-long-enough-passphrase", "role": "viewer"})
+        "password": "a-long-enough-passphrase", "role": "viewer", "all_sites": "on"})
     assert response.status_code == 302
     created = alpha.tenant.memberships.get(user__username="new-desk").user
     refused = client.post("/admin/tenancy/membership/add/", {
