@@ -17,6 +17,10 @@ class SetupToken(TenantOwnedModel):
     public_id = PublicIdField(prefix="stk")
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="setup_tokens")
     label = models.CharField(max_length=100, blank=True)
+    location_label = models.CharField(
+        max_length=60, blank=True, default="", db_default="",
+        help_text="Printed in the QR code: the device enrolled with it is named so (Room 305), unless it "
+                  "names itself.")
     token_hash = models.CharField(max_length=64, unique=True)
     hint = models.CharField(max_length=12, help_text="The first characters, to tell tokens apart.")
     max_uses = models.PositiveIntegerField(default=1)
@@ -127,6 +131,7 @@ class Enrollment(TenantOwnedModel):
     model = models.CharField(max_length=100, blank=True)
     kind = models.CharField(max_length=10, choices=DeviceKind.choices)
     public_key = models.CharField(max_length=64)
+    location_label = models.CharField(max_length=60, blank=True, default="", db_default="")
     challenge = models.CharField(max_length=64)
     expires_at = models.DateTimeField()
     completed_at = models.DateTimeField(null=True, blank=True)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from apps.audit.services import Actor, audit_record
 from apps.common.errors import ApplicationError
+from apps.devices.locations import clean_bssids, clean_location_label
 from apps.devices.models import Device, DeviceStatus, SetupToken
 from apps.devices.setup_tokens import setup_token_revoke
 from apps.devices.signals import device_history_requested
@@ -27,10 +28,21 @@ REFRESH_CREDENTIAL_MEMORY_DAYS = 90
 
 
 def device_update(*, device: Device, actor: Actor, name: str | None = None, site: Site | None = None,
-                  desired_state: dict | None = None) -> Device:
+                  desired_state: dict | None = None, location_label: str | None = None,
+                  allowed_bssids: list[str] | None = None) -> Device:
+    """None leaves a field as it is. `allowed_bssids` replaces that entry of the desired state."""
     changes = {}
     if name is not None and name != device.name:
         changes["name"] = name
+    if location_label is not None:
+        location_label = clean_location_label(location_label)
+        if location_label != device.location_label:
+            changes["location_label"] = location_label
+    if allowed_bssids is not None:
+        bssids = clean_bssids(allowed_bssids)
+        base = {key: value for key, value in (desired_state if desired_state is not None
+                                              else device.desired_state).items() if key != "allowed_bssids"}
+        desired_state = {**base, "allowed_bssids": bssids} if bssids else base
     if desired_state is not None and desired_state != device.desired_state:
         changes["desired_state"] = desired_state
     if site is not None and site.pk != device.site_id:

@@ -224,6 +224,9 @@
     const header = el("header", {},
       el("span", { class: "sev", text: alert.severity }),
       el("span", { class: "kind", text: state.kinds.get(alert.kind) || alert.kind }),
+      alert.location_label ? el("span", { class: "place", title: "Where: the device's place and site",
+                                          text: [alert.location_label, alert.site_name].filter(Boolean).join(", ") })
+        : null,
       el("span", { class: "status", text: alert.status }),
       alert.count > 1 ? el("span", { class: "count", title: "Reports of this problem", text: `×${alert.count}` }) : null);
     const meta = el("p", { class: "meta" },
@@ -299,7 +302,7 @@
                      text: `${device.battery_level}%${device.battery_charging ? " charging" : ""}` });
     const seen = device.last_seen_at ? ageNode(device.last_seen_at, device.site, "seen ", " ago")
       : el("span", { class: "age", text: "never seen" });
-    tile.replaceChildren(...[el("strong", { text: device.name || device.hardware_id }),
+    tile.replaceChildren(...[el("strong", { text: device.location_label || device.name || device.hardware_id }),
                              el("span", { class: "state", text: device.state.replace("_", " ") }), battery, seen]
       .filter(Boolean));
     const container = section(device.site).querySelector(".devices");
