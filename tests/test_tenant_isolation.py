@@ -26,6 +26,8 @@ from apps.notifications.models import Channel, EscalationPolicy, Notification
 from apps.notifications.policies import policy_save
 from apps.notifications.services import channel_create
 from apps.reports.models import Report
+from apps.tenancy.accounts import member_invite
+from apps.tenancy.models import Invitation, Membership
 from tests.factories import DeviceFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +73,10 @@ def _foreign_objects(world_b) -> dict[str, str]:
                                    period_end=alert.created_at, status="ready", content=b"%PDF B's report")
     gateway = Gateway.objects.create(tenant=world_b.tenant, site=world_b.site, identity="gw.b.tocsin",
                                      device=DeviceFactory(site=world_b.site, kind="gateway"), status="active")
+    invited = member_invite(tenant=world_b.tenant, email="b-invitee@example.com", role="viewer").invitation
     return {
+        "members": Membership.objects.get(tenant=world_b.tenant, user=world_b.staff).public_id,
+        "invites": invited.public_id,
         "reports": report.public_id,
         "iot": gateway.device.public_id,
         "channels": channel.public_id,
@@ -98,6 +103,8 @@ def _snapshot(world_b) -> tuple:
         list(Notification.objects.filter(tenant=world_b.tenant).values()),
         world_b.site.__class__.objects.filter(pk=world_b.site.pk).values().first(),
         list(Report.objects.filter(tenant=world_b.tenant).values("public_id", "status")),
+        list(Membership.everyone.filter(tenant=world_b.tenant).values("public_id", "role", "is_active", "all_sites")),
+        list(Invitation.objects.filter(tenant=world_b.tenant).values("public_id", "used_at", "revoked_at")),
     )
 
 
@@ -148,7 +155,7 @@ def test_lists_never_include_foreign_rows(world_a, world_b, client_for):
     _foreign_objects(world_b)
     for caller_name, client in _callers(world_a, client_for).items():
         for collection in ("sites", "devices", "setup-tokens", "api-keys", "audit", "alerts", "channels",
-                           "escalation-policies", "notifications"):
+                           "escalation-policies", "notifications", "members", "invites"):
             response = client.get(f"/api/v1/{collection}/")
             if response.status_code != 200:
                 assert response.status_code == 403, (caller_name, collection)
@@ -160,8 +167,9 @@ def test_lists_never_include_foreign_rows(world_a, world_b, client_for):
 
 def _all_ids(world) -> set[str]:
     ids = {world.site.public_id}
-    for model in (Device, SetupToken, ApiKey, AuditEntry, Alert, Channel, EscalationPolicy, Notification):
+    for model in (Device, SetupToken, ApiKey, AuditEntry, Alert, Channel, EscalationPolicy, Notification, Invitation):
         ids |= set(model.objects.filter(tenant=world.tenant).values_list("public_id", flat=True))
+    ids |= set(Membership.everyone.filter(tenant=world.tenant).values_list("public_id", flat=True))
     return ids
 
 
