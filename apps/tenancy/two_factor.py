@@ -1,12 +1,13 @@
 """TOTP two-factor sign-in for the admin (django-otp), required per tenant by its owners.
 
 Invariant: a signed-in person who must use two-factor sign-in reaches no admin page other
-than the two-factor pages, sign-out and the password pages until this session is verified
-with a TOTP code. A person must when they have a confirmed authenticator (they turned it on
-themselves) or an active membership of a tenant whose owners require it; such a person
-without an authenticator is sent to enrol one (a QR code and the otpauth URI), and the
-enrolment counts only once a code from the new authenticator is accepted. Codes are
-checked by django-otp, whose throttling slows repeated wrong codes per device.
+than the two-factor pages, sign-out and the password pages, no board page, and no API call
+made with their browser session, until this session is verified with a TOTP code. A
+person must when they have a confirmed authenticator (they turned it on themselves) or an
+active membership of a tenant whose owners require it; such a person without an
+authenticator is sent to enrol one (a QR code and the otpauth URI), and the enrolment
+counts only once a code from the new authenticator is accepted. Codes are checked by
+django-otp, whose throttling slows repeated wrong codes per device.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import segno
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from apps.common.errors import error_body
 from apps.tenancy.models import Membership
 from apps.tenancy.services import _changed
 
@@ -40,26 +42,36 @@ def two_factor_required(user) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists() or bool(tenants_requiring(user))
 
 
-def _exempt(path: str) -> bool:
-    prefix = reverse("admin:index")
-    if not path.startswith(prefix):
-        return True
+def _guarded(request) -> str | None:
+    """"page" for the admin and the board, "api" for an API call riding on the browser
+    session (no bearer token or API key of its own), None for anything else."""
+    path = request.path_info
+    if path.startswith("/api/"):
+        own = "HTTP_AUTHORIZATION" in request.META or "HTTP_X_API_KEY" in request.META
+        return None if own else "api"
+    if not path.startswith((reverse("admin:index"), reverse("board"))):
+        return None
     exempt = (reverse("admin:login"), reverse("admin:logout"), reverse("admin:jsi18n"),
               reverse("two-factor"), reverse("admin:password_change"))
-    return path.startswith(exempt)
+    return None if path.startswith(exempt) else "page"
 
 
 class TwoFactorRequiredMiddleware:
     """After django-otp's middleware: sends an unverified person who must use two-factor
-    sign-in to the two-factor page before any other admin page."""
+    sign-in to the two-factor page before any other admin or board page (an API call on
+    their session is refused with 403 `two_factor_required`)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        user = getattr(request, "user", None)
-        if (not _exempt(request.path_info) and user is not None and user.is_authenticated
-                and not user.is_verified() and two_factor_required(user)):
+        guarded = _guarded(request)
+        user = getattr(request, "user", None) if guarded else None
+        if (user is not None and user.is_authenticated and not user.is_verified()
+                and two_factor_required(user)):
+            if guarded == "api":
+                return JsonResponse(error_body("two_factor_required", "Verify this session with your "
+                                               "authenticator code at /admin/two-factor/."), status=403)
             target = reverse("two-factor")
             return HttpResponseRedirect(f"{target}?next={request.get_full_path()}" if request.method == "GET"
                                         else target)

@@ -48,6 +48,9 @@ def test_totp_is_required_for_a_tenant_that_enforces_it(world_a, world_b):
     for client in (staff, owner):  # open sessions too: the next admin page asks for a code
         blocked = client.get("/admin/alerts/alert/")
         assert blocked.status_code == 302 and blocked["Location"].startswith("/admin/two-factor/")
+    assert staff.get("/board/")["Location"].startswith("/admin/two-factor/?next=/board/")
+    refused = staff.get("/api/v1/me/")  # the API on the browser session is held back too
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "two_factor_required"
     page = staff.get("/admin/two-factor/")
     html = page.content.decode()
     assert page.status_code == 200 and "<svg" in html and "otpauth://totp/" in html
@@ -59,6 +62,7 @@ def test_totp_is_required_for_a_tenant_that_enforces_it(world_a, world_b):
     done = staff.post("/admin/two-factor/", {"code": _code(device), "next": "/admin/alerts/alert/"})
     assert done.status_code == 302 and done["Location"] == "/admin/alerts/alert/"
     assert staff.get("/admin/alerts/alert/").status_code == 200
+    assert staff.get("/board/").status_code == 200 and staff.get("/api/v1/me/").status_code == 200
     assert TOTPDevice.objects.get(user=world_a.staff).confirmed
 
     fresh = _browser(world_a.staff)  # the next sign-in asks for a code, no enrolment
