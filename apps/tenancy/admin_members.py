@@ -266,6 +266,14 @@ class InvitationAdmin(ReadOnlyTenantScopedAdmin):
     exclude = ("token_hash",)
     actions = ["revoke_selected"]
 
+    def has_module_permission(self, request):
+        """Owners and admins only, as in the API: who was invited, and when, is theirs to see."""
+        return request.user.is_superuser or (request.user.is_staff and bool(self._managed_tenant_ids(request)))
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.filter(tenant__in=self._managed_tenant_ids(request))
+
     @admin.action(description="Revoke selected invitations (their links stop working)")
     def revoke_selected(self, request, queryset):
         for invitation in queryset.filter(used_at__isnull=True, revoked_at__isnull=True):

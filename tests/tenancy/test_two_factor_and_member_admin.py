@@ -102,6 +102,7 @@ def test_the_invite_screen_as_admin_sends_a_link(world_a, django_capture_on_comm
     assert above.status_code == 200 and not Membership.objects.filter(user__email="boss@example.com").exists()
     listing = client.get("/admin/tenancy/membership/").content.decode()
     assert "desk@example.com" in listing and "pending" in listing
+    assert "desk@example.com" in client.get("/admin/tenancy/invitation/").content.decode()
 
 
 @pytest.mark.parametrize("role", ["staff", "viewer"])
@@ -112,6 +113,7 @@ def test_staff_and_viewers_cannot_invite_or_deactivate(world_a, role):
     assert client.post("/admin/tenancy/membership/invite/", {
         "tenant": world_a.tenant.pk, "email": "x@example.com", "role": "viewer", "all_sites": "on"}).status_code == 302
     assert not Membership.objects.filter(user__email="x@example.com").exists()
+    assert client.get("/admin/tenancy/invitation/").status_code == 403
     target = Membership.objects.get(tenant=world_a.tenant, user=world_a.viewer)
     client.post("/admin/tenancy/membership/", {"action": "deactivate_selected", "_selected_action": [target.pk]})
     target.refresh_from_db()
