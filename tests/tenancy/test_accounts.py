@@ -197,3 +197,16 @@ def test_a_manager_triggers_a_password_reset(world_a, client_for, committed):
     assert response.status_code == 200 and response.json() == {"sent": "reset_sent"}
     assert mail.outbox[0].to == [world_a.viewer.email] and "/accounts/reset/" in mail.outbox[0].body
     assert client_for(world_a.staff).post(f"/api/v1/members/{viewer.public_id}/password-reset/").status_code == 403
+
+
+def test_the_11th_failed_admin_sign_in_is_throttled(world_a):
+    for n in range(10):
+        form = Client(REMOTE_ADDR=f"10.9.0.{n + 1}").post("/admin/login/", {"username": world_a.admin.username,
+                                                                            "password": "wrong-guess"})
+        assert form.status_code == 200  # the form again, with its error
+    locked = Client(REMOTE_ADDR="10.9.0.11").post("/admin/login/", {"username": world_a.admin.username,
+                                                                    "password": "wrong-guess"})
+    assert locked.status_code == 429 and 1 <= int(locked["Retry-After"]) <= 900
+    api = APIClient(REMOTE_ADDR="10.9.0.12").post("/api/v1/auth/token/", {"username": world_a.admin.username,
+                                                                          "password": DEFAULT_PASSWORD}, format="json")
+    assert api.status_code == 429  # one account, one count, whichever door
