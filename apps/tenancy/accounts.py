@@ -244,6 +244,20 @@ def member_reactivate(*, membership: Membership, actor=None) -> Membership:
     return membership
 
 
+def member_two_factor_reset(*, membership: Membership, actor=None) -> int:
+    """A member lost their authenticator: remove it (they enrol a new one at their next
+    sign-in where it is required) and end their sessions and tokens. Returns how many."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    with transaction.atomic():
+        membership_check(tenant=membership.tenant, user=membership.user, role=None, actor=actor)
+        removed, _ = TOTPDevice.objects.filter(user=membership.user).delete()
+        token_version_bump(user=membership.user)
+        _changed(tenant=membership.tenant, actor=actor, action="membership.two_factor_reset", target_type="user",
+                 target_id=str(membership.user_id), details={"removed": removed})
+    return removed
+
+
 def member_password_reset(*, membership: Membership, actor=None) -> str:
     """A manager sends a member a password-reset link (or a fresh invitation to someone who
     never set a password). Returns "reset_sent" or "invitation_sent"."""

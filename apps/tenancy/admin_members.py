@@ -119,7 +119,7 @@ class MembershipAdmin(TenantScopedAdmin):
     list_display = ("user", "tenant", "role", "all_sites", "is_active", "invitation_state", "created_at")
     list_filter = ("role", "is_active", "tenant")
     search_fields = ("user__username", "user__email")
-    actions = ["deactivate_selected", "reactivate_selected", "send_password_reset"]
+    actions = ["deactivate_selected", "reactivate_selected", "send_password_reset", "reset_two_factor"]
     change_list_template = "admin/tenancy/membership/change_list.html"
 
     def get_queryset(self, request):
@@ -224,6 +224,10 @@ class MembershipAdmin(TenantScopedAdmin):
     @admin.action(description="Email selected members a password-reset link (or a new invitation)")
     def send_password_reset(self, request, queryset):
         self._each(request, queryset, accounts.member_password_reset, "Emails sent")
+
+    @admin.action(description="Remove selected members' authenticators (lost phone: they enrol a new one)")
+    def reset_two_factor(self, request, queryset):
+        self._each(request, queryset, accounts.member_two_factor_reset, "Authenticators removed")
 
     def get_urls(self):
         invite = self.admin_site.admin_view(self.invite_view)

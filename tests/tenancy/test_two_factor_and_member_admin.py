@@ -150,3 +150,18 @@ def test_the_membership_change_form_scopes_sites(world_a, world_b):
     assert target.all_sites is False and list(target.sites.all()) == [world_a.site]
     refused = client.post(f"/admin/tenancy/membership/{target.pk}/change/", {"role": "viewer"})
     assert refused.status_code == 200  # no site and not all sites
+
+
+def test_a_manager_removes_a_lost_authenticator(world_a):
+    device = TOTPDevice.objects.create(user=world_a.viewer, name="phone", confirmed=True)
+    viewer = _browser(world_a.viewer)
+    assert viewer.get("/admin/").status_code == 302  # their own authenticator: a code is asked
+    target = Membership.objects.get(tenant=world_a.tenant, user=world_a.viewer)
+    staff = _browser(world_a.staff)
+    staff.post("/admin/tenancy/membership/", {"action": "reset_two_factor", "_selected_action": [target.pk]})
+    assert TOTPDevice.objects.filter(pk=device.pk).exists()  # staff cannot
+    _browser(world_a.admin).post("/admin/tenancy/membership/", {"action": "reset_two_factor",
+                                                                "_selected_action": [target.pk]})
+    assert not TOTPDevice.objects.filter(user=world_a.viewer).exists()
+    assert AuditEntry.objects.filter(tenant=world_a.tenant, action="membership.two_factor_reset").exists()
+    assert _browser(world_a.viewer).get("/admin/").status_code == 200  # no tenant requires it
