@@ -41,7 +41,7 @@ def _porto_objects(world) -> dict[str, str]:
         "reports": porto["report"].public_id,
         "iot": porto["gateway"].device.public_id,
         "sites": world.porto.public_id,
-        "memberships": Membership.objects.get(tenant=world.tenant, user=world.owner).public_id,
+        "members": Membership.objects.get(tenant=world.tenant, user=world.owner).public_id,
         "channels": world.objects["channel"].public_id,
         "escalation-policies": EscalationPolicy.objects.filter(tenant=world.tenant).first().public_id,
         "api-keys": key.public_id,

@@ -108,8 +108,8 @@ def _form_data(model_admin, request, obj, field: str, value) -> dict:
     data = {}
     for name, bound in form.fields.items():
         initial = form.get_initial_for_field(bound, name)
-        if isinstance(bound, ModelMultipleChoiceField):  # an empty list too, not as JSON
-            data[name] = [item.pk for item in initial or []]
+        if isinstance(bound, ModelMultipleChoiceField):  # a multiple choice posts its pks, none when empty
+            data[name] = [item.pk if isinstance(item, Model) else item for item in initial or []]
         elif isinstance(initial, list) and initial and isinstance(initial[0], Model):
             data[name] = [item.pk for item in initial]
         elif isinstance(initial, dict | list):
