@@ -26,13 +26,11 @@ from apps.tenancy.models import Site
 REFRESH_CREDENTIAL_MEMORY_DAYS = 90
 
 
-def device_update(*, device: Device, actor: Actor, name: str | None = None, site: Site | None = None,
-                  desired_state: dict | None = None) -> Device:
+def device_update(*, device: Device, actor: Actor, name: str | None = None, site: Site | None = None) -> Device:
+    """Name and site; the desired configuration changes through the shadow (apps/devices/shadows.py)."""
     changes = {}
     if name is not None and name != device.name:
         changes["name"] = name
-    if desired_state is not None and desired_state != device.desired_state:
-        changes["desired_state"] = desired_state
     if site is not None and site.pk != device.site_id:
         if site.tenant_id != device.tenant_id:
             raise ApplicationError("A device can only move to a site of its own tenant.")
@@ -46,8 +44,7 @@ def device_update(*, device: Device, actor: Actor, name: str | None = None, site
         audit_record(tenant=device.tenant, actor=actor, action="device.updated", target_type="device",
                      target_id=device.public_id,
                      details={key: (value.public_id if isinstance(value, Site) else value)
-                              for key, value in changes.items() if key != "desired_state"}
-                     | ({"desired_state": sorted(changes["desired_state"])} if "desired_state" in changes else {}))
+                              for key, value in changes.items()})
     device.refresh_from_db()
     return device
 
