@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from apps.audit.services import Actor
+from apps.common.errors import ApplicationError
 from apps.devices import api_keys, commands, qr, services, setup_tokens, shadows
 from apps.devices.models import ApiKey, ApiKeyScope, ApiKeyTier, CommandName, Device, DeviceCommand, SetupToken
 from apps.tenancy.admin_base import ArchivingDeleteMixin, TenantScopedAdmin
@@ -21,6 +22,17 @@ class DeviceForm(forms.ModelForm):
     class Meta:
         model = Device
         fields = ("name", "site", "desired_state")
+
+    def clean_desired_state(self):
+        """The shadow's own checks (types of the config keys, 8 KiB), as form errors."""
+        desired = self.cleaned_data["desired_state"]
+        try:
+            shadows.validate_patch(desired, side="desired")
+            shadows.check_size(desired, "desired")
+        except ApplicationError as exc:
+            problems = [f"{field}: {' '.join(messages)}" for field, messages in (exc.fields or {}).items()]
+            raise forms.ValidationError(problems or [exc.message]) from exc
+        return desired
 
     def clean_site(self):
         site = self.cleaned_data["site"]
