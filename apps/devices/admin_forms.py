@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django import forms
 
+from apps.common.errors import ApplicationError
+from apps.devices import shadows
 from apps.devices.locations import bssid_problems, label_problem, split_bssids
 from apps.devices.models import Device
 from apps.devices.room_import import MAX_BYTES
@@ -56,6 +58,12 @@ class DeviceForm(forms.ModelForm):
             raise forms.ValidationError("Expected a JSON object.")
         if BSSIDS_KEY in state:
             raise forms.ValidationError("Edit the allowed BSSIDs in their own field above.")
+        try:  # the shadow's own checks (types of the config keys, 8 KiB), as form errors
+            shadows.validate_patch(state, side="desired")
+            shadows.check_size(state, "desired")
+        except ApplicationError as exc:
+            problems = [f"{field}: {' '.join(messages)}" for field, messages in (exc.fields or {}).items()]
+            raise forms.ValidationError(problems or [exc.message]) from exc
         return state
 
     def clean_site(self):
