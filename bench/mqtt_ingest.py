@@ -2,6 +2,7 @@
 
     python bench/mqtt_ingest.py                               # 1 bridge, then 2 sharing the subscription
     python bench/mqtt_ingest.py --rate 800 --metrics 10 --duration 15 --bridges 1,2
+    python bench/mqtt_ingest.py --bridges 1 --plant-rules      # with an anomaly and a sibling rule per plant
 
 Recreates a dedicated database (``tocsin_bench_mqtt``), migrates it, writes a Mosquitto 2
 config with Tocsin's generator and starts a private broker on a free 127.0.0.1 port,
@@ -132,6 +133,13 @@ def watch_markers(markers: dict, committed: dict, stop: threading.Event, metric:
         time.sleep(0.01)
 
 
+def add_plant_rules(plant) -> None:
+    from apps.ingest.models import AnomalyRule, SiblingRule
+
+    AnomalyRule.objects.create(tenant=plant.tenant, site=plant, metric="power_ac", min_samples=3)
+    SiblingRule.objects.create(tenant=plant.tenant, site=plant, metric="power_ac", window="always")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
@@ -140,6 +148,8 @@ def main() -> int:
     parser.add_argument("--metrics", type=int, default=10, help="readings per message")
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--bridges", default="1,2")
+    parser.add_argument("--plant-rules", action="store_true",
+                        help="give every plant an anomaly rule and a sibling rule on power_ac (issue 19)")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="tocsin-bench-mqtt-"))
@@ -178,6 +188,8 @@ def main() -> int:
             (directory / "ca.pem").write_text(result.ca_pem)
             (directory / "cert.pem").write_text(result.certificate_pem + result.chain_pem)
             (directory / "key.pem").write_text(pki.key_pem(key))
+            if args.plant_rules:
+                add_plant_rules(plant)
             gateways.append((plant.public_id, {"ca_certs": str(directory / "ca.pem"),
                                                "certfile": str(directory / "cert.pem"),
                                                "keyfile": str(directory / "key.pem")}))

@@ -61,6 +61,26 @@ def enrolment_input(
     return setup_token, location_id
 
 
+def enrolment_label(
+    location_label: str | None, qr: str | None, env: Mapping[str, str], config: AgentConfig
+) -> str | None:
+    """Where the device is in its site (Room 305): the argument, else the QR code's
+    ``location_label``, else the config's; None when nothing names it (the server then
+    uses its setup token's, if any)."""
+    if location_label:
+        return location_label
+    qr = qr or env.get(QR_ENV)
+    if qr:
+        try:
+            data = json.loads(qr)
+        except ValueError:
+            data = None
+        label = data.get("location_label") if isinstance(data, dict) else None
+        if isinstance(label, str) and label:
+            return label
+    return config.location_label or None
+
+
 def _print(document: dict[str, Any]) -> None:
     print(json.dumps(document, indent=2, sort_keys=True))
 
@@ -104,8 +124,11 @@ def command_enroll(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     if enrolment is None:
         log.error("cannot enrol: give --setup-token (or --qr, or TOCSIN_AGENT_SETUP_TOKEN)")
         return EXIT_USAGE
-    answer = _running_agent(loaded.config, "register",
-                            {"setup_token": enrolment[0], "location_id": enrolment[1]})
+    label = enrolment_label(args.location_label, args.qr, os.environ, loaded.config)
+    body = {"setup_token": enrolment[0], "location_id": enrolment[1]}
+    if label:
+        body["location_label"] = label
+    answer = _running_agent(loaded.config, "register", body)
     if answer is not None:
         status, body = answer
         if status == 200:
@@ -115,7 +138,7 @@ def command_enroll(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         return EXIT_UNREACHABLE if status == 502 else EXIT_REFUSED
     agent = Agent(loaded)
     try:
-        result = agent.register(*enrolment)
+        result = agent.register(*enrolment, label)
         try:
             agent.site.refresh(agent.session)
         except ApiError as exc:
@@ -136,6 +159,9 @@ def command_enroll(args: argparse.Namespace, loaded: LoadedConfig) -> int:
 def command_run(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     try:
         enrolment = enrolment_input(None, None, None, os.environ, loaded.config)
+        label = enrolment_label(None, None, os.environ, loaded.config)
+        if enrolment is not None and label:
+            enrolment = (*enrolment, label)
     except ValueError as exc:
         log.error("ignoring the enrolment input from the environment",
                   extra={"fields": {"error": str(exc)}})
@@ -216,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_argument("--setup-token")
     enroll.add_argument("--location-id")
     enroll.add_argument("--qr", help='the QR JSON {"setup_token": ..., "location_id": ...}')
+    enroll.add_argument("--location-label",
+                        help="where the device is in its site, e.g. 'Room 305' "
+                             "(else the QR's or the config's)")
     enroll.set_defaults(handler=command_enroll)
     commands.add_parser("run", parents=[common], help="run the agent").set_defaults(
         handler=command_run)

@@ -35,6 +35,7 @@ class AgentConfig:
     device_model: str = "generic"
     kind: str = "scanner"
     location_id: str | None = None
+    location_label: str | None = None
     batch_size: int = 10
     batch_timeout_seconds: float = 300.0
     retry_attempts: int = 3
@@ -108,6 +109,7 @@ _SPECS: dict[str, _Spec] = {
     "device_model": _Spec(str),
     "kind": _Spec(str, choices=KINDS),
     "location_id": _Spec(str, nullable=True),
+    "location_label": _Spec(str, nullable=True),
     "batch_size": _Spec(int, check=_between(1, MAX_BATCH_SIZE)),
     "batch_timeout_seconds": _Spec(float, check=_at_least(0.1)),
     "retry_attempts": _Spec(int, check=_at_least(1)),

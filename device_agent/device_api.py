@@ -86,21 +86,23 @@ class DeviceSession:
     def state(self) -> IdentityState:
         return self.identity.state
 
-    def enroll(self, setup_token: str, location_id: str) -> IdentityState:
-        """Run both enrolment phases; raises RejectedRequest when the server refuses."""
+    def enroll(
+        self, setup_token: str, location_id: str, location_label: str | None = None
+    ) -> IdentityState:
+        """Run both enrolment phases; raises RejectedRequest when the server refuses.
+        ``location_label`` (Room 305), when known, names the device's place in its site."""
         hardware_id = self.state.hardware_id
-        started = self.http.request(
-            "POST",
-            ENROLL_PATH,
-            {
-                "setup_token": setup_token,
-                "location_id": location_id,
-                "hardware_id": hardware_id,
-                "model": self.model,
-                "kind": self.kind,
-                "public_key": self.key.public_key_b64(),
-            },
-        )
+        body = {
+            "setup_token": setup_token,
+            "location_id": location_id,
+            "hardware_id": hardware_id,
+            "model": self.model,
+            "kind": self.kind,
+            "public_key": self.key.public_key_b64(),
+        }
+        if location_label:
+            body["location_label"] = location_label
+        started = self.http.request("POST", ENROLL_PATH, body)
         if not started.ok:
             raise started.to_error()
         enrollment_id = _answer_field(started, "enrollment_id")

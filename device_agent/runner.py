@@ -168,8 +168,10 @@ class Agent:
             runtime=self.runtime,
         )
 
-    def register(self, setup_token: str, location_id: str) -> dict[str, Any]:
-        state = self.session.enroll(setup_token, location_id)
+    def register(
+        self, setup_token: str, location_id: str, location_label: str | None = None
+    ) -> dict[str, Any]:
+        state = self.session.enroll(setup_token, location_id, location_label)
         self.runtime.last_error = None
         self.site.refresh_soon()
         self._enrolled.set()
@@ -185,8 +187,9 @@ class Agent:
             result.update(report.as_dict())
         return result
 
-    def run(self, stop: threading.Event, enrolment: tuple[str, str] | None = None) -> int:
-        """Run until ``stop`` is set; ``enrolment`` is a (setup token, location) if not enrolled."""
+    def run(self, stop: threading.Event, enrolment: tuple[str, ...] | None = None) -> int:
+        """Run until ``stop`` is set; ``enrolment`` is a (setup token, location[, location
+        label]) if not enrolled."""
         for problem in self.runtime.config_problems:
             log.error("configuration problem", extra={"fields": {"problem": problem}})
         api = self._start_status_api()
@@ -219,7 +222,7 @@ class Agent:
         api.start()
         return api
 
-    def _enrol_at_start(self, stop: threading.Event, enrolment: tuple[str, str] | None) -> None:
+    def _enrol_at_start(self, stop: threading.Event, enrolment: tuple[str, ...] | None) -> None:
         if enrolment is None:
             log.warning("device not enrolled: POST /api/register or run `python -m device_agent "
                         "enroll` with a setup token")

@@ -100,6 +100,15 @@ def hardware_id_for(entry: SetupEntry, index: int) -> str:
     return f"sim-{entry.location_id}-{index:03d}"
 
 
+def location_label_for(kind: str, index: int) -> str:
+    """What staff would call the simulated device's place: Room 101, Till 1, Inverter 01."""
+    if kind == "tablet":
+        return f"Room {101 + index}"
+    if kind == "scanner":
+        return f"Till {1 + index}"
+    return f"Inverter {1 + index:02d}"
+
+
 class FleetCounters:
     """Totals across the fleet for the periodic summary line."""
 
@@ -181,6 +190,7 @@ class SimulatedDevice(threading.Thread):
     ) -> None:
         self.entry = entry
         self.hardware_id = hardware_id_for(entry, index)
+        self.location_label = location_label_for(entry.device_kind, index)
         super().__init__(name=f"sim-{self.hardware_id}", daemon=True)
         self.kind = entry.device_kind
         self.stop_event = stop
@@ -242,7 +252,8 @@ class SimulatedDevice(threading.Thread):
                 if state.enrolled and not state.revoked:
                     self.session.renew_token()
                 else:
-                    self.session.enroll(self.entry.setup_token, self.entry.location_id)
+                    self.session.enroll(self.entry.setup_token, self.entry.location_id,
+                                        self.location_label)
                 self.site.refresh(self.session)
                 return True
             except AuthenticationFailed:

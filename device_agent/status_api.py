@@ -26,7 +26,9 @@ class StatusService(Protocol):
     def status(self) -> dict[str, Any]:
         """``{registered, device_id, location_id, token_expires, batch_size, ...}``."""
 
-    def register(self, setup_token: str, location_id: str) -> dict[str, Any]:
+    def register(
+        self, setup_token: str, location_id: str, location_label: str | None = None
+    ) -> dict[str, Any]:
         """Enrol with a setup token; raises the http_client error classes on refusal."""
 
     def force_batch(self) -> dict[str, Any]:
@@ -97,7 +99,9 @@ class _Handler(BaseHTTPRequestHandler):
         if missing:
             return _error(400, "invalid", "setup_token and location_id are required", missing)
         try:
-            return 200, self.server.service.register(str(token), str(location))
+            label = body.get("location_label")
+            label = label if isinstance(label, str) and label else None
+            return 200, self.server.service.register(str(token), str(location), label)
         except RejectedRequest as exc:
             status = 400 if exc.status == 400 else 403
             return _error(status, exc.code, exc.message or "enrolment refused", exc.fields)

@@ -49,7 +49,7 @@ def _porto_objects(world) -> dict[str, str]:
         "reports": porto["report"].public_id,
         "iot": porto["gateway"].device.public_id,
         "sites": world.porto.public_id,
-        "memberships": Membership.objects.get(tenant=world.tenant, user=world.owner).public_id,
+        "members": Membership.objects.get(tenant=world.tenant, user=world.owner).public_id,
         "channels": world.objects["channel"].public_id,
         "escalation-policies": EscalationPolicy.objects.filter(tenant=world.tenant).first().public_id,
         "api-keys": key.public_id,
@@ -184,6 +184,12 @@ def test_lists_hold_lisbon_and_nothing_else(harbour, client_for):
         rows = body["results"] if isinstance(body, dict) else body
         assert own in {row["id"] for row in rows}, collection
         assert not {row["id"] for row in rows} & porto_ids(harbour), collection
+    for export, own in (("alerts", lisbon["alert"].public_id), ("notifications", lisbon["notification"].public_id),
+                        ("scans", harbour.lisbon.public_id)):
+        response = staff.get(f"/api/v1/exports/{export}.csv")
+        assert own.encode() in b"".join(response.streaming_content), export
+    recent = staff.get("/api/alerts/recent").json()["alerts"]
+    assert [alert["alertId"] for alert in recent] == [lisbon["alert"].public_id]
     for collection in TENANT_WIDE:
         assert client_for(harbour.lisbon_member(Role.OWNER)).get(f"/api/v1/{collection}/").status_code == 403
     # The whole-tenant owner still sees both cities.

@@ -32,7 +32,8 @@ from apps.oncall.maintenance import maintenance_create
 from apps.oncall.models import ContactMethod, MaintenanceWindow, NotificationRule, Roster, RosterOverride
 from apps.oncall.rosters import override_create, roster_save
 from apps.reports.models import Report
-from apps.tenancy.models import Membership
+from apps.tenancy.accounts import member_invite
+from apps.tenancy.models import Invitation, Membership
 from tests.factories import DeviceFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,10 +89,12 @@ def _foreign_objects(world_b) -> dict[str, str]:
                                ends_at=alert.created_at + timedelta(hours=2), actor=actor)
     window = maintenance_create(site=world_b.site, starts_at=alert.created_at + timedelta(days=1),
                                 ends_at=alert.created_at + timedelta(days=2), reason="B's works", actor=actor)
+    invited = member_invite(tenant=world_b.tenant, email="b-invitee@example.com", role="viewer").invitation
     [command] = command_send(tenant=world_b.tenant, actor=Actor.system("t"), name="flush", device=device)
     return {
         "commands": command.public_id,
-        "memberships": world_b.tenant.memberships.get(user=world_b.owner).public_id,
+        "members": Membership.objects.get(tenant=world_b.tenant, user=world_b.staff).public_id,
+        "invites": invited.public_id,
         "contact-methods": method.public_id,
         "notification-rules": rule.public_id,
         "rosters": roster.public_id,
@@ -130,6 +133,8 @@ def _snapshot(world_b) -> tuple:
         list(RosterOverride.objects.filter(tenant=world_b.tenant).values()),
         list(MaintenanceWindow.objects.filter(tenant=world_b.tenant).values()),
         list(DeviceCommand.objects.filter(tenant=world_b.tenant).values()),
+        list(Membership.everyone.filter(tenant=world_b.tenant).values("public_id", "role", "is_active", "all_sites")),
+        list(Invitation.objects.filter(tenant=world_b.tenant).values("public_id", "used_at", "revoked_at")),
     )
 
 
@@ -183,7 +188,7 @@ def test_lists_never_include_foreign_rows(world_a, world_b, client_for):
     _foreign_objects(world_b)
     for caller_name, client in _callers(world_a, client_for).items():
         for collection in ("sites", "devices", "setup-tokens", "api-keys", "audit", "alerts", "channels",
-                           "escalation-policies", "notifications", "memberships", "contact-methods",
+                           "escalation-policies", "notifications", "members", "invites", "contact-methods",
                            "notification-rules", "rosters", "roster-overrides", "maintenance-windows",
                            "commands"):
             response = client.get(f"/api/v1/{collection}/")
@@ -198,9 +203,10 @@ def test_lists_never_include_foreign_rows(world_a, world_b, client_for):
 def _all_ids(world) -> set[str]:
     ids = {world.site.public_id}
     for model in (Device, SetupToken, ApiKey, AuditEntry, Alert, Channel, EscalationPolicy, Notification,
-                  Membership, ContactMethod, NotificationRule, Roster, RosterOverride, MaintenanceWindow,
+                  Invitation, ContactMethod, NotificationRule, Roster, RosterOverride, MaintenanceWindow,
                   DeviceCommand):
         ids |= set(model.objects.filter(tenant=world.tenant).values_list("public_id", flat=True))
+    ids |= set(Membership.everyone.filter(tenant=world.tenant).values_list("public_id", flat=True))
     return ids
 
 

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_prometheus",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "apps.common",
     "apps.tenancy",
     "apps.audit",
@@ -80,6 +82,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A session opened before the person's token version moved on (deactivated, new password) ends here.
+    "apps.tenancy.token_versions.SessionTokenVersionMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # Members of a tenant that requires two-factor sign-in use the admin only once verified by TOTP.
+    "apps.tenancy.two_factor.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.common.middleware.ApiErrorMiddleware",
@@ -162,7 +169,7 @@ PASSWORD_HASHERS = env.list(
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.devices.authentication.ApiKeyAuthentication",
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "apps.tenancy.token_versions.VersionedJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -196,7 +203,19 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
     "ALGORITHM": "HS256",
+    # Every token carries the person's token version (apps/tenancy/token_versions.py).
+    "TOKEN_OBTAIN_SERIALIZER": "apps.tenancy.token_versions.VersionedTokenObtainPairSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "apps.tenancy.token_versions.VersionedTokenRefreshSerializer",
 }
+
+# Self-service accounts (apps/tenancy/accounts.py): invitation links and password-reset
+# links work once, for this long.
+TOCSIN_INVITE_TTL_HOURS = env.int("TOCSIN_INVITE_TTL_HOURS", default=72)
+PASSWORD_RESET_TIMEOUT = env.int("DJANGO_PASSWORD_RESET_TIMEOUT_SECONDS", default=3 * 3600)
+# Password-reset and invitation emails per address and per client address.
+TOCSIN_PASSWORD_RESET_RATE = env.str("TOCSIN_PASSWORD_RESET_RATE", default="5/hour")
+# TOTP two-factor sign-in (django-otp): the issuer name authenticator apps show.
+OTP_TOTP_ISSUER = env.str("TOCSIN_TOTP_ISSUER", default="Tocsin")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tocsin API",

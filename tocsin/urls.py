@@ -1,11 +1,14 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from apps.common import health
 from apps.ingest.device_page import device_page
 from apps.notifications import hooks_views
+from apps.tenancy import account_views
 from apps.tenancy.admin_login import admin_login
+from apps.tenancy.two_factor import two_factor_view
 from tocsin.api_docs import docs_view, schema_view
 from tocsin.metrics import metrics
 
@@ -28,7 +31,15 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics, name="prometheus-metrics"),
     path("admin/login/", admin_login, name="admin-login"),  # the admin's own, behind the login limits
+    path("admin/two-factor/", admin.site.admin_view(two_factor_view, cacheable=False), name="two-factor"),
     path("admin/", admin.site.urls),
+    # Self-service accounts: invitation links and password resets (apps/tenancy/account_views.py).
+    path("accounts/invite/<str:token>/", account_views.invite_accept, name="account-invite"),
+    path("accounts/password-reset/", account_views.PasswordResetView.as_view(), name="admin_password_reset"),
+    path("accounts/password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("accounts/reset/<uidb64>/<token>/", account_views.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("", include("apps.realtime.urls")),
     path("devices/<str:public_id>/", device_page, name="device-page"),
     path("hooks/twilio/status/", hooks_views.twilio_status, name="twilio-status"),

@@ -78,7 +78,7 @@ def tenant_export(*, tenant: Tenant, target, actor: Actor) -> dict[str, int]:
                    if f.name not in CREDENTIAL_FIELDS}
         archive.writestr("tenant.json", json.dumps(profile, indent=2, sort_keys=True))
         for model in tenant_models():
-            rows = model.objects.filter(tenant=tenant).order_by("pk")
+            rows = model._base_manager.filter(tenant=tenant).order_by("pk")  # deactivated members too
             columns = _columns(model)
             counts[model._meta.label] = rows.count()
             with archive.open(f"{model._meta.label}.csv", "w") as member:
@@ -102,7 +102,7 @@ def tenant_erase(*, tenant: Tenant, actor: Actor) -> dict[str, int]:
     audit trigger allows), and records a tombstone in the platform chain. Refused under a hold."""
     if LegalHold.objects.filter(tenant=tenant, released_at__isnull=True).exists():
         raise TenantHeld(f"{tenant.slug} is under a legal hold")
-    counts = {model._meta.label: model.objects.filter(tenant=tenant).count() for model in tenant_models()}
+    counts = {model._meta.label: model._base_manager.filter(tenant=tenant).count() for model in tenant_models()}
     public_id, slug = tenant.public_id, tenant.slug
     with transaction.atomic():
         with connection.cursor() as cursor:

@@ -7,38 +7,29 @@ from datetime import timedelta
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apps.audit.services import Actor
-from apps.devices import api_keys, commands, qr, services, setup_tokens, shadows
+from apps.common.errors import ApplicationError
+from apps.devices import api_keys, commands, qr, room_import, services, setup_tokens
+from apps.devices.admin_forms import DeviceForm, RoomImportForm
+from apps.devices.locations import label_problem
 from apps.devices.models import ApiKey, ApiKeyScope, ApiKeyTier, CommandName, Device, DeviceCommand, SetupToken
 from apps.tenancy.admin_base import ArchivingDeleteMixin, TenantScopedAdmin
 from apps.tenancy.models import Site, Tenant
 
 
-class DeviceForm(forms.ModelForm):
-    class Meta:
-        model = Device
-        fields = ("name", "site", "desired_state")
-
-    def clean_site(self):
-        site = self.cleaned_data["site"]
-        if site.tenant_id != self.instance.tenant_id:
-            raise forms.ValidationError("A device can only move to a site of its own tenant.")
-        if site.archived_at is not None and site.pk != self.instance.site_id:
-            raise forms.ValidationError("That site is archived (deprovisioned).")
-        return site
-
-
 @admin.register(Device)
 class DeviceAdmin(ArchivingDeleteMixin, TenantScopedAdmin):
     form = DeviceForm
-    list_display = ("__str__", "site", "kind", "status", "last_seen_at", "battery_level", "backlog", "firmware",
-                    "tenant", "history")
+    list_display = ("__str__", "location_label", "site", "kind", "status", "last_seen_at", "battery_level",
+                    "backlog", "firmware", "tenant", "history")
     list_filter = ("status", "kind", "site", "tenant")
-    search_fields = ("name", "hardware_id", "public_id", "model")
+    search_fields = ("name", "location_label", "hardware_id", "public_id", "model")
+    change_list_template = "admin/devices/device/change_list.html"
     list_select_related = ("site", "tenant")
     readonly_fields = ("history", "public_id", "tenant", "hardware_id", "kind", "model", "status", "public_key",
                        "token_version", "last_seen_at", "battery_level", "battery_charging", "link_rssi",
@@ -46,7 +37,7 @@ class DeviceAdmin(ArchivingDeleteMixin, TenantScopedAdmin):
                        "shadow_version", "reported_state", "shadow_metadata", "shadow_pending_since",
                        "shadow_drift_at", "enrolled_at", "revoked_at", "revoked_by", "revoke_reason", "readmit_until",
                        "created_at")
-    fields = ("name", "site", "desired_state", *readonly_fields)
+    fields = ("name", "location_label", "site", "allowed_bssids", "desired_state", *readonly_fields)
     actions = ["revoke_selected", "readmit_selected", "send_flush", "send_reload_config", "send_reboot",
                "send_rotate_key"]
 
@@ -69,12 +60,13 @@ class DeviceAdmin(ArchivingDeleteMixin, TenantScopedAdmin):
         return format_html('<a href="{}">charts</a>', reverse("device-page", args=[obj.public_id]))
 
     def save_model(self, request, obj, form, change):
-        changes = {field: form.cleaned_data[field] for field in ("name", "site") if field in form.changed_data}
-        actor = Actor.for_user(request.user)
-        device = services.device_update(device=Device.objects.get(pk=obj.pk), actor=actor, **changes)
-        if "desired_state" in form.changed_data:
-            # Through the shadow: versioned, stamped per key, and on its way to the device.
-            shadows.shadow_desired_replace(device=device, actor=actor, desired=form.cleaned_data["desired_state"])
+        changes = {field: form.cleaned_data[field] for field in ("name", "location_label", "site")
+                   if field in form.changed_data}
+        if {"desired_state", "allowed_bssids"} & set(form.changed_data):
+            # The service sends both through the shadow: versioned, stamped per key, delivered.
+            changes["desired_state"] = form.cleaned_data["desired_state"]
+            changes["allowed_bssids"] = form.cleaned_data["allowed_bssids"]
+        services.device_update(device=Device.objects.get(pk=obj.pk), actor=Actor.for_user(request.user), **changes)
 
     def _send(self, request, queryset, name: str) -> None:
         sent = 0
@@ -101,6 +93,40 @@ class DeviceAdmin(ArchivingDeleteMixin, TenantScopedAdmin):
     @admin.action(description="Command: rotate the device key")
     def send_rotate_key(self, request, queryset):
         self._send(request, queryset, CommandName.ROTATE_KEY)
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"can_import": self.has_change_permission(request),
+                                                 **(extra_context or {})})
+
+    def get_urls(self):
+        return [path("import/", self.admin_site.admin_view(self.import_view), name="devices_device_import"),
+                *super().get_urls()]
+
+    def import_view(self, request):
+        """*Devices → Import rooms from CSV*: name many devices and their access points at once."""
+        if not self.has_change_permission(request):
+            return HttpResponseRedirect(reverse("admin:devices_device_changelist"))
+        form = RoomImportForm(request.POST or None, request.FILES or None)
+        form.fields["site"].queryset = self._limit_choices(request, Site, Site.objects.all())
+        result = None
+        if request.method == "POST" and form.is_valid():
+            site = form.cleaned_data["site"]
+            tenant = site.tenant if site else self._single_managed_tenant(request)
+            if tenant is None:
+                form.add_error("site", "You manage several tenants: choose a site.")
+            else:
+                try:
+                    result = room_import.device_labels_import(tenant=tenant, site=site, csv_text=form.cleaned_data[
+                        "file"], actor=Actor.for_user(request.user))
+                except ApplicationError as exc:
+                    form.add_error("file", exc.message)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+                   "result": result, "title": "Import rooms from CSV"}
+        return TemplateResponse(request, "admin/devices/device/import.html", context)
+
+    def _single_managed_tenant(self, request):
+        managed = Tenant.objects.filter(pk__in=self._managed_tenant_ids(request))
+        return managed.first() if managed.count() == 1 else None
 
     def delete_model(self, request, obj):
         services.device_delete(device=obj, actor=Actor.for_user(request.user))
@@ -171,8 +197,17 @@ class SecretShownOnceAdmin(TenantScopedAdmin):
 class SetupTokenForm(forms.Form):
     site = forms.ModelChoiceField(queryset=Site.objects.all())
     label = forms.CharField(max_length=100, required=False)
+    location_label = forms.CharField(max_length=60, required=False, label="Device's place",
+                                     help_text="Optional: Room 305, Till 2... Printed in the QR code; names the "
+                                               "device this token enrols.")
     max_uses = forms.IntegerField(min_value=1, max_value=1000, initial=1)
     ttl_hours = forms.FloatField(min_value=0.05, max_value=720, initial=24, label="Valid for (hours)")
+
+    def clean_location_label(self):
+        label = " ".join(self.cleaned_data["location_label"].split())
+        if problem := label_problem(label):
+            raise forms.ValidationError(problem)
+        return label
 
 
 @admin.register(SetupToken)
@@ -186,7 +221,8 @@ class SetupTokenAdmin(SecretShownOnceAdmin):
     def issue(self, request, cleaned: dict) -> dict:
         issued = setup_tokens.setup_token_create(
             site=cleaned["site"], actor=Actor.for_user(request.user), created_by=request.user,
-            max_uses=cleaned["max_uses"], label=cleaned["label"], ttl=timedelta(hours=cleaned["ttl_hours"]),
+            max_uses=cleaned["max_uses"], label=cleaned["label"], location_label=cleaned["location_label"],
+            ttl=timedelta(hours=cleaned["ttl_hours"]),
         )
         site = issued.record.site
         return {"title": f"Setup token for {site.name} ({site.location_id})", "secret": issued.token,

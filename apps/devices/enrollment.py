@@ -29,6 +29,7 @@ from apps.common.errors import ApplicationError, ForbiddenError
 from apps.common.ids import generate_public_id
 from apps.devices import keys
 from apps.devices.device_tokens import issue_device_token
+from apps.devices.locations import clean_location_label
 from apps.devices.models import Device, DeviceChallenge, DeviceRefreshCredential, DeviceStatus, Enrollment
 from apps.devices.setup_tokens import setup_token_consume, setup_token_find_usable
 from apps.tenancy.models import Site, Tenant
@@ -113,11 +114,14 @@ def setup_token_admitting(*, setup_token: str, location_id: str, hardware_id: st
 
 
 def enrollment_start(*, setup_token: str, location_id: str, hardware_id: str, model: str, kind: str,
-                     public_key: str) -> Challenge:
+                     public_key: str, location_label: str = "") -> Challenge:
+    """`location_label` (optional; else the setup token's) names where the device is in its site."""
+    location_label = clean_location_label(location_label)
     token = setup_token_admitting(setup_token=setup_token, location_id=location_id, hardware_id=hardware_id)
     enrollment = Enrollment.objects.create(
         tenant=token.tenant, setup_token=token, site=token.site, hardware_id=hardware_id, model=model,
-        kind=kind, public_key=public_key, challenge=keys.new_challenge(),
+        kind=kind, public_key=public_key, location_label=location_label or token.location_label,
+        challenge=keys.new_challenge(),
         expires_at=timezone.now() + _challenge_ttl(),
     )
     return Challenge(id=enrollment.public_id, challenge=enrollment.challenge, expires_at=enrollment.expires_at)
@@ -180,6 +184,7 @@ def _enrollment_complete(*, enrollment_id: str, signature: str, current_key_sign
             tenant=enrollment.tenant, site=enrollment.site, hardware_id=enrollment.hardware_id,
             model=enrollment.model, kind=enrollment.kind, public_key=enrollment.public_key,
             rekey_proof=_enrolment_rekey_proof(enrollment, current_key_signature),
+            location_label=enrollment.location_label,
         )
         enrollment.completed_at = timezone.now()
         enrollment.device = device
@@ -200,14 +205,14 @@ def _enrollment_complete(*, enrollment_id: str, signature: str, current_key_sign
 
 def device_upsert(*, tenant: Tenant, site: Site, hardware_id: str, model: str, kind: str, public_key: str,
                   rekey_proof: Callable[[Device], str | None], name: str | None = None,
-                  desired_state: dict | None = None) -> tuple[Device, str | None]:
+                  desired_state: dict | None = None, location_label: str = "") -> tuple[Device, str | None]:
     """Create the device, or re-key the one with this hardware id (old tokens die) when
     `rekey_proof(device)` names the proof that allows it; None refuses.
 
     Returns the device and the proof (None when it was created). Call inside a
     transaction: the existing row stays locked until it ends. `name`, when given, is set
-    on re-key too; `desired_state` entries are merged into the existing ones, so what staff
-    configured (allowed access points...) survives a re-enrolment.
+    on re-key too, and so is `location_label` when not empty; `desired_state` entries are
+    merged into the existing ones, so what staff configured (allowed access points...) survives a re-enrolment.
     """
     existing = Device.objects.select_for_update().filter(hardware_id=hardware_id).order_by().first()
     now = timezone.now()
@@ -218,6 +223,7 @@ def device_upsert(*, tenant: Tenant, site: Site, hardware_id: str, model: str, k
                     tenant=tenant, site=site, hardware_id=hardware_id, model=model, kind=kind,
                     public_key=public_key, status=DeviceStatus.ACTIVE, enrolled_at=now,
                     name=name or f"{kind} {hardware_id[-6:]}", desired_state=desired_state or {},
+                    location_label=location_label,
                 )
             return device, None
         except IntegrityError:
@@ -234,6 +240,8 @@ def device_upsert(*, tenant: Tenant, site: Site, hardware_id: str, model: str, k
     changes = {}
     if name:
         changes["name"] = name
+    if location_label:
+        changes["location_label"] = location_label
     if desired_state:
         changes["desired_state"] = {**existing.desired_state, **desired_state}
     Device.objects.filter(pk=existing.pk).update(

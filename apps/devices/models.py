@@ -17,6 +17,10 @@ class SetupToken(TenantOwnedModel):
     public_id = PublicIdField(prefix="stk")
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="setup_tokens")
     label = models.CharField(max_length=100, blank=True)
+    location_label = models.CharField(
+        max_length=60, blank=True, default="", db_default="",
+        help_text="Printed in the QR code: the device enrolled with it is named so (Room 305), unless it "
+                  "names itself.")
     token_hash = models.CharField(max_length=64, unique=True)
     hint = models.CharField(max_length=12, help_text="The first characters, to tell tokens apart.")
     max_uses = models.PositiveIntegerField(default=1)
@@ -67,6 +71,10 @@ class Device(TenantOwnedModel):
     public_id = PublicIdField(prefix="dev")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="devices")
     name = models.CharField(max_length=100, blank=True)
+    location_label = models.CharField(
+        max_length=60, blank=True, default="", db_default="",
+        help_text="Where the device is inside its site, as staff say it: Room 305, Till 2, Inverter 07. "
+                  "Alerts, pages and the board show it.")
     hardware_id = models.CharField(max_length=128, unique=True,
                                    help_text="Unique across Tocsin: a device belongs to one tenant.")
     model = models.CharField(max_length=100, blank=True)
@@ -123,7 +131,7 @@ class Device(TenantOwnedModel):
         indexes = [models.Index(fields=["tenant", "status", "kind"], name="device_tenant_status_kind")]
 
     def __str__(self) -> str:
-        return self.name or self.hardware_id
+        return self.location_label or self.name or self.hardware_id
 
     @property
     def is_active(self) -> bool:
@@ -140,6 +148,7 @@ class Enrollment(TenantOwnedModel):
     model = models.CharField(max_length=100, blank=True)
     kind = models.CharField(max_length=10, choices=DeviceKind.choices)
     public_key = models.CharField(max_length=64)
+    location_label = models.CharField(max_length=60, blank=True, default="", db_default="")
     challenge = models.CharField(max_length=64)
     expires_at = models.DateTimeField()
     completed_at = models.DateTimeField(null=True, blank=True)

@@ -1,4 +1,5 @@
-"""QR codes for setup tokens: `{"setup_token": ..., "location_id": ...}` as PNG, SVG or text."""
+"""QR codes for setup tokens: `{"setup_token": ..., "location_id": ...}` (and `"location_label"`
+when the token names the device's place) as PNG, SVG or text."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import json
 import segno
 
 
-def setup_payload(*, token: str, location_id: str) -> str:
-    return json.dumps({"setup_token": token, "location_id": location_id}, separators=(",", ":"))
+def setup_payload(*, token: str, location_id: str, location_label: str = "") -> str:
+    payload = {"setup_token": token, "location_id": location_id}
+    if location_label:
+        payload["location_label"] = location_label
+    return json.dumps(payload, separators=(",", ":"))
 
 
 def _code(payload: str) -> segno.QRCode:

@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from apps.audit.services import Actor, audit_record
 from apps.common.errors import ApplicationError
+from apps.devices import shadows
+from apps.devices.locations import clean_bssids, clean_location_label
 from apps.devices.models import Device, DeviceStatus, SetupToken
 from apps.devices.setup_tokens import setup_token_revoke
 from apps.devices.signals import device_history_requested
@@ -27,10 +29,21 @@ REFRESH_CREDENTIAL_MEMORY_DAYS = 90
 
 
 def device_update(*, device: Device, actor: Actor, name: str | None = None, site: Site | None = None,
-                  desired_state: dict | None = None) -> Device:
+                  desired_state: dict | None = None, location_label: str | None = None,
+                  allowed_bssids: list[str] | None = None) -> Device:
+    """None leaves a field as it is. `allowed_bssids` replaces that entry of the desired state."""
     changes = {}
     if name is not None and name != device.name:
         changes["name"] = name
+    if location_label is not None:
+        location_label = clean_location_label(location_label)
+        if location_label != device.location_label:
+            changes["location_label"] = location_label
+    if allowed_bssids is not None:
+        bssids = clean_bssids(allowed_bssids)
+        base = {key: value for key, value in (desired_state if desired_state is not None
+                                              else device.desired_state).items() if key != "allowed_bssids"}
+        desired_state = {**base, "allowed_bssids": bssids} if bssids else base
     if desired_state is not None and desired_state != device.desired_state:
         changes["desired_state"] = desired_state
     if site is not None and site.pk != device.site_id:
@@ -41,13 +54,18 @@ def device_update(*, device: Device, actor: Actor, name: str | None = None, site
         changes["site"] = site
     if not changes:
         return device
+    # The desired state is the device's shadow: changed through it, so it is versioned,
+    # stamped per key and delivered (next heartbeat answer, or the delta topic).
+    desired = changes.pop("desired_state", None)
     with transaction.atomic():
-        Device.objects.filter(pk=device.pk).update(**changes)
-        audit_record(tenant=device.tenant, actor=actor, action="device.updated", target_type="device",
-                     target_id=device.public_id,
-                     details={key: (value.public_id if isinstance(value, Site) else value)
-                              for key, value in changes.items() if key != "desired_state"}
-                     | ({"desired_state": sorted(changes["desired_state"])} if "desired_state" in changes else {}))
+        if changes:
+            Device.objects.filter(pk=device.pk).update(**changes)
+            audit_record(tenant=device.tenant, actor=actor, action="device.updated", target_type="device",
+                         target_id=device.public_id,
+                         details={key: (value.public_id if isinstance(value, Site) else value)
+                                  for key, value in changes.items()})
+        if desired is not None:
+            shadows.shadow_desired_replace(device=device, actor=actor, desired=desired)
     device.refresh_from_db()
     return device
 

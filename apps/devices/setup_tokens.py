@@ -13,6 +13,7 @@ from apps.audit.services import Actor, audit_record
 from apps.common.errors import ApplicationError
 from apps.devices import qr
 from apps.devices.credentials import new_setup_token, sha256_hex
+from apps.devices.locations import clean_location_label
 from apps.devices.models import SetupToken
 from apps.tenancy.models import Site
 
@@ -29,11 +30,15 @@ class IssuedSetupToken:
 
     @property
     def qr_payload(self) -> str:
-        return qr.setup_payload(token=self.token, location_id=self.record.site.location_id)
+        return qr.setup_payload(token=self.token, location_id=self.record.site.location_id,
+                                location_label=self.record.location_label)
 
 
 def setup_token_create(*, site: Site, actor: Actor, created_by=None, max_uses: int = 1,
-                       ttl: timedelta = timedelta(hours=24), label: str = "") -> IssuedSetupToken:
+                       ttl: timedelta = timedelta(hours=24), label: str = "",
+                       location_label: str = "") -> IssuedSetupToken:
+    """`location_label` (Room 305) goes into the QR code and names the device it enrols."""
+    location_label = clean_location_label(location_label)
     if not 1 <= max_uses <= MAX_USES:
         raise ApplicationError(f"uses must be between 1 and {MAX_USES}.", fields={"max_uses": ["out of range"]})
     if not timedelta(minutes=1) <= ttl <= MAX_TTL:
@@ -44,7 +49,8 @@ def setup_token_create(*, site: Site, actor: Actor, created_by=None, max_uses: i
     token = new_setup_token()
     with transaction.atomic():
         record = SetupToken.objects.create(
-            tenant=site.tenant, site=site, label=label, token_hash=sha256_hex(token), hint=token[:8],
+            tenant=site.tenant, site=site, label=label, location_label=location_label,
+            token_hash=sha256_hex(token), hint=token[:8],
             max_uses=max_uses, expires_at=timezone.now() + ttl, created_by=created_by,
         )
         audit_record(tenant=site.tenant, actor=actor, action="setup_token.created", target_type="setup_token",

@@ -142,7 +142,7 @@ def validate_patch(patch: Any, *, side: str) -> dict:
     return patch
 
 
-def _size_check(document: dict, side: str) -> None:
+def check_size(document: dict, side: str) -> None:
     size = len(json.dumps(document, separators=(",", ":")).encode())
     if size > MAX_DOCUMENT_BYTES:
         raise ShadowTooLarge(f"The {side} document would be {size} bytes; at most {MAX_DOCUMENT_BYTES} are kept.",
@@ -180,7 +180,7 @@ def _apply(*, device: Device, side: str, patch: dict, expected_version: int | No
                                                                                                           _MISSING)}
     if not changed:
         return locked, changed
-    _size_check(document, side)
+    check_size(document, side)
     now = timezone.now()
     setattr(locked, f"{side}_state", document)
     delta = delta_of(locked.desired_state, locked.reported_state)

@@ -61,22 +61,22 @@ def line_chart(*, title: str, series: list[Series], since: datetime, until: date
         parts.append(f'<polygon points="{" ".join(band)}" fill="{colour}" fill-opacity="0.18" stroke="none"/>')
         parts.append(f'<polyline class="series" data-name="{name}" points="{line}" fill="none" stroke="{colour}" '
                      f'stroke-width="1.6"><title>{name}</title></polyline>')
-    unit = escape(drawn[0].unit)
-    local = (since.astimezone(tz), until.astimezone(tz))
-    fmt = "%d %b %H:%M"
-    parts += [
-        f'<text x="{LEFT - 6}" y="{TOP + 10}" fill="#9aa7b4" font-size="11" text-anchor="end">'
-        f"{escape(_label(high))}</text>",
-        f'<text x="{LEFT - 6}" y="{HEIGHT - BOTTOM}" fill="#9aa7b4" font-size="11" text-anchor="end">'
-        f"{escape(_label(low))}</text>",
-        f'<text x="{LEFT - 6}" y="{(HEIGHT - BOTTOM + TOP) / 2}" fill="#9aa7b4" font-size="11" '
-        f'text-anchor="end">{unit}</text>',
-        f'<text x="{LEFT}" y="{HEIGHT - 8}" fill="#9aa7b4" font-size="11">{escape(local[0].strftime(fmt))}</text>',
-        f'<text x="{WIDTH - RIGHT}" y="{HEIGHT - 8}" fill="#9aa7b4" font-size="11" text-anchor="end">'
-        f"{escape(local[1].strftime(fmt))}</text>",
-        "</svg>",
-    ]
+    parts += _axis_labels(low, high, drawn[0].unit, since.astimezone(tz), until.astimezone(tz))
+    parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 (built from escaped text and numbers)
+
+
+def _axis_labels(low: float, high: float, unit: str, since: datetime, until: datetime) -> list[str]:
+    """The value range and unit on y, the period's local start and end on x."""
+    fmt = "%d %b %H:%M"
+    muted = 'fill="#9aa7b4" font-size="11"'
+    return [
+        f'<text x="{LEFT - 6}" y="{TOP + 10}" {muted} text-anchor="end">{escape(_label(high))}</text>',
+        f'<text x="{LEFT - 6}" y="{HEIGHT - BOTTOM}" {muted} text-anchor="end">{escape(_label(low))}</text>',
+        f'<text x="{LEFT - 6}" y="{(HEIGHT - BOTTOM + TOP) / 2}" {muted} text-anchor="end">{escape(unit)}</text>',
+        f'<text x="{LEFT}" y="{HEIGHT - 8}" {muted}>{escape(since.strftime(fmt))}</text>',
+        f'<text x="{WIDTH - RIGHT}" y="{HEIGHT - 8}" {muted} text-anchor="end">{escape(until.strftime(fmt))}</text>',
+    ]
 
 
 def legend(series: list[Series]) -> list[dict]:

@@ -138,7 +138,7 @@ def _live_fields(device: Device, heartbeat: dict, changes: list[str]) -> dict:
     for name, column in (("size", "outbox_size"), ("oldest_age_s", "outbox_oldest_age_s"),
                          ("parked", "outbox_parked")):
         if outbox.get(name) is not None:
-            if outbox[name] != getattr(device, column) and name != "oldest_age_s":
+            if outbox[name] != getattr(device, column) and name != "oldest_age_s" and "backlog" not in changes:
                 changes.append("backlog")
             fields[column] = outbox[name]
     return fields

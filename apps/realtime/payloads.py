@@ -43,6 +43,7 @@ def alert_payload(alert) -> dict:
         "site_name": alert.site.name if alert.site_id else None,
         "device": alert.device.public_id if alert.device_id else None,
         "device_name": str(alert.device) if alert.device_id else None,
+        "location_label": alert.device.location_label if alert.device_id else "",
         "acknowledged_at": _iso(alert.acknowledged_at), "acknowledged_by_label": alert.acknowledged_by_label,
         "resolved_at": _iso(alert.resolved_at), "resolved_by_label": alert.resolved_by_label,
         "resolution": alert.resolution, "escalation_step": alert.escalation_step,

@@ -50,7 +50,7 @@ def tenant_of_alert(*, user, public_id: str) -> str | None:
     """The public id of the tenant of an alert this person may see (None otherwise)."""
     alerts = Alert.objects.filter(public_id=public_id)
     if not user.is_superuser:
-        alerts = alerts.filter(tenant__memberships__user=user)
+        alerts = alerts.filter(tenant__memberships__user=user, tenant__memberships__is_active=True)
     return alerts.values_list("tenant__public_id", flat=True).order_by().first()
 
 

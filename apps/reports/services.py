@@ -86,7 +86,8 @@ def report_generate(*, report_id: int) -> Report | None:
 
 def _recipients(report: Report) -> list[str]:
     """Recipients who are still members of the tenant and have an address."""
-    users = report.schedule.recipients.filter(memberships__tenant=report.tenant).exclude(email="")
+    users = report.schedule.recipients.filter(memberships__tenant=report.tenant,
+                                                 memberships__is_active=True).exclude(email="")
     return sorted(set(users.values_list("email", flat=True)))
 
 

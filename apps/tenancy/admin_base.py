@@ -41,7 +41,8 @@ def tenant_scope(model, tenant_ids) -> Q | None:
     if _has_tenant_field(model):
         return Q(tenant__in=tenant_ids)
     if model is get_user_model():  # people are seen through their memberships
-        return Q(pk__in=get_user_model().objects.filter(memberships__tenant__in=tenant_ids).values("pk"))
+        return Q(pk__in=get_user_model().objects.filter(memberships__tenant__in=tenant_ids,
+                                                                 memberships__is_active=True).values("pk"))
     return None
 
 

@@ -94,3 +94,8 @@ class LockoutModelBackend(ModelBackend):
             except (AccountLocked, rate_limits.RateLimitUnavailable) as exc:
                 raise PermissionDenied from exc
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+    def get_user(self, user_id):
+        """The session's person, with their token version (apps/tenancy/token_versions.py) in one query."""
+        user = get_user_model()._default_manager.select_related("security").filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None

@@ -34,6 +34,10 @@ class Tenant(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     vertical = models.CharField(max_length=20, choices=Vertical.choices)
     is_active = models.BooleanField(default=True)
+    require_two_factor = models.BooleanField(
+        default=False, db_default=False,
+        help_text="Set by the tenant's owners: its members sign in to the admin with a confirmed TOTP "
+                  "authenticator, and are sent to enrol one first.")
     scan_hash_key = models.CharField(
         max_length=64, default=new_scan_hash_key, editable=False,
         help_text="Key of the HMAC that devices apply to document numbers, so scans of the "
@@ -153,6 +157,18 @@ MANAGER_ROLES = frozenset({Role.OWNER, Role.ADMIN})
 OPERATOR_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.STAFF})
 
 
+class ActiveMembershipQuerySet(TenantQuerySet):
+    pass
+
+
+class ActiveMembershipManager(models.Manager.from_queryset(ActiveMembershipQuerySet)):
+    """`Membership.objects`: what grants access. A deactivated membership grants nothing,
+    so every read that asks "is this person a member" leaves it out without knowing."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(is_active=True)
+
+
 class Membership(TenantOwnedModel):
     public_id = PublicIdField(prefix="mem")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
@@ -162,10 +178,21 @@ class Membership(TenantOwnedModel):
         default=True, help_text="Covers every site of the tenant, present and future. Off: only the sites chosen.")
     sites = models.ManyToManyField(Site, blank=True, related_name="+",
                                    help_text="The sites a site-scoped membership covers (ignored when all sites).")
+    is_active = models.BooleanField(
+        default=True, db_default=True,
+        help_text="Off: deactivated by the tenant's managers; the person's tokens and sessions were revoked and "
+                  "the membership grants nothing until reactivated.")
+    deactivated_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ActiveMembershipManager()
+    # Every membership, deactivated ones too: the member list and reactivation only.
+    everyone = ActiveMembershipQuerySet.as_manager()
 
     class Meta:
         ordering = ["tenant__name"]
+        default_manager_name = "objects"
+        base_manager_name = "everyone"
         constraints = [
             models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_per_tenant"),
         ]
@@ -218,3 +245,52 @@ class LegalHold(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"Hold on {self.site or 'the whole tenant'}: {self.reason}"
+
+
+class UserSecurity(models.Model):
+    """Per person: the version every JWT and session of theirs carries. Bumping it
+    (deactivation, a new password) refuses every token issued before on its next use."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="security")
+    token_version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "user security"
+
+    def __str__(self) -> str:
+        return f"token version {self.token_version}"
+
+
+class Invitation(TenantOwnedModel):
+    """A set-password link sent to someone invited to a tenant: only the SHA-256 of its
+    secret is stored; it works once, until `expires_at`."""
+
+    public_id = PublicIdField(prefix="inv")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.tenant}"
+
+    @property
+    def state(self) -> str:
+        from django.utils import timezone
+
+        if self.used_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        return "expired" if self.expires_at <= timezone.now() else "pending"

@@ -85,6 +85,21 @@ def tenant_update(*, tenant: Tenant, actor=None, **changes) -> Tenant:
     return tenant
 
 
+def tenant_two_factor_set(*, tenant: Tenant, required: bool, actor=None) -> Tenant:
+    """Owners (and superusers) decide whether the tenant's members must sign in to the
+    admin with TOTP (apps/tenancy/two_factor.py)."""
+    if actor is not None and not actor.is_superuser and not Membership.objects.filter(
+            tenant=tenant, user=actor, role=Role.OWNER).exists():
+        raise ForbiddenError("Only the tenant's owners decide on two-factor sign-in.", code="role_required")
+    with transaction.atomic():
+        if Tenant.objects.filter(pk=tenant.pk).exclude(require_two_factor=required).update(
+                require_two_factor=required):
+            _changed(tenant=tenant, actor=actor, action="tenant.two_factor_changed", target_type="tenant",
+                     target_id=tenant.public_id, details={"require_two_factor": required})
+    tenant.refresh_from_db()
+    return tenant
+
+
 def site_create(
     *,
     tenant: Tenant,
@@ -227,7 +242,7 @@ def membership_set(*, tenant: Tenant, user, role: str, actor=None, all_sites: bo
             list(Membership.objects.select_for_update().filter(tenant=tenant, user=actor))
         grant = membership_check(tenant=tenant, user=user, role=role, actor=actor, all_sites=all_sites,
                                  sites=sites)
-        membership, created = Membership.objects.update_or_create(
+        membership, created = Membership.everyone.update_or_create(
             tenant=tenant, user=user, defaults={"role": role, "all_sites": grant.all_sites}
         )
         membership.sites.set(sorted(grant.site_ids))

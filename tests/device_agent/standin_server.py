@@ -61,6 +61,7 @@ class StandinState:
     lock: threading.Lock = field(default_factory=threading.Lock)
     setup_tokens: dict = field(default_factory=dict)
     enrollments: dict = field(default_factory=dict)
+    location_labels: list = field(default_factory=list)  # what each enrolment named (None: nothing)
     devices: dict = field(default_factory=dict)
     device_by_hardware: dict = field(default_factory=dict)
     challenges: dict = field(default_factory=dict)
@@ -248,6 +249,7 @@ class _Handler(BaseHTTPRequestHandler):
             enrollment_id = str(uuid.uuid4())
             challenge = base64.b64encode(secrets.token_bytes(32)).decode()
             self.state.enrollments[enrollment_id] = {**body, "challenge": challenge}
+            self.state.location_labels.append(body.get("location_label"))
         raise _Reply(201, {"enrollment_id": enrollment_id, "challenge": challenge,
                            "expires_at": iso(time.time() + 300)})
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from device_agent.cli import enrolment_input
+from device_agent.cli import enrolment_input, enrolment_label
 from device_agent.config import AgentConfig
 from device_agent.outbox import SCAN, NewItem, Outbox
 from device_agent.synthetic_licences import SyntheticLicence
@@ -75,6 +75,25 @@ def test_enroll_with_the_qr_json_then_status(config_path: Path, standin: Standin
     status = json.loads(run_cli("status", "--config", str(config_path)).stdout)
     assert status["registered"] is True and status["running"] is False
     assert status["device_id"] == "dev-1" and status["pending"] == 0
+
+
+def test_the_devices_place_comes_from_the_argument_the_qr_or_the_config() -> None:
+    qr = json.dumps({"setup_token": "tok", "location_id": "loc", "location_label": "Room 306"})
+    config = AgentConfig(location_label="Room 307")
+    assert enrolment_label("Room 305", qr, {}, config) == "Room 305"
+    assert enrolment_label(None, qr, {}, config) == "Room 306"
+    assert enrolment_label(None, None, {"TOCSIN_AGENT_QR": qr}, AgentConfig()) == "Room 306"
+    assert enrolment_label(None, "{oops", {}, config) == "Room 307"
+    assert enrolment_label(None, None, {}, AgentConfig()) is None
+
+
+def test_enroll_sends_the_qrs_location_label(config_path: Path, standin: StandinServer) -> None:
+    token = standin.state.issue_setup_token("loc-1")
+    done = run_cli("enroll", "--config", str(config_path), "--qr",
+                   json.dumps({"setup_token": token, "location_id": "loc-1",
+                               "location_label": "Room 305"}))
+    assert done.returncode == 0, done.stderr
+    assert standin.state.location_labels == ["Room 305"]
 
 
 def test_enroll_failures_have_exit_codes(config_path: Path, tmp_path: Path) -> None:

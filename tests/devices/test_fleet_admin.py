@@ -64,3 +64,14 @@ def test_the_command_log_shows_only_the_tenants_commands_and_cannot_be_edited(wo
     assert client.get("/admin/devices/devicecommand/add/").status_code == 403
     detail = client.get(f"/admin/devices/devicecommand/{own.pk}/change/")
     assert detail.status_code == 200 and 'name="_save"' not in detail.content.decode()
+
+
+def test_a_bad_desired_document_is_a_form_error_not_a_500(world_a):
+    device = DeviceFactory(site=world_a.site)
+    client = _login(world_a.admin)
+    for bad in ({"batch_size": 9000}, {"note": "x" * 9000}, ["not", "an", "object"]):
+        response = client.post(f"/admin/devices/device/{device.pk}/change/", {
+            "name": device.name, "site": world_a.site.pk, "desired_state": json.dumps(bad)})
+        assert response.status_code == 200 and "errorlist" in response.content.decode(), bad
+    device.refresh_from_db()
+    assert device.desired_state == {} and device.shadow_version == 0

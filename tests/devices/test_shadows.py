@@ -136,3 +136,14 @@ def test_reported_personal_data_is_refused(world_a, device_client):
     _, client = device_client(world_a.site)
     response = client.patch("/api/v1/devices/me/shadow/", {"reported": {"first_name": "Ann"}}, format="json")
     assert response.status_code == 400
+
+
+def test_every_device_answer_carries_the_server_time_errors_included(world_a, device_client, api_client):
+    _, client = device_client(world_a.site)
+    bad = client.post("/api/v1/heartbeats/", {"sent_at": "yesterday"}, format="json")
+    assert bad.status_code == 400 and bad["X-Server-Time"].endswith("Z")
+    assert client.get("/api/v1/devices/me/shadow/")["X-Server-Time"]
+    refused = api_client.post("/api/v1/devices/enroll/", {"setup_token": "st_nope"}, format="json")
+    assert refused.status_code in (400, 403) and refused["X-Server-Time"]
+    unauthenticated = api_client.get("/api/v1/devices/me/", HTTP_AUTHORIZATION="Bearer not-a-token")
+    assert unauthenticated.status_code == 401 and unauthenticated["X-Server-Time"]

@@ -42,7 +42,8 @@ def test_agent_enrols_reports_and_stops_when_revoked(live_server, store, issue_s
     settings.TOCSIN_DEVICE_DEFAULTS = {**settings.TOCSIN_DEVICE_DEFAULTS, "batch_size": 3,
                                        "batch_timeout_seconds": 1}
     RuleSet.objects.create(tenant=store.tenant, site=store, heartbeat_interval_seconds=1, underage_age=21)
-    qr = json.dumps({"setup_token": issue_setup_token(store, max_uses=2), "location_id": store.location_id})
+    qr = json.dumps({"setup_token": issue_setup_token(store, max_uses=2), "location_id": store.location_id,
+                     "location_label": "Till 2"})
     status_port = free_port()
     config = _config(tmp_path, live_server, store, status_port)
     enrolled = subprocess.run([sys.executable, "-m", "device_agent", "enroll", "--config", str(config), "--qr", qr],
@@ -50,6 +51,7 @@ def test_agent_enrols_reports_and_stops_when_revoked(live_server, store, issue_s
     assert enrolled.returncode == 0, enrolled.stdout + enrolled.stderr
     device = Device.objects.get(hardware_id="pi-live-0001")
     assert device.status == "active" and device.site == store
+    assert device.location_label == "Till 2"  # the QR's place, sent by the agent
 
     agent = AgentProcess(["run", "--config", str(config)], tmp_path / "agent.log", stdin=subprocess.PIPE)
     try:

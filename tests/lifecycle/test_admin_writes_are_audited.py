@@ -14,6 +14,7 @@ from datetime import date, time
 import pytest
 from django.contrib import admin
 from django.db.models import Model
+from django.forms import ModelMultipleChoiceField
 from django.test import Client, RequestFactory
 
 from apps.audit.models import AuditEntry
@@ -107,7 +108,9 @@ def _form_data(model_admin, request, obj, field: str, value) -> dict:
     data = {}
     for name, bound in form.fields.items():
         initial = form.get_initial_for_field(bound, name)
-        if isinstance(initial, list) and initial and isinstance(initial[0], Model):
+        if isinstance(bound, ModelMultipleChoiceField):  # a multiple choice posts its pks, none when empty
+            data[name] = [item.pk if isinstance(item, Model) else item for item in initial or []]
+        elif isinstance(initial, list) and initial and isinstance(initial[0], Model):
             data[name] = [item.pk for item in initial]
         elif isinstance(initial, dict | list):
             data[name] = json.dumps(initial)

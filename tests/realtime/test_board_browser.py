@@ -76,7 +76,7 @@ def test_staff_see_a_breach_within_two_seconds_acknowledge_it_and_other_tenants_
         pytest.skip("Debian's chromium is not installed: apt-get install -y chromium")
     sync_api = pytest.importorskip("playwright.sync_api")
     settings.TOCSIN_STREAM_PUBLIC_URL = own_stream_server.url
-    device, _ = device_client(world_a.site, name="Room 101 tablet")
+    device, _ = device_client(world_a.site, name="Room 101 tablet", location_label="Room 101")
     make_policy(world_a, [(0, [make_channel(world_a, "sms", name="Front desk")])], kinds=["breach"])
     from apps.devices.device_tokens import issue_device_token
 
@@ -96,7 +96,7 @@ def test_staff_see_a_breach_within_two_seconds_acknowledge_it_and_other_tenants_
         appeared_after = time.monotonic() - started
         assert appeared_after < 2
         assert "sev-critical" in tile.get_attribute("class")
-        assert "Room 101 tablet" in tile.inner_text()
+        assert tile.locator(".place").inner_text() == f"Room 101, {world_a.site.name}"  # the room, on the board
         _deliver_pages_of(alert_id)
         tile.locator(".delivery-sent").wait_for(timeout=2000)
         assert "SMS · Front desk: sent" in tile.inner_text()

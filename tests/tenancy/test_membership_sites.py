@@ -67,28 +67,28 @@ def test_a_lisbon_admin_grants_lisbon_only_and_cannot_touch_wider_members(harbou
 
 def test_the_memberships_api_lists_and_changes_sites_within_scope(harbour, client_for):
     owner = client_for(harbour.owner)
-    rows = owner.get("/api/v1/memberships/").json()["results"]
+    rows = owner.get("/api/v1/members/").json()["results"]
     staff_row = next(row for row in rows if row["username"] == "lisbon-staff")
     assert staff_row["all_sites"] is False and staff_row["sites"] == [harbour.lisbon.public_id]
-    changed = owner.patch(f"/api/v1/memberships/{staff_row['id']}/", {"sites": [harbour.porto.public_id]},
+    changed = owner.patch(f"/api/v1/members/{staff_row['id']}/", {"sites": [harbour.porto.public_id]},
                           format="json")
     assert changed.status_code == 200 and changed.json()["sites"] == [harbour.porto.public_id]
     lisbon_admin = client_for(harbour.lisbon_member(Role.ADMIN))
-    seen = {row["username"] for row in lisbon_admin.get("/api/v1/memberships/").json()["results"]}
+    seen = {row["username"] for row in lisbon_admin.get("/api/v1/members/").json()["results"]}
     assert "lisbon-admin" in seen and "harbour-owner" not in seen and "porto-viewer" not in seen
     viewer = _membership(harbour, harbour.lisbon_member(Role.VIEWER))
-    assert lisbon_admin.patch(f"/api/v1/memberships/{viewer.public_id}/", {"sites": [harbour.porto.public_id]},
+    assert lisbon_admin.patch(f"/api/v1/members/{viewer.public_id}/", {"sites": [harbour.porto.public_id]},
                               format="json").status_code == 400  # Porto is not theirs to name
-    assert lisbon_admin.patch(f"/api/v1/memberships/{viewer.public_id}/", {"all_sites": True},
+    assert lisbon_admin.patch(f"/api/v1/members/{viewer.public_id}/", {"all_sites": True},
                               format="json").status_code == 403
     faro = SiteFactory(tenant=harbour.tenant, name="Faro Marina Hotel")
-    assert owner.patch(f"/api/v1/memberships/{viewer.public_id}/", {"sites": [harbour.lisbon.public_id,
+    assert owner.patch(f"/api/v1/members/{viewer.public_id}/", {"sites": [harbour.lisbon.public_id,
                                                                              faro.public_id]},
                        format="json").status_code == 200
-    assert lisbon_admin.get(f"/api/v1/memberships/{viewer.public_id}/").status_code == 200  # shares Lisbon
-    assert lisbon_admin.patch(f"/api/v1/memberships/{viewer.public_id}/", {"role": "staff"},
+    assert lisbon_admin.get(f"/api/v1/members/{viewer.public_id}/").status_code == 200  # shares Lisbon
+    assert lisbon_admin.patch(f"/api/v1/members/{viewer.public_id}/", {"role": "staff"},
                               format="json").status_code == 403  # but covers Faro, which they do not
-    assert client_for(harbour.lisbon_member(Role.STAFF)).get("/api/v1/memberships/").status_code == 403
+    assert client_for(harbour.lisbon_member(Role.STAFF)).get("/api/v1/members/").status_code == 403
 
 
 def test_me_says_which_sites_a_membership_covers(harbour, client_for):

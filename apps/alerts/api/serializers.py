@@ -20,6 +20,8 @@ class AlertSerializer(serializers.ModelSerializer):
     site_name = serializers.CharField(source="site.name", default=None)
     device = serializers.CharField(source="device.public_id", default=None)
     device_name = serializers.SerializerMethodField()
+    location_label = serializers.CharField(source="device.location_label", default="",
+                                           help_text="Where the device is inside its site (Room 305), if named.")
     unnotified_reason = serializers.CharField(
         help_text="Non-empty when this alert paged nobody (no policy covers it, or every channel is disabled or "
                   "failing): the board shows it as 'nobody was notified'.")
@@ -33,9 +35,9 @@ class AlertSerializer(serializers.ModelSerializer):
         model = Alert
         fields = ["id", "kind", "severity", "status", "source", "dedup_key", "summary", "details", "count",
                   "first_seen_at", "last_seen_at", "site", "site_name", "device", "device_name",
-                  "acknowledged_at", "acknowledged_by_label", "resolved_at", "resolved_by_label", "resolution",
-                  "escalation_step", "unnotified_reason", "is_group", "group", "in_maintenance", "maintenance_until",
-                  "snoozed", "snoozed_until", "created_at", "updated_at"]
+                  "location_label", "acknowledged_at", "acknowledged_by_label", "resolved_at", "resolved_by_label",
+                  "resolution", "escalation_step", "unnotified_reason", "is_group", "group", "in_maintenance",
+                  "maintenance_until", "snoozed", "snoozed_until", "created_at", "updated_at"]
 
     def get_in_maintenance(self, alert: Alert) -> bool:
         return alert.in_maintenance()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import django_filters
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -26,6 +26,10 @@ from apps.tenancy.models import OPERATOR_ROLES
 
 IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
                             description="The shadow version you read (its ETag); a stale one answers 412.")
+
+
+STALE_VERSION = OpenApiResponse(description="If-Match named an older version: read the shadow again, retry. "
+                                            "(413: a document would be over 8 KiB.)")
 
 
 def expected_version(request) -> int | None:
@@ -47,7 +51,7 @@ class DeviceShadowActions:
 
     @extend_schema(methods=["GET"], responses=s.ShadowOutput, summary="The device's shadow")
     @extend_schema(methods=["PATCH"], request=s.DesiredPatchInput, parameters=[IF_MATCH],
-                   responses={200: s.ShadowOutput, 412: OpenApiTypes.OBJECT, 413: OpenApiTypes.OBJECT},
+                   responses={200: s.ShadowOutput, 412: STALE_VERSION},
                    summary="Change the desired document (operators; If-Match the version)")
     @action(detail=True, methods=["get", "patch"])
     def shadow(self, request, public_id=None):
@@ -73,7 +77,7 @@ class DeviceShadowApi(DeviceApi):
         return shadow_response(self.device)
 
     @extend_schema(request=s.ReportedPatchInput, parameters=[IF_MATCH],
-                   responses={200: s.ShadowOutput, 412: OpenApiTypes.OBJECT, 413: OpenApiTypes.OBJECT},
+                   responses={200: s.ShadowOutput, 412: STALE_VERSION},
                    tags=["device"], summary="Report what the device now has (device token)",
                    description="A JSON merge patch of the reported document (`null` removes a key), at most "
                                "8 KiB in all. Answers the whole shadow: an empty `delta` means the device has "
@@ -96,7 +100,7 @@ class DeviceCommandsApi(DeviceApi):
 
 
 class DeviceCommandAckApi(DeviceApi):
-    @extend_schema(request=s.CommandAckInput, responses={200: s.CommandSerializer, 409: OpenApiTypes.OBJECT},
+    @extend_schema(request=s.CommandAckInput, responses=s.CommandSerializer,
                    tags=["device"], summary="Acknowledge a command with its result (device token)",
                    description="`status` ok or failed, and a small `result` object (≤ 2 KiB). Acknowledging "
                                "again changes nothing; after expiry it answers 400 `command_expired`.")

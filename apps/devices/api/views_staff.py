@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.audit.services import Actor
-from apps.devices import api_keys, qr, services, setup_tokens
+from apps.devices import api_keys, qr, room_import, services, setup_tokens
 from apps.devices.api import serializers as s
 from apps.devices.api.views_fleet import DeviceShadowActions
 from apps.devices.models import ApiKey, Device, SetupToken
@@ -40,10 +40,24 @@ class DeviceViewSet(DeviceShadowActions, TenantScopedViewMixin, mixins.ListModel
     action_roles = {"revoke": OPERATOR_ROLES, "shadow": ALL_ROLES}
 
     def perform_update(self, serializer):
+        data = serializer.validated_data
         serializer.instance = services.device_update(
             device=serializer.instance, actor=Actor.for_principal(self.request.user),
-            name=serializer.validated_data.get("name"), site=serializer.validated_data.get("site"),
+            name=data.get("name"), site=data.get("site"), location_label=data.get("location_label"),
+            allowed_bssids=data.get("desired_state", {}).get("allowed_bssids"),
         )
+
+    @extend_schema(request=s.RoomImportInput, responses=s.RoomImportOutput)
+    @action(detail=False, methods=["post"], url_path="import")
+    def import_rooms(self, request):
+        """Name many devices at once (a 200-room hotel): each good line is stored, each bad one is
+        answered with its line number and why. Owners and admins."""
+        data = s.RoomImportInput(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        result = room_import.device_labels_import(tenant=self.tenant, csv_text=data.validated_data["csv"],
+                                                  site=data.validated_data.get("site"),
+                                                  actor=Actor.for_principal(request.user))
+        return Response({**result.summary, "errors": result.errors})
 
     @extend_schema(request=s.RevokeInput, responses=s.DeviceSerializer)
     @action(detail=True, methods=["post"])

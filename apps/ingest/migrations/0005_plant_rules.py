@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('devices', '0004_archived_at'),
         ('ingest', '0004_merge_document_reuse_and_partitions'),
-        ('tenancy', '0007_site_coordinates'),
+        ('tenancy', '0008_site_coordinates'),
     ]
 
     operations = [

@@ -29,6 +29,8 @@ class Command(BaseCommand):
         parser.add_argument("--uses", type=int, default=1, help="How many devices it may enrol.")
         parser.add_argument("--ttl", default="24h", help="Lifetime: 30m, 24h, 7d (at most 30d).")
         parser.add_argument("--label", default="")
+        parser.add_argument("--location-label", default="",
+                            help="Where the device it enrols is, e.g. 'Room 305' (goes into the QR code).")
         parser.add_argument("--no-qr", action="store_true", help="Print the token without the QR code.")
 
     def handle(self, *args, **options):
@@ -36,7 +38,8 @@ class Command(BaseCommand):
         site = site_from_arg(options["site"], tenant)
         try:
             issued = setup_token_create(site=site, actor=Actor.system("manage.py"), max_uses=options["uses"],
-                                        ttl=parse_ttl(options["ttl"]), label=options["label"])
+                                        ttl=parse_ttl(options["ttl"]), label=options["label"],
+                                        location_label=options["location_label"])
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         if not options["no_qr"]:

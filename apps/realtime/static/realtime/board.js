@@ -224,6 +224,9 @@
     const header = el("header", {},
       el("span", { class: "sev", text: alert.severity }),
       el("span", { class: "kind", text: state.kinds.get(alert.kind) || alert.kind }),
+      alert.location_label ? el("span", { class: "place", title: "Where: the device's place and site",
+                                          text: [alert.location_label, alert.site_name].filter(Boolean).join(", ") })
+        : null,
       el("span", { class: "status", text: alert.status }),
       alert.count > 1 ? el("span", { class: "count", title: "Reports of this problem", text: `×${alert.count}` }) : null);
     const meta = el("p", { class: "meta" },
@@ -312,7 +315,7 @@
     // The device page (history charts) is a plain link: the tile stays a tile.
     const history = config.devicePageUrl ? el("a", { class: "device-link", text: "history",
       href: config.devicePageUrl.replace("__id__", encodeURIComponent(device.id)) }) : null;
-    tile.replaceChildren(...[el("strong", { text: device.name || device.hardware_id }),
+    tile.replaceChildren(...[el("strong", { text: device.location_label || device.name || device.hardware_id }),
                              el("span", { class: "state", text: device.state.replace("_", " ") }), battery, seen,
                              backlogNode(device), flushControl(device), history]
       .filter(Boolean));

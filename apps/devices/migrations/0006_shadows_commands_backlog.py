@@ -24,7 +24,7 @@ def stamp_existing_desired(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("devices", "0004_archived_at"),
+        ("devices", "0005_location_labels"),
         ("tenancy", "0001_initial"),
     ]
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenancy', '0006_membership_site_scope'),
+        ('tenancy', '0007_accounts_invites_two_factor'),
     ]
 
     operations = [
