@@ -61,6 +61,7 @@ def _porto_objects(world) -> dict[str, str]:
         "roster-overrides": porto["roster_override"].public_id,
         "maintenance-windows": porto["maintenance_window"].public_id,
         "commands": porto["command"].public_id,
+        "invites": porto["invitation"].public_id,
     }
 
 

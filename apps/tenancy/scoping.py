@@ -45,6 +45,8 @@ INDIRECT_SITE_PATHS = {
     "oncall.rostermember": "roster__sites",
     "oncall.rosteroverride": "roster__sites",
     "oncall.shiftnotice": "roster__sites",
+    # An invitation is seen where its membership's sites all are (an all-sites one: whole-tenant).
+    "tenancy.invitation": "membership__sites",
 }
 
 

@@ -29,6 +29,7 @@ from apps.oncall.contacts import contact_method_create, notification_rule_create
 from apps.oncall.maintenance import maintenance_create
 from apps.oncall.rosters import override_create, roster_save
 from apps.reports.models import Report
+from apps.tenancy.accounts import member_invite
 from apps.tenancy.models import LegalHold, Role
 from apps.tenancy.services import membership_set
 from tests.factories import DeviceFactory, SiteFactory, TenantFactory, UserFactory
@@ -127,6 +128,8 @@ def _populate_people(world: HarbourWorld, city: str, person, site, phone: str) -
                                                  ends_at=now + timedelta(days=4), actor=ACTOR,
                                                  reason=f"{city.title()} inverter work"),
         "command": command_send(tenant=tenant, actor=ACTOR, name="flush", device=made["device"])[0],
+        "invitation": member_invite(tenant=tenant, email=f"night-{city}@harbour.example", role="staff",
+                                    all_sites=False, sites=[site]).invitation,
     })
 
 
@@ -142,4 +145,4 @@ def porto_ids(world: HarbourWorld) -> set[str]:
             porto["report"].public_id, porto["gateway"].device.public_id, porto["notification"].public_id,
             world.objects["siteless"].public_id, porto["contact_method"].public_id,
             porto["notification_rule"].public_id, porto["roster"].public_id, porto["roster_override"].public_id,
-            porto["maintenance_window"].public_id, porto["command"].public_id}
+            porto["maintenance_window"].public_id, porto["command"].public_id, porto["invitation"].public_id}

@@ -148,3 +148,13 @@ def test_the_admin_shows_own_contact_rows_and_lisbon_schedules_only(harbour):
         "tenant": harbour.tenant.pk, "name": "No site", "timezone": "Europe/Lisbon", "handover_weekday": 0,
         "handover_time": "09:00", "starts_on": "2026-12-07", "member_usernames": "lisbon-staff"})
     assert refused.status_code == 200 and "Choose one of your sites" in refused.content.decode()
+
+
+def test_invitations_are_seen_where_their_sites_are(harbour, client_for):
+    lisbon, porto = harbour.objects["lisbon"], harbour.objects["porto"]
+    admin = client_for(harbour.lisbon_member(Role.ADMIN))
+    assert _ids(admin.get("/api/v1/invites/")) == {lisbon["invitation"].public_id}
+    assert admin.get(f"/api/v1/invites/{porto['invitation'].public_id}/").status_code == 404
+    assert admin.post(f"/api/v1/invites/{porto['invitation'].public_id}/revoke/").status_code == 404
+    assert {lisbon["invitation"].public_id, porto["invitation"].public_id} <= _ids(
+        client_for(harbour.owner).get("/api/v1/invites/"))
