@@ -25,7 +25,7 @@ from django.db.models import Q
 
 from apps.common.forms import BoundedJSONFormField
 from apps.tenancy.context import tenant_ids_for_user, tenant_ids_where_role
-from apps.tenancy.models import MANAGER_ROLES, Membership, Site, Tenant
+from apps.tenancy.models import MANAGER_ROLES, Site, Tenant
 from apps.tenancy.scoping import Scope, scope_for_user, site_path_for
 
 
@@ -75,11 +75,7 @@ def _scope_q(model, tenant_ids, scope: Scope) -> Q | None:
 
 def _people_covering(scope: Scope):
     """The people whose memberships cover a site of `scope` (or a tenant it sees whole)."""
-    covering = Membership.objects.filter(
-        Q(tenant__in=scope.whole_tenant_ids)
-        | Q(all_sites=True, tenant__in=Site.objects.filter(pk__in=scope.site_ids).values("tenant_id"))
-        | Q(pk__in=Membership.sites.through.objects.filter(site_id__in=scope.site_ids).values("membership_id")))
-    return covering.values("user_id")
+    return scope.people_ids()
 
 
 class TenantScopedAdmin(admin.ModelAdmin):

@@ -221,10 +221,10 @@ class MembershipAdmin(TenantScopedAdmin):
                 if user is None:
                     user, _ = services.user_get_or_create(username=data["username"].strip(), email=data["email"],
                                                           password=data["password"] or None)
+                # Role and sites in one grant: a site-scoped admin may not grant "all sites",
+                # not even for the moment before the sites are set.
                 membership = services.membership_set(tenant=obj.tenant, user=user, role=obj.role,
-                                                     actor=request.user)
-                membership = accounts.member_change(membership=membership, actor=request.user,
-                                                    all_sites=data["all_sites"], sites=list(data["sites"]))
+                                                     actor=request.user, **_site_choice(data))
         obj.pk = membership.pk
         obj.refresh_from_db()
 

@@ -126,6 +126,15 @@ class Scope:
     def sites(self) -> QuerySet[Site]:
         return self.filter(Site.objects.all())
 
+    def people_ids(self) -> QuerySet:
+        """The user ids of people whose memberships cover a site of this scope (or a tenant it
+        sees whole): whom a site-scoped manager may name (on a roster, in an override)."""
+        return Membership.objects.filter(
+            Q(tenant__in=self.whole_tenant_ids)
+            | Q(all_sites=True, tenant__in=Site.objects.filter(pk__in=self.site_ids).values("tenant_id"))
+            | Q(pk__in=Membership.sites.through.objects.filter(site_id__in=self.site_ids).values("membership_id"))
+        ).values("user_id")
+
     def covers_tenant(self, tenant_id: int) -> bool:
         """The whole tenant, site-less rows included."""
         return self.unrestricted or tenant_id in self.whole_tenant_ids

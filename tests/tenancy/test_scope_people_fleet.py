@@ -72,9 +72,16 @@ def test_a_roster_is_seen_only_when_every_site_is_theirs(harbour, client_for):
     assert admin.post("/api/v1/rosters/", {**base, "sites": [harbour.lisbon.public_id]},
                       format="json").status_code == 201
     starts = timezone.now() + timedelta(days=5)
-    assert admin.post("/api/v1/roster-overrides/", {
-        "roster": porto["roster"].public_id, "user": "lisbon-staff", "starts_at": starts.isoformat(),
-        "ends_at": (starts + timedelta(hours=8)).isoformat()}, format="json").status_code == 400
+    shift = {"starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=8)).isoformat()}
+    assert admin.post("/api/v1/roster-overrides/", {"roster": porto["roster"].public_id, "user": "lisbon-staff",
+                                                    **shift}, format="json").status_code == 400
+    # A site-scoped admin names only people who cover one of their sites.
+    assert admin.post("/api/v1/roster-overrides/", {"roster": lisbon["roster"].public_id, "user": "porto-viewer",
+                                                    **shift}, format="json").status_code == 400
+    assert admin.post("/api/v1/rosters/", {**base, "sites": [harbour.lisbon.public_id],
+                                           "members": ["porto-viewer"]}, format="json").status_code == 400
+    assert admin.post("/api/v1/roster-overrides/", {"roster": lisbon["roster"].public_id, "user": "harbour-owner",
+                                                    **shift}, format="json").status_code == 201
 
 
 def test_windows_and_commands_stay_on_their_sites(harbour, client_for):

@@ -26,7 +26,10 @@ class MemberField(serializers.SlugRelatedField):
         tenant = self.context.get("tenant")
         if tenant is None:
             return get_user_model().objects.none()
-        return get_user_model().objects.filter(memberships__tenant=tenant)
+        people = get_user_model().objects.filter(memberships__tenant=tenant)
+        scope = self.context.get("scope")
+        # A site-scoped manager names only people who cover one of their sites.
+        return people if scope is None or scope.covers_tenant(tenant.pk) else people.filter(pk__in=scope.people_ids())
 
 
 class ContactMethodSerializer(serializers.ModelSerializer):

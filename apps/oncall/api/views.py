@@ -105,8 +105,10 @@ class RosterViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
     queryset = Roster.objects.prefetch_related("sites")
 
     def _members(self, usernames: list[str]) -> list:
-        found = {user.username: user for user in get_user_model().objects.filter(
-            memberships__tenant=self.tenant, username__in=usernames)}
+        people = get_user_model().objects.filter(memberships__tenant=self.tenant, username__in=usernames)
+        if not self.scope.covers_tenant(self.tenant.pk):  # a site-scoped manager: people of their sites
+            people = people.filter(pk__in=self.scope.people_ids())
+        found = {user.username: user for user in people}
         missing = [name for name in usernames if name not in found]
         if missing:
             raise exceptions.ValidationError({"members": [f"No such person in this tenant: {', '.join(missing)}."]})
