@@ -245,6 +245,8 @@ SPECTACULAR_SETTINGS = {
         "AnchorKindEnum": "apps.audit.models.AnchorKind",
         "DeviceReportKindEnum": ["battery_low", "breach", "custom", "tamper", "underage"],
         "EventSeverityEnum": ["critical", "error", "high", "info", "warning"],
+        "RoleEnum": "apps.tenancy.models.Role",
+        "AlertSourceEnum": "apps.alerts.models.AlertSource",
     },
 }
 
