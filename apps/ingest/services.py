@@ -426,8 +426,14 @@ def telemetry_ingest_many(*, batches: list[TelemetryBatch]) -> TelemetryOutcome:
                                            if (batch.device.pk, str(r["message_id"])) in inserted])
                            for batch in batches]
         judged = telemetry_judging.fold_baselines(fresh_by_device)
+        # Every device of the call locked by one statement, in id order (two bridges holding
+        # messages of the same plants never wait on each other in a cycle), and written back
+        # by one: per device, an ORM get and save cost more than the rules they serve.
+        locked_by_id = {device.pk: device for device in Device.objects.select_for_update(of=("self",))
+                        .select_related("tenant", "site").filter(pk__in={b.device.pk for b in batches})
+                        .order_by("pk")}
         for batch, (_device, fresh) in zip(batches, fresh_by_device, strict=True):
-            locked = Device.objects.select_for_update().select_related("tenant", "site").get(pk=batch.device.pk)
+            locked = locked_by_id[batch.device.pk]
             state = dict(locked.rule_state.get("rules", {}))
             changes = _restore_if_offline(locked, state)
             decisions = telemetry_judging.judge_device(device=locked, readings=fresh, state=state,
@@ -435,10 +441,10 @@ def telemetry_ingest_many(*, batches: list[TelemetryBatch]) -> TelemetryOutcome:
             alerts += apply_decisions(device=locked, decisions=decisions, state=state)
             locked.last_seen_at = timezone.now()
             locked.rule_state = {**locked.rule_state, "rules": state}
-            locked.save(update_fields=["last_seen_at", "rule_state"])
             _announce_device(locked, changes)
             results.append(BatchResult(accepted=len(fresh), duplicates=len(batch.readings) - len(fresh),
                                        rejected=batch.rejected))
+        Device.objects.bulk_update(list(locked_by_id.values()), ["last_seen_at", "rule_state"])
     return TelemetryOutcome(results=results, alerts=alerts)
 
 
