@@ -364,7 +364,9 @@ def scan_batch_body(_client: int, _seq: int) -> bytes:
     at, year = now_iso(), datetime.now(UTC).year
     scans = [{"scan_id": str(uuid.uuid4()), "scanned_at": at, "birth_year": year - 30 - (i % 40), "age": 30 + (i % 40),
               "is_underage": False, "is_valid": True, "document_expired": False, "jurisdiction": "US-TX",
-              "subject_hash": "%064x" % (i + 1)} for i in range(SCAN_BATCH)]
+              # A new customer each scan, as at a till: a fixed set of documents would be
+              # re-seen in every batch, and the document-reuse rule would read every earlier sighting.
+              "subject_hash": uuid.uuid4().hex * 2} for i in range(SCAN_BATCH)]
     return json.dumps({"batch_id": str(uuid.uuid4()), "scans": scans}, separators=(",", ":")).encode()
 
 
