@@ -17,7 +17,7 @@ from django.urls import path
 from apps.alerts.models import AlertKind, Severity
 from apps.audit.services import Actor
 from apps.common.errors import ApplicationError
-from apps.notifications import delivery, policies, selectors, services
+from apps.notifications import channels, delivery, policies, selectors
 from apps.notifications.models import (
     Channel,
     EscalationPolicy,
@@ -87,7 +87,7 @@ class ChannelForm(forms.ModelForm):
         cleaned = super().clean()
         if cleaned.get("kind"):
             try:
-                cleaned["target"] = services.channel_validate(
+                cleaned["target"] = channels.channel_validate(
                     kind=cleaned["kind"], target=cleaned.get("target") or "", secret=cleaned.get("secret") or None,
                     creating=not self.instance.pk)
             except ApplicationError as exc:
@@ -112,9 +112,9 @@ class ChannelAdmin(ServiceDeleteMixin, ArchivingDeleteMixin, TenantScopedAdmin):
             changes = {field: data[field] for field in ("name", "target", "enabled") if field in form.changed_data}
             if data.get("secret"):
                 changes["secret"] = data["secret"]
-            services.channel_update(channel=obj, actor=actor, **changes)
+            channels.channel_update(channel=obj, actor=actor, **changes)
             return
-        created = services.channel_create(tenant=data["tenant"], name=data["name"], kind=data["kind"],
+        created = channels.channel_create(tenant=data["tenant"], name=data["name"], kind=data["kind"],
                                           target=data.get("target") or "", secret=data.get("secret") or "",
                                           actor=actor, enabled=data.get("enabled", True))
         obj.pk, obj.public_id, obj.created_at = created.pk, created.public_id, created.created_at
@@ -122,17 +122,17 @@ class ChannelAdmin(ServiceDeleteMixin, ArchivingDeleteMixin, TenantScopedAdmin):
         obj._state.adding = False
 
     def delete_refused(self, obj) -> bool:
-        return bool(services.channel_in_use_by(obj))  # a step would be left paging nobody
+        return bool(channels.channel_in_use_by(obj))  # a step would be left paging nobody
 
     def delete_through_service(self, obj, actor: Actor) -> None:
-        services.channel_delete(channel=obj, actor=actor)
+        channels.channel_delete(channel=obj, actor=actor)
 
     @admin.action(description="Send a test message to the selected channels")
     def send_test_selected(self, request, queryset):
         for channel in queryset:
             if not self._can_manage(request, channel):
                 continue
-            result = services.channel_send_test(channel=channel, actor=Actor.for_user(request.user))
+            result = channels.channel_send_test(channel=channel, actor=Actor.for_user(request.user))
             if result.ok:
                 self.message_user(request, f"{channel.name}: test sent through {result.provider}.", messages.SUCCESS)
             else:
@@ -287,16 +287,16 @@ class QuietHoursAdmin(TenantScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        saved = services.quiet_hours_save(site=data["site"], start=data["start"], end=data["end"],
+        saved = channels.quiet_hours_save(site=data["site"], start=data["start"], end=data["end"],
                                           enabled=data["enabled"], actor=Actor.for_user(request.user))
         obj.pk, obj.tenant_id, obj._state.adding = saved.pk, saved.tenant_id, False
 
     def delete_model(self, request, obj):
-        services.quiet_hours_delete(quiet_hours=obj, actor=Actor.for_user(request.user))
+        channels.quiet_hours_delete(quiet_hours=obj, actor=Actor.for_user(request.user))
 
     def delete_queryset(self, request, queryset):
         for quiet_hours in queryset:
-            services.quiet_hours_delete(quiet_hours=quiet_hours, actor=Actor.for_user(request.user))
+            channels.quiet_hours_delete(quiet_hours=quiet_hours, actor=Actor.for_user(request.user))
 
 
 @admin.register(Notification)

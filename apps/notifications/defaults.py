@@ -11,9 +11,9 @@ from __future__ import annotations
 from django.dispatch import receiver
 
 from apps.audit.services import Actor
+from apps.notifications.channels import channel_create
 from apps.notifications.models import Channel, ChannelKind, EscalationPolicy
 from apps.notifications.policies import policy_save
-from apps.notifications.services import channel_create
 from apps.tenancy.models import Tenant
 from apps.tenancy.signals import tenant_created
 

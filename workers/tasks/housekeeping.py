@@ -34,8 +34,8 @@ def purge_archived(*, tenant) -> dict[str, int]:
     from apps.audit.services import Actor
     from apps.devices.models import Device
     from apps.devices.services import device_delete, device_history
+    from apps.notifications.channels import channel_delete
     from apps.notifications.models import Channel
-    from apps.notifications.services import channel_delete
     from apps.tenancy.models import Site
     from apps.tenancy.retention import holds_for
     from apps.tenancy.services import site_delete, site_history
