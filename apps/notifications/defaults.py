@@ -22,7 +22,7 @@ CATCH_ALL_PRIORITY = 1000
 MANAGERS_CHANNEL_NAME = "Owners and admins (email)"
 
 
-def ensure_catch_all_policy(*, tenant: Tenant) -> EscalationPolicy:
+def catch_all_policy_ensure(*, tenant: Tenant) -> EscalationPolicy:
     existing = EscalationPolicy.objects.filter(tenant=tenant, is_catch_all=True).order_by().first()
     if existing is not None:
         return existing
@@ -36,4 +36,4 @@ def ensure_catch_all_policy(*, tenant: Tenant) -> EscalationPolicy:
 
 @receiver(tenant_created, dispatch_uid="notifications.catch_all_policy")
 def give_new_tenant_a_catch_all_policy(sender, tenant: Tenant, **kwargs) -> None:
-    ensure_catch_all_policy(tenant=tenant)
+    catch_all_policy_ensure(tenant=tenant)
