@@ -69,8 +69,8 @@ def _recreate(url: str) -> None:
 
 def _world(receiver_url: str, secret: str):
     from apps.audit.services import Actor
+    from apps.notifications.channels import channel_create
     from apps.notifications.policies import policy_save
-    from apps.notifications.services import channel_create
     from apps.tenancy.models import Site, Tenant
 
     stamp = int(time.time())

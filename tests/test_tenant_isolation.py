@@ -24,9 +24,9 @@ from apps.devices.commands import command_send
 from apps.devices.models import ApiKey, Device, DeviceCommand, SetupToken
 from apps.devices.setup_tokens import setup_token_create
 from apps.iot.models import Gateway
+from apps.notifications.channels import channel_create
 from apps.notifications.models import Channel, EscalationPolicy, Notification
 from apps.notifications.policies import policy_save
-from apps.notifications.services import channel_create
 from apps.oncall.contacts import contact_method_create, notification_rule_create
 from apps.oncall.maintenance import maintenance_create
 from apps.oncall.models import ContactMethod, MaintenanceWindow, NotificationRule, Roster, RosterOverride

@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 
 from apps.common import health
 from apps.ingest.device_page import device_page
-from apps.notifications import hooks_views
+from apps.notifications import provider_webhooks
 from apps.tenancy import account_views
 from apps.tenancy.admin_login import admin_login
 from apps.tenancy.two_factor import two_factor_view
@@ -42,7 +42,7 @@ urlpatterns = [
     path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("", include("apps.realtime.urls")),
     path("devices/<str:public_id>/", device_page, name="device-page"),
-    path("hooks/twilio/status/", hooks_views.twilio_status, name="twilio-status"),
+    path("hooks/twilio/status/", provider_webhooks.twilio_status, name="twilio-status"),
     path("", include("apps.responses.urls")),  # answers to pages: SMS, voice, Slack, email links
     path("api/v1/", include(api_v1)),
     # The API the hotel tablets and the dashboard already in the field speak (camelCase).

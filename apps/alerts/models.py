@@ -90,7 +90,7 @@ class Alert(TenantOwnedModel):
     resolved_by_label = models.CharField(max_length=150, blank=True)
     resolution = models.CharField(max_length=40, blank=True, help_text="How it ended: manual, restored, auto...")
 
-    # Filled by the notification engine (a higher app) through the lifecycle hooks.
+    # Filled by the notification engine (a higher app) through the lifecycle handlers.
     policy_snapshot = models.JSONField(default=dict, blank=True)
     escalation_step = models.PositiveSmallIntegerField(default=0)
     next_escalation_at = models.DateTimeField(null=True, blank=True)

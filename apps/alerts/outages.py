@@ -23,7 +23,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from apps.alerts.hooks import Change, announce_change, run_lifecycle_hooks
+from apps.alerts.extension_points import Change, announce_change, run_lifecycle_handlers
 from apps.alerts.models import (
     OPEN_STATUSES,
     SEVERITY_RANK,
@@ -68,7 +68,7 @@ def _lock_site_kind(site, kind: str) -> None:
 
 
 def join_outage(alert: Alert) -> None:
-    """Called inside the transaction that raised `alert` (a new alert), before its hooks run."""
+    """Called inside the transaction that raised `alert` (a new alert), before its handlers run."""
     if not may_join_outage(alert):
         return
     site = alert.site
@@ -111,7 +111,7 @@ def _link(group: Alert, members: list[Alert], *, raising: Alert) -> None:
                                   actor_type="system", actor_label="outage",
                                   data={"group": group.public_id})
         if member.pk != raising.pk:
-            run_lifecycle_hooks(member, Change.GROUPED)
+            run_lifecycle_handlers(member, Change.GROUPED)
         announce_change(alert=member, change="grouped", actor_label="outage")
     count = Alert.objects.filter(group=group).count()
     group.summary = _summary(group.kind, group.site, count)

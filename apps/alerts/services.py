@@ -2,7 +2,7 @@
 
 Every alert, whatever raised it (a rule, a device report, an external system), goes
 through `alert_raise`. Every change leaves an AlertEvent on the timeline and, for
-lifecycle changes, an audit entry; higher apps hear about it through `hooks`.
+lifecycle changes, an audit entry; higher apps hear about it through `extension_points`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.alerts import outages
-from apps.alerts.hooks import Change, announce_change, run_lifecycle_hooks
+from apps.alerts.extension_points import Change, announce_change, run_lifecycle_handlers
 from apps.alerts.models import (
     Alert,
     AlertEvent,
@@ -162,7 +162,7 @@ def alert_raise(
     A duplicate (the common case in a storm) is one statement: the bump and its timeline
     event, with no transaction around it, unless it raised the severity, which re-routes
     the alert. A new alert needs one, to write the alert, its outage grouping, its outbox
-    (lifecycle hooks) and its audit entry together.
+    (lifecycle handlers) and its audit entry together.
     """
     seen_at = occurred_at or timezone.now()
     actor = actor or Actor.system("rules")
@@ -185,14 +185,14 @@ def alert_raise(
         alert, created, _ = _execute_raise("raise", params, tenant=tenant, site=site, device=device)
         if created:
             outages.join_outage(alert)
-            run_lifecycle_hooks(alert, Change.RAISED)
+            run_lifecycle_handlers(alert, Change.RAISED)
             # Last before commit: the audit entry takes the tenant's chain lock, held until commit.
             audit_record(tenant=tenant, actor=actor, action="alert.raised", target_type="alert",
                          target_id=alert.public_id, details={"kind": kind, "severity": severity})
         elif alert.severity == severity:
             # A concurrent raise created it first; ours may have raised its severity. The row is
-            # locked by the upsert; the hooks compare with what the alert was routed for.
-            run_lifecycle_hooks(alert, Change.SEVERITY_RAISED)
+            # locked by the upsert; the handlers compare with what the alert was routed for.
+            run_lifecycle_handlers(alert, Change.SEVERITY_RAISED)
         announce_change(alert=alert, change="raised" if created else "duplicate", actor_label=actor.label)
     if created:
         logger.info("alert raised", extra={"alert": alert.public_id, "kind": kind, "severity": severity})
@@ -211,7 +211,7 @@ def _severity_raised(alert: Alert, *, previous_severity: str | None, actor: Acto
             return alert
         _record(alert, kind=AlertEventKind.SEVERITY_RAISED, actor=actor, note="", action="alert.severity_raised",
                 data={"from": previous_severity, "to": alert.severity})
-        run_lifecycle_hooks(alert, Change.SEVERITY_RAISED)
+        run_lifecycle_handlers(alert, Change.SEVERITY_RAISED)
     return alert
 
 
@@ -250,7 +250,7 @@ def alert_acknowledge(*, alert: Alert, actor: Actor, note: str = "", user=None, 
                                   "next_escalation_at", "updated_at"])
         _record(alert, kind=AlertEventKind.ACKNOWLEDGED, actor=actor, note=note, action="alert.acknowledged",
                 data=_via(via))
-        run_lifecycle_hooks(alert, Change.ACKNOWLEDGED)
+        run_lifecycle_handlers(alert, Change.ACKNOWLEDGED)
         if alert.is_group:
             for member in outages.open_members(alert).filter(status=AlertStatus.TRIGGERED):
                 alert_acknowledge(alert=member, actor=actor, note=outages.member_note(alert), user=user, via=via)
@@ -274,7 +274,7 @@ def alert_resolve(*, alert: Alert, actor: Actor, note: str = "", resolution: str
                                   "next_escalation_at", "updated_at"])
         _record(alert, kind=AlertEventKind.RESOLVED, actor=actor, note=note, action="alert.resolved",
                 data={"resolution": alert.resolution, **_via(via)})
-        run_lifecycle_hooks(alert, Change.RESOLVED)
+        run_lifecycle_handlers(alert, Change.RESOLVED)
         if alert.is_group:
             for member in outages.open_members(alert):
                 alert_resolve(alert=member, actor=actor, note=outages.member_note(alert), resolution=resolution,
@@ -304,7 +304,7 @@ def alert_reopen(*, alert: Alert, actor: Actor, note: str = "") -> Alert:
             alert.save(update_fields=["status", "resolved_at", "resolved_by", "resolved_by_label", "resolution",
                                       "acknowledged_at", "acknowledged_by", "acknowledged_by_label", "updated_at"])
             _record(alert, kind=AlertEventKind.REOPENED, actor=actor, note=note, action="alert.reopened")
-            run_lifecycle_hooks(alert, Change.REOPENED)
+            run_lifecycle_handlers(alert, Change.REOPENED)
     except IntegrityError as exc:
         raise ConflictError("Another alert with the same key is open; work on that one.",
                             code="duplicate_open_alert") from exc

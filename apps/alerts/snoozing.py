@@ -3,7 +3,7 @@
 Invariants: only a triggered alert is snoozed (an acknowledged one pages nobody anyway, a
 resolved one is over); a snooze is bounded (in the future, at most MAX_SNOOZE ahead);
 it is one write under the alert's row lock with its timeline event, its audit entry and
-the lifecycle hook (the notification engine cancels pending pages and waits for the end),
+the lifecycle handler (the notification engine cancels pending pages and waits for the end),
 so a snooze and a concurrent acknowledgement can't interleave. The acknowledgement paths
 (web, API, admin, SMS "reply 3 to snooze 30 min", Slack) all call `alert_snooze`.
 """
@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from apps.alerts.hooks import Change, run_lifecycle_hooks
+from apps.alerts.extension_points import Change, run_lifecycle_handlers
 from apps.alerts.models import Alert, AlertEventKind, AlertStatus
 from apps.alerts.services import _locked, _record
 from apps.audit.services import Actor
@@ -43,7 +43,7 @@ def alert_snooze(*, alert: Alert, actor: Actor, until: datetime, via: str = "web
         alert.save(update_fields=["snoozed_until", "updated_at"])
         _record(alert, kind=AlertEventKind.SNOOZED, actor=actor, note="", action="alert.snoozed",
                 data={"until": until.isoformat(), "via": via})
-        run_lifecycle_hooks(alert, Change.SNOOZED)
+        run_lifecycle_handlers(alert, Change.SNOOZED)
     return alert
 
 

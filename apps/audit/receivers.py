@@ -1,4 +1,4 @@
-"""What the audit log records on its own, by listening to lower apps' hook points."""
+"""What the audit log records on its own, by receiving lower apps' signals."""
 
 from __future__ import annotations
 

@@ -192,7 +192,7 @@ def audit_purge_before(*, tenant: Tenant | None, before: datetime, batch_size: i
     return removed
 
 
-def purge_audit_past_retention(*, tenant: Tenant, now: datetime, batch_size: int, max_batches: int) -> int:
+def audit_purge_past_retention(*, tenant: Tenant, now: datetime, batch_size: int, max_batches: int) -> int:
     """The tenant's audit entries past retention, unless any legal hold is in force for it."""
     if holds_for(tenant=tenant).any:
         return 0

@@ -16,9 +16,9 @@ from django.db import transaction
 from apps.audit.services import Actor
 from apps.devices.models import SetupToken
 from apps.devices.setup_tokens import setup_token_create, setup_token_revoke
+from apps.notifications.channels import channel_create
 from apps.notifications.models import Channel, EscalationPolicy
 from apps.notifications.policies import policy_save
-from apps.notifications.services import channel_create
 from apps.tenancy import services as tenancy
 from apps.tenancy.models import Role, Site, Tenant
 

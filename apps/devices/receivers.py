@@ -1,4 +1,4 @@
-"""What the devices app does when a lower app's hook point fires."""
+"""What the devices app does when a lower app sends a signal."""
 
 from __future__ import annotations
 

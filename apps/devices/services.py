@@ -138,7 +138,7 @@ def device_readmit(*, device: Device, actor: Actor, reason: str) -> Device:
     return device
 
 
-def purge_expired_credentials(*, now=None, grace_days: int = 30) -> dict[str, int]:
+def credentials_purge_expired(*, now=None, grace_days: int = 30) -> dict[str, int]:
     """Housekeeping: challenges and enrolments are useless once expired; setup tokens are
     kept for `grace_days` after expiry so staff can still see what was issued."""
     from apps.devices.models import DeviceChallenge, DeviceRefreshCredential, Enrollment, SetupToken

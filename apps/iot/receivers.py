@@ -1,4 +1,4 @@
-"""What the iot app does when a lower app's hook point fires.
+"""What the iot app does when a lower app sends a signal.
 
 Invariant: a plant being deleted or archived loses its gateways' broker identities first
 (an open session is cut), then their certificates (onto the CRL), then their devices,

@@ -11,9 +11,9 @@ from __future__ import annotations
 from django.dispatch import receiver
 
 from apps.audit.services import Actor
+from apps.notifications.channels import channel_create
 from apps.notifications.models import Channel, ChannelKind, EscalationPolicy
 from apps.notifications.policies import policy_save
-from apps.notifications.services import channel_create
 from apps.tenancy.models import Tenant
 from apps.tenancy.signals import tenant_created
 
@@ -22,7 +22,7 @@ CATCH_ALL_PRIORITY = 1000
 MANAGERS_CHANNEL_NAME = "Owners and admins (email)"
 
 
-def ensure_catch_all_policy(*, tenant: Tenant) -> EscalationPolicy:
+def catch_all_policy_ensure(*, tenant: Tenant) -> EscalationPolicy:
     existing = EscalationPolicy.objects.filter(tenant=tenant, is_catch_all=True).order_by().first()
     if existing is not None:
         return existing
@@ -36,4 +36,4 @@ def ensure_catch_all_policy(*, tenant: Tenant) -> EscalationPolicy:
 
 @receiver(tenant_created, dispatch_uid="notifications.catch_all_policy")
 def give_new_tenant_a_catch_all_policy(sender, tenant: Tenant, **kwargs) -> None:
-    ensure_catch_all_policy(tenant=tenant)
+    catch_all_policy_ensure(tenant=tenant)

@@ -217,7 +217,7 @@ def stop_escalation(alert: Alert, *, reason: str) -> None:
     Alert.objects.filter(pk=alert.pk).update(next_escalation_at=None)
 
 
-def escalate_now(alert_id: int, *, reason: str) -> bool:
+def alert_escalate_now(alert_id: int, *, reason: str) -> bool:
     """A page could not be delivered (SMS undelivered): write the next step now, not after its delay."""
     now = timezone.now()
     with transaction.atomic():

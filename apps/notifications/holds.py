@@ -15,7 +15,7 @@ from datetime import datetime
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.alerts.hooks import announce_change
+from apps.alerts.extension_points import announce_change
 from apps.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus
 from apps.oncall.maintenance import maintenance_until
 

@@ -13,7 +13,7 @@ import logging
 
 from django.utils import timezone
 
-from apps.alerts.hooks import Change
+from apps.alerts.extension_points import Change
 from apps.alerts.models import Alert, AlertStatus, severity_rank
 from apps.notifications import escalation, holds
 from apps.notifications.models import Notification, NotificationStatus, Purpose
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 
 def on_alert_change(alert: Alert, change: str) -> None:
-    """Registered as the alert engine's lifecycle hook."""
+    """Registered as the alert engine's lifecycle handler."""
     if change == Change.RAISED:
         _route(alert, new_cycle=False)
     elif change == Change.REOPENED:

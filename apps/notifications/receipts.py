@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
-from apps.notifications.escalation import escalate_now
+from apps.notifications.escalation import alert_escalate_now
 from apps.notifications.models import Notification, NotificationStatus, Purpose
 
 logger = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ def twilio_signature_is_valid(*, url: str, params: dict, signature: str) -> bool
     return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, params, signature)
 
 
-def record_twilio_status(*, message_sid: str, status: str, error_code: str = "") -> int:
+def sms_status_record(*, message_sid: str, status: str, error_code: str = "") -> int:
     """Stores the receipt on every row sent in that message (bundled SMS share one SID).
 
     A page that could not be delivered moves its alert to the next escalation step at
@@ -46,7 +46,7 @@ def record_twilio_status(*, message_sid: str, status: str, error_code: str = "")
     if status in UNDELIVERED_STATUSES:
         logger.warning("sms not delivered", extra={"message_sid": message_sid, "error_code": error_code})
     for alert_id in sorted(newly_undelivered):
-        escalate_now(alert_id, reason=f"sms {status}")
+        alert_escalate_now(alert_id, reason=f"sms {status}")
     return updated
 
 
@@ -54,7 +54,7 @@ CALL_FINAL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
 CALL_NOT_ANSWERED = {"busy", "no-answer", "failed", "canceled"}
 
 
-def record_call_status(*, call_sid: str, status: str, answered_by: str = "") -> int:
+def call_status_record(*, call_sid: str, status: str, answered_by: str = "") -> int:
     """A voice page's receipt. Not answered is a failed attempt of that page: its row says
     so (failed, with the call status as its code) and the alert moves to its next step."""
     if status not in CALL_FINAL_STATUSES:
@@ -73,5 +73,5 @@ def record_call_status(*, call_sid: str, status: str, answered_by: str = "") -> 
     if failed:
         logger.warning("voice page not answered", extra={"call_sid": call_sid, "call_status": status})
     for alert_id in sorted(failed):
-        escalate_now(alert_id, reason=f"call {status}")
+        alert_escalate_now(alert_id, reason=f"call {status}")
     return updated

@@ -10,7 +10,7 @@ import logging
 
 from django.utils import timezone
 
-from apps.alerts.hooks import announce_change
+from apps.alerts.extension_points import announce_change
 from apps.alerts.models import Alert, AlertEvent, AlertEventKind
 from apps.notifications.metrics import record_unnotified
 

@@ -27,8 +27,8 @@ def managers_channel_id(tenant) -> int:
     channel = (Channel.objects.filter(tenant_id=tenant.pk, kind=ChannelKind.MANAGERS, personal=False,
                                       archived_at__isnull=True).order_by("-enabled", "pk").first())
     if channel is None:
+        from apps.notifications.channels import channel_create
         from apps.notifications.defaults import MANAGERS_CHANNEL_NAME
-        from apps.notifications.services import channel_create
 
         channel = channel_create(tenant=tenant, name=MANAGERS_CHANNEL_NAME,
                                  kind=ChannelKind.MANAGERS, target="", actor=Actor.system("tocsin"))

@@ -1,7 +1,7 @@
 """Maintenance windows: planned work at a site during which alerts are recorded but page nobody.
 
 Invariants: a window is bounded (it ends after it starts, within MAX_DAYS, its devices
-of its own site, its kinds real ones); every change runs the window hooks in its
+of its own site, its kinds real ones); every change runs the window handlers in its
 transaction, so the alerts it covers stop or resume paging with the change; and ending a
 window early is an edit of its end, kept as history, never a delete of what happened.
 """
@@ -18,7 +18,7 @@ from apps.alerts.models import AlertKind
 from apps.audit.services import Actor, audit_record
 from apps.common.errors import ApplicationError, ConflictError
 from apps.devices.models import Device
-from apps.oncall.hooks import run_window_hooks
+from apps.oncall.extension_points import run_window_handlers
 from apps.oncall.models import MaintenanceWindow
 from apps.tenancy.models import Site
 
@@ -67,12 +67,12 @@ def maintenance_create(*, site: Site, starts_at: datetime, ends_at: datetime, re
         window.save()
         window.devices.set(devices)
         _audit(window, actor, "maintenance.created")
-        run_window_hooks(tenant_id=site.tenant_id, site_id=site.pk)
+        run_window_handlers(tenant_id=site.tenant_id, site_id=site.pk)
     return window
 
 
 def maintenance_update(*, window: MaintenanceWindow, actor: Actor, **changes) -> MaintenanceWindow:
-    """Changes start, end, reason, devices or kinds; the hooks re-time what it covers."""
+    """Changes start, end, reason, devices or kinds; the handlers re-time what it covers."""
     devices = changes.pop("devices", None)
     merged = {"starts_at": window.starts_at, "ends_at": window.ends_at, "reason": window.reason,
               "kinds": window.kinds, **changes}
@@ -85,7 +85,7 @@ def maintenance_update(*, window: MaintenanceWindow, actor: Actor, **changes) ->
         if devices is not None:
             window.devices.set(devices)
         _audit(window, actor, "maintenance.changed")
-        run_window_hooks(tenant_id=window.tenant_id, site_id=window.site_id)
+        run_window_handlers(tenant_id=window.tenant_id, site_id=window.site_id)
     return window
 
 
@@ -108,7 +108,7 @@ def maintenance_delete(*, window: MaintenanceWindow, actor: Actor) -> None:
         _audit(window, actor, "maintenance.deleted")
         tenant_id, site_id = window.tenant_id, window.site_id
         window.delete()
-        run_window_hooks(tenant_id=tenant_id, site_id=site_id)
+        run_window_handlers(tenant_id=tenant_id, site_id=site_id)
 
 
 def maintenance_until(*, tenant_id: int, site_id: int | None, device_id: int | None, kind: str,

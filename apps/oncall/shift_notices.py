@@ -48,7 +48,7 @@ def _send(notice: ShiftNotice, roster: Roster, state: RosterState, now: datetime
     return True
 
 
-def send_shift_notices(*, now: datetime | None = None) -> int:
+def shift_notices_send(*, now: datetime | None = None) -> int:
     """For every roster, tell whoever's shift began within RECENT; returns how many were sent."""
     now = now or timezone.now()
     sent = 0

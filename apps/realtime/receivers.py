@@ -12,7 +12,7 @@ import logging
 
 from django.dispatch import receiver
 
-from apps.alerts.hooks import alert_changed
+from apps.alerts.extension_points import alert_changed
 from apps.alerts.models import Alert
 from apps.devices.models import Device
 from apps.ingest.signals import device_updated

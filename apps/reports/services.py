@@ -153,7 +153,7 @@ def schedule_delete(*, schedule: ReportSchedule, actor: Actor) -> None:
                      target_id=public_id)
 
 
-def purge_reports_past_retention(*, tenant: Tenant, now: datetime, batch_size: int, max_batches: int) -> int:
+def report_purge_past_retention(*, tenant: Tenant, now: datetime, batch_size: int, max_batches: int) -> int:
     """Generated reports past the tenant's period; a hold keeps the held sites' and the
     tenant-wide ones (which cover the held sites too)."""
     holds = holds_for(tenant=tenant)

@@ -18,7 +18,7 @@ from apps.alerts.services import alert_acknowledge, alert_resolve
 from apps.alerts.snoozing import alert_snooze, snooze_minutes
 from apps.audit.services import audit_record
 from apps.common.errors import ApplicationError
-from apps.notifications.escalation import escalate_now
+from apps.notifications.escalation import alert_escalate_now
 from apps.notifications.page_actions import SNOOZE_MINUTES
 from apps.responses import people
 
@@ -62,7 +62,7 @@ def _escalate(alert: Alert, user, via: str) -> Outcome:
     if alert.status != AlertStatus.TRIGGERED:
         return Outcome(True, f"Nothing to escalate: it is {alert.status}.")
     with transaction.atomic():
-        moved = escalate_now(alert.pk, reason=f"asked by {people.display_name(user)} by {VIAS.get(via, via)}")
+        moved = alert_escalate_now(alert.pk, reason=f"asked by {people.display_name(user)} by {VIAS.get(via, via)}")
         if moved:
             audit_record(tenant=alert.tenant, actor=people.actor_for(user), action="alert.escalated",
                          target_type="alert", target_id=alert.public_id, details={"via": via})

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from twilio.twiml.messaging_response import MessagingResponse
 
 from apps.common.errors import error_body
-from apps.notifications.receipts import record_call_status
+from apps.notifications.receipts import call_status_record
 from apps.responses import email_links, slack, sms, voice
 from apps.responses.twilio_auth import signed_by_twilio
 
@@ -78,7 +78,7 @@ def twilio_voice_status(request):
     sid = params.get("CallSid") or ""
     if not sid.startswith("CA") or len(sid) > 64:
         return _bad("CallSid is missing or malformed.")
-    record_call_status(call_sid=sid, status=(params.get("CallStatus") or "").lower()[:20],
+    call_status_record(call_sid=sid, status=(params.get("CallStatus") or "").lower()[:20],
                        answered_by=params.get("AnsweredBy") or "")
     return HttpResponse(status=204)
 

@@ -173,7 +173,7 @@ def test_an_email_link_works_once_after_a_confirmation_page(world_a, make_policy
 
 
 def test_a_teams_channel_receives_its_card(world_a, make_policy, raise_alert, tocsin, teams_standin):
-    from apps.notifications.services import channel_create
+    from apps.notifications.channels import channel_create
     from tests.responses.conftest import ACTOR
 
     teams = channel_create(tenant=world_a.tenant, name="Teams", kind="teams", target="Ops › Alerts",

@@ -197,19 +197,19 @@ def test_twenty_tablets_offline_within_a_minute_page_one_outage_once_per_channel
 
 def test_a_failing_live_event_publisher_cannot_fail_an_acknowledgement(world_a, raise_alert, client_for,
                                                                       monkeypatch):
-    from apps.alerts import hooks
+    from apps.alerts import extension_points
 
     alert = raise_alert(world_a)
 
     def broken_receiver(sender, **kwargs):
         raise RuntimeError("publisher down")
 
-    hooks.alert_changed.connect(broken_receiver, dispatch_uid="test.broken")
+    extension_points.alert_changed.connect(broken_receiver, dispatch_uid="test.broken")
     monkeypatch.setattr("apps.realtime.receivers.publish", broken_receiver)
     try:
         response = client_for(world_a.staff).post(f"/api/v1/alerts/{alert.public_id}/acknowledge/", {},
                                                   format="json")
     finally:
-        hooks.alert_changed.disconnect(dispatch_uid="test.broken")
+        extension_points.alert_changed.disconnect(dispatch_uid="test.broken")
     assert response.status_code == 200, json.dumps(response.json())
     assert Alert.objects.get(pk=alert.pk).status == "acknowledged"

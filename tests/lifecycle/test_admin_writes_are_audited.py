@@ -21,7 +21,7 @@ from apps.audit.models import AuditEntry
 from apps.audit.services import Actor
 from apps.ingest.models import AnomalyRule, SiblingRule, TelemetryThreshold
 from apps.ingest.rules import rules_for_site
-from apps.notifications.services import channel_create, quiet_hours_save
+from apps.notifications.channels import channel_create, quiet_hours_save
 from apps.oncall.contacts import contact_method_create, notification_rule_create
 from apps.oncall.rosters import roster_save
 from apps.reports.services import schedule_save

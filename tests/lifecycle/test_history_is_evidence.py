@@ -15,8 +15,8 @@ from apps.alerts.services import alert_raise
 from apps.audit.models import AuditEntry
 from apps.devices.models import Device, SetupToken
 from apps.ingest.models import Scan
+from apps.notifications.channels import channel_create
 from apps.notifications.models import Channel, Notification
-from apps.notifications.services import channel_create
 from apps.tenancy.models import Site
 from tests.factories import DEFAULT_PASSWORD, DeviceFactory, SiteFactory
 

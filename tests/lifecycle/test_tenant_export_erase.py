@@ -16,8 +16,8 @@ from apps.alerts.services import alert_acknowledge, alert_raise
 from apps.audit.models import AuditEntry
 from apps.audit.selectors import verify_audit_log
 from apps.audit.services import Actor, audit_anchor_chains
+from apps.notifications.channels import channel_create, quiet_hours_save
 from apps.notifications.models import Notification
-from apps.notifications.services import channel_create, quiet_hours_save
 from apps.reports.services import schedule_save
 from apps.tenancy.models import Tenant
 from apps.tenancy.services import legal_hold_place, legal_hold_release, retention_policy_set

@@ -6,8 +6,8 @@ import pytest
 
 from apps.alerts.services import alert_raise
 from apps.audit.services import Actor
+from apps.notifications.channels import channel_create
 from apps.notifications.policies import policy_save
-from apps.notifications.services import channel_create
 
 ACTOR = Actor.system("test")
 

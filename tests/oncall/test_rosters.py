@@ -109,13 +109,13 @@ def test_escalation_pages_whoever_is_on_call_when_the_step_runs(world_a, make_pe
 
 
 def test_shift_notice_is_sent_once_when_the_shift_starts(world_a, make_person, make_roster, mailoutbox):
-    from apps.oncall.shift_notices import send_shift_notices
+    from apps.oncall.shift_notices import shift_notices_send
 
     ana, bruno = make_person(world_a, "ana"), make_person(world_a, "bruno")
     make_roster(world_a, [ana, bruno])
     handover = utc(2027, 11, 1, 9, 0)
-    assert send_shift_notices(now=handover + timedelta(minutes=1)) == 1
-    assert send_shift_notices(now=handover + timedelta(minutes=2)) == 0  # the next beat run: nothing again
+    assert shift_notices_send(now=handover + timedelta(minutes=1)) == 1
+    assert shift_notices_send(now=handover + timedelta(minutes=2)) == 0  # the next beat run: nothing again
     (mail,) = mailoutbox
     assert mail.to == ["ana@example.com"] and "Night desk" in mail.subject and "09:00" in mail.body
-    assert send_shift_notices(now=handover + timedelta(hours=3)) == 0  # long started: not announced late
+    assert shift_notices_send(now=handover + timedelta(hours=3)) == 0  # long started: not announced late

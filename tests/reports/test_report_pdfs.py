@@ -21,8 +21,8 @@ from apps.alerts.services import alert_acknowledge, alert_raise, alert_resolve
 from apps.audit.services import Actor
 from apps.devices.models import Device
 from apps.ingest.models import Scan
+from apps.notifications.channels import channel_create
 from apps.notifications.models import Notification
-from apps.notifications.services import channel_create
 from apps.reports.models import Report, ReportStatus
 from apps.reports.services import report_generate, report_request, schedule_save, schedules_run
 from tests.factories import DeviceFactory, SiteFactory

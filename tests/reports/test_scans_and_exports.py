@@ -15,8 +15,8 @@ from django.utils import timezone
 from apps.alerts.services import alert_acknowledge, alert_raise
 from apps.audit.services import Actor
 from apps.ingest.models import Scan
+from apps.notifications.channels import channel_create
 from apps.notifications.models import Notification
-from apps.notifications.services import channel_create
 from tests.factories import DeviceFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from apps.common.errors import ApplicationError
+from apps.notifications.channels import channel_create
 from apps.notifications.models import Notification
-from apps.notifications.services import channel_create
 from tests.responses.conftest import ACTOR, PUBLIC, policy, send_pages
 
 pytestmark = pytest.mark.django_db

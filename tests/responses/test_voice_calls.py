@@ -126,7 +126,7 @@ def test_malformed_status_callbacks_get_400(tele, client):
 
 
 def test_a_voice_channels_test_call_reads_the_test_message(world_a, make_channel, tele):
-    from apps.notifications.services import channel_send_test
+    from apps.notifications.channels import channel_send_test
     from tests.responses.conftest import ACTOR
 
     result = channel_send_test(channel=make_channel(world_a, "voice", target=ANA), actor=ACTOR)

@@ -27,9 +27,9 @@ from apps.audit.services import Actor
 from apps.devices.api_keys import api_key_create
 from apps.devices.device_tokens import issue_device_token
 from apps.devices.setup_tokens import setup_token_create
+from apps.notifications.channels import channel_create
 from apps.notifications.models import Notification
 from apps.notifications.policies import policy_save
-from apps.notifications.services import channel_create
 from apps.tenancy.models import Role
 from tests.factories import DeviceFactory, MembershipFactory, SiteFactory, TenantFactory
 

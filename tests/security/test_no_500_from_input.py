@@ -392,8 +392,8 @@ def test_a_real_cursor_still_pages(world_a, client_for):
 
 
 def test_patching_a_policy_with_an_incomplete_step_is_400(world_a, client_for):
+    from apps.notifications.channels import channel_create
     from apps.notifications.policies import policy_save
-    from apps.notifications.services import channel_create
 
     actor = Actor.system("t")
     channel = channel_create(tenant=world_a.tenant, name="mail", kind="email", target="ops@example.com", actor=actor)

@@ -22,9 +22,9 @@ from apps.devices.setup_tokens import setup_token_create
 from apps.ingest.models import TelemetryThreshold
 from apps.ingest.rules import rules_for_site
 from apps.iot.models import Gateway
+from apps.notifications.channels import channel_create
 from apps.notifications.models import Notification, QuietHours
 from apps.notifications.policies import policy_save
-from apps.notifications.services import channel_create
 from apps.oncall.contacts import contact_method_create, notification_rule_create
 from apps.oncall.maintenance import maintenance_create
 from apps.oncall.rosters import override_create, roster_save

@@ -24,9 +24,9 @@ from apps.devices.api_keys import api_key_create
 from apps.devices.setup_tokens import setup_token_create
 from apps.ingest.models import TelemetryThreshold
 from apps.ingest.rules import rules_for_site
+from apps.notifications.channels import channel_create
 from apps.notifications.models import Notification, QuietHours
 from apps.notifications.policies import policy_save
-from apps.notifications.services import channel_create
 from apps.tenancy.models import Role
 from apps.tenancy.services import membership_set
 from tests.factories import DEFAULT_PASSWORD, MembershipFactory, SiteFactory, UserFactory

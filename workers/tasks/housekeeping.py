@@ -34,8 +34,8 @@ def purge_archived(*, tenant) -> dict[str, int]:
     from apps.audit.services import Actor
     from apps.devices.models import Device
     from apps.devices.services import device_delete, device_history
+    from apps.notifications.channels import channel_delete
     from apps.notifications.models import Channel
-    from apps.notifications.services import channel_delete
     from apps.tenancy.models import Site
     from apps.tenancy.retention import holds_for
     from apps.tenancy.services import site_delete, site_history
@@ -70,22 +70,22 @@ def retention(self) -> dict:
     from django.utils import timezone
 
     from apps.alerts.services import purge_resolved_alerts
-    from apps.audit.services import Actor, audit_record, purge_audit_past_retention
-    from apps.devices.services import purge_expired_credentials
+    from apps.audit.services import Actor, audit_purge_past_retention, audit_record
+    from apps.devices.services import credentials_purge_expired
     from apps.ingest.services import maintain_telemetry_partitions, purge_past_retention
-    from apps.reports.services import purge_reports_past_retention
+    from apps.reports.services import report_purge_past_retention
     from apps.tenancy.models import Tenant
 
     now = timezone.now()
     bounds = {"now": now, "batch_size": settings.TOCSIN_RETENTION_BATCH_SIZE,
               "max_batches": settings.TOCSIN_RETENTION_MAX_BATCHES}
-    totals = dict(purge_expired_credentials())
+    totals = dict(credentials_purge_expired())
     totals.update({key: value for key, value in maintain_telemetry_partitions(now=now).items() if value})
     for tenant in Tenant.objects.order_by("pk"):
         purged = {**purge_past_retention(tenant=tenant, **bounds),
                   "alerts": purge_resolved_alerts(tenant=tenant, **bounds),
-                  "reports": purge_reports_past_retention(tenant=tenant, **bounds),
-                  "audit": purge_audit_past_retention(tenant=tenant, **bounds)}
+                  "reports": report_purge_past_retention(tenant=tenant, **bounds),
+                  "audit": audit_purge_past_retention(tenant=tenant, **bounds)}
         purged.update(purge_archived(tenant=tenant))
         purged = {table: count for table, count in purged.items() if count}
         if purged:

@@ -44,6 +44,6 @@ def sweep_outbox(self) -> int:
 @tocsin_task(name="tocsin.oncall.shift_notices", max_retries=0)
 def shift_notices(self) -> int:
     """Tell people their on-call shift has started (idempotent: one notice per shift)."""
-    from apps.oncall.shift_notices import send_shift_notices
+    from apps.oncall.shift_notices import shift_notices_send
 
-    return send_shift_notices()
+    return shift_notices_send()

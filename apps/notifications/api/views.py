@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.audit.services import Actor
-from apps.notifications import delivery, policies, selectors, services
+from apps.notifications import channels, delivery, policies, selectors
 from apps.notifications.api import serializers as s
 from apps.notifications.models import Channel, EscalationPolicy, Notification
 from apps.tenancy.api.mixins import TenantScopedViewMixin
@@ -24,22 +24,22 @@ class ChannelViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
     whole_tenant_only = True  # a channel pages for every site
 
     def perform_create(self, serializer):
-        serializer.instance = services.channel_create(tenant=self.tenant, actor=Actor.for_principal(self.request.user),
+        serializer.instance = channels.channel_create(tenant=self.tenant, actor=Actor.for_principal(self.request.user),
                                                       **serializer.validated_data)
 
     def perform_destroy(self, instance):
-        services.channel_delete(channel=instance, actor=Actor.for_principal(self.request.user))
+        channels.channel_delete(channel=instance, actor=Actor.for_principal(self.request.user))
 
     def perform_update(self, serializer):
         changes = dict(serializer.validated_data)
         changes.pop("kind", None)  # a channel's kind is fixed; make a new channel instead
-        serializer.instance = services.channel_update(channel=serializer.instance,
+        serializer.instance = channels.channel_update(channel=serializer.instance,
                                                       actor=Actor.for_principal(self.request.user), **changes)
 
     @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["post"])
     def test(self, request, public_id=None):
-        result = services.channel_send_test(channel=self.get_object(), actor=Actor.for_principal(request.user))
+        result = channels.channel_send_test(channel=self.get_object(), actor=Actor.for_principal(request.user))
         body = {"ok": result.ok, "provider": result.provider, "provider_message_id": result.provider_message_id,
                 "error": result.error or None, "code": result.code or None}
         return Response(body, status=status.HTTP_200_OK if result.ok else status.HTTP_502_BAD_GATEWAY)

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from apps.common.crypto import registered_rotators
-from apps.notifications.services import rotate_channel_secrets
+from apps.notifications.channels import channel_secrets_rotate
 
 
 class Command(BaseCommand):
@@ -9,6 +9,6 @@ class Command(BaseCommand):
             "first in the list, run this, then drop the old key.")
 
     def handle(self, *args, **options):
-        self.stdout.write(f"re-encrypted {rotate_channel_secrets()} channel secret(s)")
+        self.stdout.write(f"re-encrypted {channel_secrets_rotate()} channel secret(s)")
         for name, rotate in registered_rotators().items():
             self.stdout.write(f"re-encrypted {rotate()} {name}")

@@ -2,8 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
 from apps.audit.services import Actor
+from apps.notifications.channels import channel_send_test
 from apps.notifications.models import Channel
-from apps.notifications.services import channel_send_test
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""Writes for channels and policies (what staff configure), and test messages."""
+"""Writes for channels (targets, secrets, test messages) and for sites' quiet hours."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ UNREACHABLE = "The destination could not be reached."
 UNREACHABLE_CODE = "unreachable"
 
 
-def normalise_target(kind: str, target: str) -> str:
+def channel_target_normalise(kind: str, target: str) -> str:
     """Validate and normalise a channel's target; raises ApplicationError naming the field."""
     target = (target or "").strip()
 
@@ -80,7 +80,7 @@ def normalise_target(kind: str, target: str) -> str:
     raise ApplicationError("Unknown channel kind.", fields={"kind": ["invalid"]})
 
 
-def check_secret_destination(kind: str, secret: str) -> None:
+def channel_secret_check(kind: str, secret: str) -> None:
     """A Slack channel's secret may be an incoming-webhook URL, a Teams channel's is its
     workflow's URL: ones a tenant chose, so they are refused like a webhook target when they
     plainly point inside (delivery checks again)."""
@@ -101,11 +101,11 @@ def check_secret_destination(kind: str, secret: str) -> None:
 
 def channel_validate(*, kind: str, target: str, secret: str | None, creating: bool) -> str:
     """The normalised target; raises ApplicationError naming the field (the admin's form calls this too)."""
-    target = normalise_target(kind, target)
+    target = channel_target_normalise(kind, target)
     if secret is not None:
-        check_secret_destination(kind, secret)
+        channel_secret_check(kind, secret)
     if kind == ChannelKind.TEAMS and creating and not secret:
-        check_secret_destination(kind, "")
+        channel_secret_check(kind, "")
     if kind == ChannelKind.WEBHOOK and (creating or secret is not None) and len(secret or "") < 16:
         raise ApplicationError("Webhooks need a signing secret of at least 16 characters.",
                                fields={"secret": ["At least 16 characters."]})
@@ -221,7 +221,7 @@ def quiet_hours_delete(*, quiet_hours: QuietHours, actor: Actor) -> None:
                      target_id=site.public_id)
 
 
-def rotate_channel_secrets() -> int:
+def channel_secrets_rotate() -> int:
     """Re-encrypt every channel secret under the newest key (after adding a key)."""
     from apps.common.crypto import rotate_secret
 

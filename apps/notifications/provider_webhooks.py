@@ -8,7 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from apps.common.errors import error_body
-from apps.notifications.receipts import record_twilio_status, twilio_signature_is_valid
+from apps.notifications.receipts import sms_status_record, twilio_signature_is_valid
 
 TWILIO_STATUS_PATH = "/hooks/twilio/status/"
 
@@ -24,6 +24,6 @@ def twilio_status(request):
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     if not sid.startswith(("SM", "MM")) or len(sid) > 64:
         return JsonResponse(error_body("invalid", "MessageSid is missing or malformed."), status=400)
-    record_twilio_status(message_sid=sid, status=(params.get("MessageStatus") or "").lower()[:20],
+    sms_status_record(message_sid=sid, status=(params.get("MessageStatus") or "").lower()[:20],
                          error_code=params.get("ErrorCode") or "")
     return HttpResponse(status=204)

@@ -1,6 +1,6 @@
 """Where higher apps plug into the alert engine, without this app importing them.
 
-- Lifecycle hooks run inside the transaction of every change that matters to paging
+- Lifecycle handlers run inside the transaction of every change that matters to paging
   (raised, acknowledged, resolved, reopened, severity raised, grouped into an outage,
   snoozed), with
   the alert row locked or just written. What they write (outbox rows, notices) commits
@@ -27,7 +27,7 @@ alert_changed = Signal()
 
 
 class Change:
-    """What happened to an alert, as lifecycle hooks hear it."""
+    """What happened to an alert, as lifecycle handlers hear it."""
 
     RAISED = "raised"
     ACKNOWLEDGED = "acknowledged"
@@ -38,19 +38,19 @@ class Change:
     SNOOZED = "snoozed"
 
 
-LifecycleHook = Callable[["Alert", str], None]  # noqa: F821
-_lifecycle_hooks: list[LifecycleHook] = []
+LifecycleHandler = Callable[["Alert", str], None]  # noqa: F821
+_lifecycle_handlers: list[LifecycleHandler] = []
 
 
-def register_lifecycle_hook(hook: LifecycleHook) -> None:
-    if hook not in _lifecycle_hooks:
-        _lifecycle_hooks.append(hook)
+def register_lifecycle_handler(handler: LifecycleHandler) -> None:
+    if handler not in _lifecycle_handlers:
+        _lifecycle_handlers.append(handler)
 
 
-def run_lifecycle_hooks(alert, change: str) -> None:
+def run_lifecycle_handlers(alert, change: str) -> None:
     """Call inside the transaction that makes the change."""
-    for hook in _lifecycle_hooks:
-        hook(alert, change)
+    for handler in _lifecycle_handlers:
+        handler(alert, change)
 
 
 def _send_alert_changed(**kwargs) -> None:
