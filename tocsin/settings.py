@@ -119,7 +119,7 @@ DATABASES = {
 }
 DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
 # Persistent connections: a new connection per request costs more than half of the
-# request budget on this hardware (see DESIGN.md, "Measured on this kind of machine").
+# request budget on this hardware (see docs/architecture.md, "Measured on this kind of machine").
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(

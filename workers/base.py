@@ -1,10 +1,10 @@
 """The house task decorator: every Tocsin task is declared with `tocsin_task`.
 
-It encodes the rules of DESIGN.md once: explicit dotted names, `acks_late` (a crashed
-worker's task is redelivered, so task bodies are idempotent), time limits below the
-broker's visibility timeout, automatic retry of transient errors with exponential
-backoff and jitter (never of permanent ones), and retries published to the `retry`
-queue so they can't starve first attempts.
+It encodes the rules of the house (docs/architecture.md) once: explicit dotted names,
+`acks_late` (a crashed worker's task is redelivered, so task bodies are idempotent), time
+limits below the broker's visibility timeout, automatic retry of transient errors with
+exponential backoff and jitter (never of permanent ones), and retries published to the
+`retry` queue so they can't starve first attempts.
 """
 
 from __future__ import annotations

@@ -228,7 +228,7 @@ def test_country_from_province_when_dcg_is_missing():
     assert result.date_of_birth.isoformat() == "1990-01-02"
 
 
-# Privacy: DESIGN.md says personal data never leaves the device unreduced.
+# Privacy: docs/architecture.md says personal data never leaves the device unreduced.
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda sample: sample.name)
 def test_repr_and_warnings_carry_no_personal_data(sample):
