@@ -12,7 +12,7 @@ class IngestConfig(AppConfig):
         from apps.devices.config import register_config_provider
         from apps.devices.signals import device_history_requested, device_tampered
         from apps.ingest.receivers import device_history, site_history
-        from apps.ingest.rules import config_for_device
+        from apps.ingest.site_rules import config_for_device
         from apps.ingest.tamper import on_device_tampered
         from apps.tenancy.signals import site_history_requested
 

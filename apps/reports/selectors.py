@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from apps.common.errors import NotFoundError
 from apps.ingest.models import AgeBand, RuleSet, Scan
-from apps.ingest.rules import rules_for_site
+from apps.ingest.site_rules import rules_for_site
 from apps.tenancy.models import Site, Tenant
 from apps.tenancy.scoping import Scope
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from apps.alerts.models import Alert
 from apps.ingest.models import HealthSample, RuleSet
-from apps.ingest.services import offline_sweep
+from apps.ingest.services.sweeps import offline_sweep
 from tests.factories import SiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -112,7 +112,7 @@ def test_offline_sweep_raises_and_heartbeat_restores(hotel, device_client):
     device, client = device_client(hotel)
     _beat(client)
     RuleSet.objects.filter(site=hotel).update(heartbeat_interval_seconds=10, offline_after_missed=3)
-    from apps.ingest.rules import forget_site_rules
+    from apps.ingest.site_rules import forget_site_rules
 
     forget_site_rules(hotel.pk)
     type(device).objects.filter(pk=device.pk).update(last_seen_at=timezone.now() - timedelta(seconds=31))

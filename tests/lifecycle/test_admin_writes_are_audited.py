@@ -20,7 +20,7 @@ from django.test import Client, RequestFactory
 from apps.audit.models import AuditEntry
 from apps.audit.services import Actor
 from apps.ingest.models import AnomalyRule, SiblingRule, TelemetryThreshold
-from apps.ingest.rules import rules_for_site
+from apps.ingest.site_rules import rules_for_site
 from apps.notifications.services import channel_create, quiet_hours_save
 from apps.oncall.contacts import contact_method_create, notification_rule_create
 from apps.oncall.rosters import roster_save

@@ -20,7 +20,7 @@ from apps.audit.services import Actor
 from apps.devices.commands import command_send
 from apps.devices.setup_tokens import setup_token_create
 from apps.ingest.models import TelemetryThreshold
-from apps.ingest.rules import rules_for_site
+from apps.ingest.site_rules import rules_for_site
 from apps.iot.models import Gateway
 from apps.notifications.models import Notification, QuietHours
 from apps.notifications.policies import policy_save

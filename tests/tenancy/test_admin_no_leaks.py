@@ -23,7 +23,7 @@ from apps.audit.services import Actor
 from apps.devices.api_keys import api_key_create
 from apps.devices.setup_tokens import setup_token_create
 from apps.ingest.models import TelemetryThreshold
-from apps.ingest.rules import rules_for_site
+from apps.ingest.site_rules import rules_for_site
 from apps.notifications.models import Notification, QuietHours
 from apps.notifications.policies import policy_save
 from apps.notifications.services import channel_create
