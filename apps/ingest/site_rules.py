@@ -1,5 +1,7 @@
-"""The rules a site's reports are judged by, from the database: its rule set, its enabled
-thresholds and plant rules (the pure rules that use them are in `apps.ingest.rules`).
+"""The rules a site's reports are judged by, read from the database: its rule set, its
+enabled thresholds and plant rules. Reads only: a site without a rule set yet (created
+before its defaults were made, or by a path that bypassed `site_create`) is judged by the
+defaults of its kind held in memory, never by a write on the read path.
 
 Cached briefly in-process because every heartbeat needs them (edits apply within seconds:
 every write of a site's rules forgets its entry).
@@ -30,19 +32,28 @@ class SiteRules:
 _cache: dict[int, tuple[float, SiteRules]] = {}
 
 
+def _defaults(site: Site) -> tuple[RuleSet, tuple[TelemetryThreshold, ...]]:
+    """What `ruleset_defaults_create` would write for the site, unsaved."""
+    rules = RuleSet(site=site, tenant_id=site.tenant_id, **RuleSet.defaults_for(site.kind))
+    thresholds = ()
+    if site.kind == SiteKind.PLANT:
+        thresholds = tuple(TelemetryThreshold(tenant_id=site.tenant_id, site=site, **spec)
+                           for spec in PLANT_DEFAULT_THRESHOLDS)
+    return rules, thresholds
+
+
 def rules_for_site(site: Site) -> SiteRules:
-    """The site's rules, created with defaults for its kind on first use."""
+    """The site's rules (its kind's defaults, in memory, while it has no rule set)."""
     cached = _cache.get(site.pk)
     now = time.monotonic()
     if cached and now - cached[0] < RULES_CACHE_SECONDS:
         return cached[1]
-    rules, created = RuleSet.objects.get_or_create(site=site, defaults={"tenant_id": site.tenant_id,
-                                                                        **RuleSet.defaults_for(site.kind)})
-    if created and site.kind == SiteKind.PLANT:
-        TelemetryThreshold.objects.bulk_create([
-            TelemetryThreshold(tenant_id=site.tenant_id, site=site, **spec) for spec in PLANT_DEFAULT_THRESHOLDS
-        ])
     thresholds = tuple(TelemetryThreshold.objects.filter(site=site, enabled=True))
+    try:
+        rules = RuleSet.objects.get(site=site)
+    except RuleSet.DoesNotExist:
+        rules, default_thresholds = _defaults(site)
+        thresholds += default_thresholds
     anomaly_rules = sibling_rules = ()
     if site.kind == SiteKind.PLANT:
         anomaly_rules = tuple(AnomalyRule.objects.filter(site=site, enabled=True))

@@ -49,7 +49,7 @@ def _number(value: Decimal | float | None, digits: int = 1) -> float | None:
 
 
 def _site_rules(*, tenant: Tenant, sites: list[Site]) -> dict[int, RuleSet]:
-    """Every site's rules in one query; a site without any yet gets its defaults created."""
+    """Every site's rules in one query; a site without any yet is judged by its kind's defaults."""
     found = {rules.site_id: rules for rules in RuleSet.objects.for_tenant(tenant).filter(site__in=sites)}
     for site in sites:
         if site.pk not in found:

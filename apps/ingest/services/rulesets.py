@@ -1,5 +1,5 @@
-"""Writes of a site's rules: staff edits of its rule set and telemetry thresholds
-(validated, audited).
+"""Writes of a site's rules: the defaults a new site gets, and staff edits of its rule set
+and telemetry thresholds (validated, audited).
 
 Every write is forgotten by the rules cache (`site_rules.forget_site_rules`) after it, so
 the next report is judged by what was written.
@@ -10,8 +10,23 @@ from __future__ import annotations
 from django.db import transaction
 
 from apps.audit.services import Actor, audit_record
-from apps.ingest.models import RuleSet, TelemetryThreshold
+from apps.ingest.models import PLANT_DEFAULT_THRESHOLDS, RuleSet, TelemetryThreshold
 from apps.ingest.site_rules import forget_site_rules
+from apps.tenancy.models import Site, SiteKind
+
+
+def ruleset_defaults_create(*, site: Site) -> RuleSet:
+    """The rule set a new site starts with, the defaults of its kind (a plant's default
+    thresholds too). Idempotent: a site that has its rule set keeps it as it is."""
+    with transaction.atomic():
+        ruleset, created = RuleSet.objects.get_or_create(
+            site=site, defaults={"tenant_id": site.tenant_id, **RuleSet.defaults_for(site.kind)})
+        if created and site.kind == SiteKind.PLANT:
+            TelemetryThreshold.objects.bulk_create([
+                TelemetryThreshold(tenant_id=site.tenant_id, site=site, **spec) for spec in PLANT_DEFAULT_THRESHOLDS
+            ])
+    forget_site_rules(site.pk)
+    return ruleset
 
 
 def ruleset_save(*, ruleset: RuleSet, changed: list[str], actor: Actor) -> RuleSet:
