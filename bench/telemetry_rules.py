@@ -44,7 +44,7 @@ def recreate_database(url: str) -> None:
 
 
 def make_batches(devices, batches: int, messages: int, metrics: int, start: datetime):
-    from apps.ingest.services import TelemetryBatch
+    from apps.ingest.services.telemetry import TelemetryBatch
 
     out = []
     for number in range(batches):
@@ -63,7 +63,7 @@ def make_batches(devices, batches: int, messages: int, metrics: int, start: date
 def run(devices, args, label: str, start: datetime) -> None:
     from django.db import connection, reset_queries
 
-    from apps.ingest.services import telemetry_ingest_many
+    from apps.ingest.services.telemetry import telemetry_ingest_many
 
     timings, statements = [], []
     batches = make_batches(devices, args.batches, args.messages, args.metrics, start)
@@ -82,7 +82,7 @@ def run(devices, args, label: str, start: datetime) -> None:
 
 def add_rules(sites) -> None:
     from apps.ingest.models import AnomalyRule, SiblingRule
-    from apps.ingest.rules import forget_site_rules
+    from apps.ingest.site_rules import forget_site_rules
 
     for site in sites:
         AnomalyRule.objects.create(tenant=site.tenant, site=site, metric="power_ac", min_samples=3)

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 
 from apps.audit.services import Actor
 from apps.common.errors import ApplicationError
-from apps.ingest import plant_rule_services, services
+from apps.ingest import plant_rule_services
 from apps.ingest.models import (
     AnomalyRule,
     HealthSample,
@@ -12,6 +12,7 @@ from apps.ingest.models import (
     TelemetryReading,
     TelemetryThreshold,
 )
+from apps.ingest.services import rulesets
 from apps.tenancy.admin_base import ReadOnlyTenantScopedAdmin, TenantScopedAdmin
 
 
@@ -28,7 +29,7 @@ class RuleSetAdmin(TenantScopedAdmin):
         return False  # a site always has rules; edit them instead
 
     def save_model(self, request, obj, form, change):
-        services.ruleset_save(ruleset=obj, changed=list(form.changed_data), actor=Actor.for_user(request.user))
+        rulesets.ruleset_save(ruleset=obj, changed=list(form.changed_data), actor=Actor.for_user(request.user))
 
 
 @admin.register(TelemetryThreshold)
@@ -38,16 +39,16 @@ class TelemetryThresholdAdmin(TenantScopedAdmin):
     list_filter = ("site", "tenant", "enabled", "window")
 
     def save_model(self, request, obj, form, change):
-        services.threshold_save(threshold=obj, changed=list(form.changed_data), actor=Actor.for_user(request.user))
+        rulesets.threshold_save(threshold=obj, changed=list(form.changed_data), actor=Actor.for_user(request.user))
         if warning := plant_rule_services.daylight_warning(obj):
             self.message_user(request, warning, messages.WARNING)
 
     def delete_model(self, request, obj):
-        services.threshold_delete(threshold=obj, actor=Actor.for_user(request.user))
+        rulesets.threshold_delete(threshold=obj, actor=Actor.for_user(request.user))
 
     def delete_queryset(self, request, queryset):
         for threshold in queryset:
-            services.threshold_delete(threshold=threshold, actor=Actor.for_user(request.user))
+            rulesets.threshold_delete(threshold=threshold, actor=Actor.for_user(request.user))
 
 
 class PlantRuleAdmin(TenantScopedAdmin):

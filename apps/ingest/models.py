@@ -14,7 +14,7 @@ def _default_underage_age() -> int:
 
 
 class RuleSet(TenantOwnedModel):
-    """The thresholds of one site. Created with defaults for the site's kind on first use."""
+    """The thresholds of one site. Created with defaults for the site's kind with the site."""
 
     site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="rules")
     heartbeat_interval_seconds = models.PositiveIntegerField(default=60)

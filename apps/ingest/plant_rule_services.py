@@ -8,7 +8,7 @@ from django.db import transaction
 from apps.audit.services import Actor, audit_record
 from apps.common.errors import ApplicationError
 from apps.ingest.plant_models import AnomalyRule, RuleWindow, SiblingRule
-from apps.ingest.rules import forget_site_rules
+from apps.ingest.site_rules import forget_site_rules
 from apps.tenancy.models import SiteKind
 
 PlantRule = AnomalyRule | SiblingRule

@@ -1,8 +1,12 @@
-"""Answers to lower apps' history questions: what ingest recorded about a device or site."""
+"""What ingest answers when lower apps announce something: their history questions (what
+ingest recorded about a device or site), and a new site (it gets its rule set in the
+transaction that creates it, so a site made by `site_create` never lacks one)."""
 
 from __future__ import annotations
 
 from apps.ingest.models import HealthSample, Scan, TelemetryReading
+from apps.ingest.services.rulesets import ruleset_defaults_create
+from apps.tenancy.models import Site
 
 
 def device_history(sender, device, **kwargs) -> int:
@@ -12,3 +16,10 @@ def device_history(sender, device, **kwargs) -> int:
 
 def site_history(sender, site, **kwargs) -> int:
     return int(Scan.objects.filter(site=site).exists())
+
+
+def site_created(sender, tenant, action, target_id, **kwargs) -> None:
+    """Tenancy announces every configuration change on `config_changed`, inside its
+    transaction; a site's creation is the one ingest acts on."""
+    if action == "site.created":
+        ruleset_defaults_create(site=Site.objects.get(tenant=tenant, public_id=target_id))

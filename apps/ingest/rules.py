@@ -2,7 +2,8 @@
 device's rule state) to decisions (raise this, clear that). No database access here, so
 each rule is easy to read and to test.
 
-Telemetry rules (thresholds, anomalies, siblings) are in `apps.ingest.plant_rules`.
+Telemetry rules (thresholds, anomalies, siblings) are in `apps.ingest.plant_rules`; the
+database reads that find a site's rules are in `apps.ingest.site_rules`.
 
 Every decision carries a dedup key built from the rule and the device, so repeats of the
 same problem bump one alert instead of making new ones.
@@ -10,7 +11,6 @@ same problem bump one alert instead of making new ones.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,11 +19,7 @@ from django.conf import settings
 
 from apps.alerts.models import AlertKind, Severity
 from apps.devices.models import Device
-from apps.ingest.models import PLANT_DEFAULT_THRESHOLDS, RuleSet, TelemetryThreshold
-from apps.ingest.plant_models import AnomalyRule, SiblingRule
-from apps.tenancy.models import Site, SiteKind
-
-RULES_CACHE_SECONDS = 5.0
+from apps.ingest.models import RuleSet
 
 
 @dataclass(frozen=True)
@@ -46,56 +42,6 @@ class Clear:
 class Decisions:
     raises: list[Raise] = field(default_factory=list)
     clears: list[Clear] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class SiteRules:
-    rules: RuleSet
-    thresholds: tuple[TelemetryThreshold, ...]
-    anomaly_rules: tuple[AnomalyRule, ...] = ()
-    sibling_rules: tuple[SiblingRule, ...] = ()
-
-
-_cache: dict[int, tuple[float, SiteRules]] = {}
-
-
-def rules_for_site(site: Site) -> SiteRules:
-    """The site's rules, created with defaults for its kind on first use; cached briefly
-    in-process because every heartbeat needs them (edits apply within seconds)."""
-    cached = _cache.get(site.pk)
-    now = time.monotonic()
-    if cached and now - cached[0] < RULES_CACHE_SECONDS:
-        return cached[1]
-    rules, created = RuleSet.objects.get_or_create(site=site, defaults={"tenant_id": site.tenant_id,
-                                                                        **RuleSet.defaults_for(site.kind)})
-    if created and site.kind == SiteKind.PLANT:
-        TelemetryThreshold.objects.bulk_create([
-            TelemetryThreshold(tenant_id=site.tenant_id, site=site, **spec) for spec in PLANT_DEFAULT_THRESHOLDS
-        ])
-    thresholds = tuple(TelemetryThreshold.objects.filter(site=site, enabled=True))
-    anomaly_rules = sibling_rules = ()
-    if site.kind == SiteKind.PLANT:
-        anomaly_rules = tuple(AnomalyRule.objects.filter(site=site, enabled=True))
-        sibling_rules = tuple(SiblingRule.objects.filter(site=site, enabled=True))
-    value = SiteRules(rules=rules, thresholds=thresholds, anomaly_rules=anomaly_rules, sibling_rules=sibling_rules)
-    _cache[site.pk] = (now, value)
-    return value
-
-
-def forget_site_rules(site_id: int) -> None:
-    _cache.pop(site_id, None)
-
-
-def config_for_device(device: Device) -> dict[str, Any]:
-    """What the rules tell the agent at start (merged into GET /devices/me/)."""
-    rules = rules_for_site(device.site).rules
-    return {
-        "heartbeat_interval_seconds": rules.heartbeat_interval_seconds,
-        "underage_age": rules.underage_age,
-        "cpu_temp_threshold": rules.cpu_temp_celsius,
-        "battery_warning_percent": rules.battery_warning_percent,
-        "rssi_breach_dbm": rules.rssi_breach_dbm,
-    }
 
 
 def key(rule: str, device: Device, suffix: str = "") -> str:

@@ -13,7 +13,8 @@ from collections import defaultdict
 from apps.devices.models import Device
 from apps.ingest import plant_rules
 from apps.ingest.baselines import Judged, fold_and_judge
-from apps.ingest.rules import Decisions, rules_for_site
+from apps.ingest.rules import Decisions
+from apps.ingest.site_rules import rules_for_site
 from apps.ingest.windows import SiteWindows
 
 

@@ -19,7 +19,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from apps.devices.models import Device, DeviceStatus
-from apps.ingest.services import TelemetryBatch, telemetry_ingest_many
+from apps.ingest.services.telemetry import TelemetryBatch, telemetry_ingest_many
 from apps.iot import messages
 from apps.iot.models import DeadLetter, DedupLayer, Gateway, GatewayStatus, SeenMessage
 

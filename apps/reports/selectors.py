@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from apps.common.errors import NotFoundError
 from apps.ingest.models import AgeBand, RuleSet, Scan
-from apps.ingest.rules import rules_for_site
+from apps.ingest.site_rules import rules_for_site
 from apps.tenancy.models import Site, Tenant
 from apps.tenancy.scoping import Scope
 
@@ -49,7 +49,7 @@ def _number(value: Decimal | float | None, digits: int = 1) -> float | None:
 
 
 def _site_rules(*, tenant: Tenant, sites: list[Site]) -> dict[int, RuleSet]:
-    """Every site's rules in one query; a site without any yet gets its defaults created."""
+    """Every site's rules in one query; a site without any yet is judged by its kind's defaults."""
     found = {rules.site_id: rules for rules in RuleSet.objects.for_tenant(tenant).filter(site__in=sites)}
     for site in sites:
         if site.pk not in found:

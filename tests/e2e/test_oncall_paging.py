@@ -16,7 +16,7 @@ from apps.alerts.models import Alert
 from apps.alerts.services import alert_acknowledge
 from apps.alerts.snoozing import alert_snooze
 from apps.audit.services import Actor
-from apps.ingest.services import offline_sweep
+from apps.ingest.services.sweeps import offline_sweep
 from apps.notifications.escalation import escalation_tick
 from apps.notifications.models import Notification
 from apps.notifications.policies import policy_save

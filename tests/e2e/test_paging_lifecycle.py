@@ -16,7 +16,7 @@ from django.utils import timezone
 from apps.alerts.models import Alert
 from apps.alerts.services import alert_acknowledge, alert_raise, alert_reopen, alert_resolve
 from apps.audit.services import Actor
-from apps.ingest.services import offline_sweep
+from apps.ingest.services.sweeps import offline_sweep
 from apps.notifications.models import Notification
 from apps.notifications.outbox import sweep_outbox
 from tests.e2e.conftest import wait_until

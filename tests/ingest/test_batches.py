@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.alerts.models import Alert
 from apps.ingest.models import Scan, ScanBatch, TelemetryReading, TelemetryThreshold
+from apps.tenancy.services import site_create
 from tests.factories import SiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -116,7 +117,7 @@ def test_underage_reported_at_once_then_in_batch_is_one_alert(store, device_clie
 
 
 def test_telemetry_sustained_threshold_and_recovery(world_a, device_client):
-    plant = SiteFactory(tenant=world_a.tenant, kind="plant")
+    plant = site_create(tenant=world_a.tenant, name="Plant", location_id="PLANT-1", kind="plant")
     _, client = device_client(plant, kind="gateway")
     now = timezone.now()
 

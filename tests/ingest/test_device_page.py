@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from apps.ingest import services
+from apps.ingest.services.telemetry import telemetry_ingest
 from tests.factories import DEFAULT_PASSWORD, DeviceFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def _client(user) -> Client:
 @pytest.fixture
 def gateway(world_a):
     device = DeviceFactory(site=SiteFactory(tenant=world_a.tenant, kind="plant"), kind="gateway")
-    services.telemetry_ingest(device=device, rejected=[], readings=[
+    telemetry_ingest(device=device, rejected=[], readings=[
         {"message_id": uuid.uuid4(), "ts": timezone.now(), "inverter": "inv-9", "metric": "power_ac",
          "value": 1234.0, "unit": "W"}])
     return device

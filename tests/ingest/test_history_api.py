@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from apps.ingest import services
 from apps.ingest.models import HealthSample
+from apps.ingest.services.telemetry import telemetry_ingest
 from tests.factories import DeviceFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ def utc(*parts) -> datetime:
 
 
 def store(device, readings) -> None:
-    services.telemetry_ingest(device=device, rejected=[], readings=[
+    telemetry_ingest(device=device, rejected=[], readings=[
         {"message_id": uuid.uuid4(), "ts": ts, "inverter": inverter, "metric": metric, "value": value, "unit": "W"}
         for ts, inverter, metric, value in readings])
 

@@ -10,7 +10,7 @@ from django.db import connection
 
 from apps.ingest import partitions
 from apps.ingest.models import TelemetryReading
-from apps.ingest.services import maintain_telemetry_partitions
+from apps.ingest.services.retention import telemetry_partitions_maintain
 from tests.factories import DeviceFactory
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +51,7 @@ def test_retention_drops_whole_partitions(world_a, settings):
     later = now + timedelta(days=100)
     partitions.ensure_partitions(now=now, months_ahead=5)
     current, old_history = _reading(device, now), _reading(device, now - timedelta(days=400))
-    result = maintain_telemetry_partitions(now=later)
+    result = telemetry_partitions_maintain(now=later)
     assert result["telemetry_partitions_dropped"] >= 1 and result["telemetry"] == 1
     names = [name for name, _start in partitions.monthly_partitions()]
     assert f"ingest_telemetryreading_p{now:%Y%m}" not in names
@@ -67,8 +67,8 @@ def test_no_partition_is_dropped_while_a_legal_hold_or_a_longer_tenant_period_ne
     partitions.ensure_partitions(now=now, months_ahead=5)
     kept = _reading(device, now)
     hold = LegalHold.objects.create(tenant=world_a.tenant, reason="inspection")
-    assert maintain_telemetry_partitions(now=now + timedelta(days=100))["telemetry_partitions_dropped"] == 0
+    assert telemetry_partitions_maintain(now=now + timedelta(days=100))["telemetry_partitions_dropped"] == 0
     hold.delete()
     RetentionPolicy.objects.create(tenant=world_a.tenant, table=RetainedTable.TELEMETRY, days=365)
-    assert maintain_telemetry_partitions(now=now + timedelta(days=100))["telemetry_partitions_dropped"] == 0
+    assert telemetry_partitions_maintain(now=now + timedelta(days=100))["telemetry_partitions_dropped"] == 0
     assert TelemetryReading.objects.filter(pk=kept.pk).exists()

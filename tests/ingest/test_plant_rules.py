@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from apps.alerts.models import Alert
-from apps.ingest import services
 from apps.ingest.baselines import Observation, fold_and_judge
 from apps.ingest.models import AnomalyRule, SiblingRule, TelemetryBaseline, TelemetryThreshold
-from apps.ingest.rules import forget_site_rules
+from apps.ingest.services.telemetry import telemetry_ingest
+from apps.ingest.site_rules import forget_site_rules
 from tests.factories import DeviceFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +39,7 @@ def local(day: int, hour: int, minute: int = 0, month: int = 6) -> datetime:
 
 
 def ingest(device, readings: list[tuple[datetime, str, str, float]]) -> None:
-    services.telemetry_ingest(device=device, rejected=[], readings=[
+    telemetry_ingest(device=device, rejected=[], readings=[
         {"message_id": uuid.uuid4(), "ts": ts, "inverter": inverter, "metric": metric, "value": value, "unit": "W"}
         for ts, inverter, metric, value in readings])
 

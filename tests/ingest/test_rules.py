@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from apps.alerts.models import Alert
 from apps.ingest.models import HealthSample, RuleSet
-from apps.ingest.services import offline_sweep
+from apps.ingest.services.rulesets import ruleset_defaults_create
+from apps.ingest.services.sweeps import offline_sweep
 from tests.factories import SiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -111,8 +112,9 @@ def test_out_of_order_heartbeats_do_not_flip_state(hotel, device_client):
 def test_offline_sweep_raises_and_heartbeat_restores(hotel, device_client):
     device, client = device_client(hotel)
     _beat(client)
+    ruleset_defaults_create(site=hotel)  # a factory's site has no rule set of its own yet
     RuleSet.objects.filter(site=hotel).update(heartbeat_interval_seconds=10, offline_after_missed=3)
-    from apps.ingest.rules import forget_site_rules
+    from apps.ingest.site_rules import forget_site_rules
 
     forget_site_rules(hotel.pk)
     type(device).objects.filter(pk=device.pk).update(last_seen_at=timezone.now() - timedelta(seconds=31))

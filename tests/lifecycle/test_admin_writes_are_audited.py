@@ -20,7 +20,7 @@ from django.test import Client, RequestFactory
 from apps.audit.models import AuditEntry
 from apps.audit.services import Actor
 from apps.ingest.models import AnomalyRule, SiblingRule, TelemetryThreshold
-from apps.ingest.rules import rules_for_site
+from apps.ingest.services.rulesets import ruleset_defaults_create
 from apps.notifications.channels import channel_create, quiet_hours_save
 from apps.oncall.contacts import contact_method_create, notification_rule_create
 from apps.oncall.rosters import roster_save
@@ -54,7 +54,7 @@ WRITABLE = {
     "tenancy.membership": (lambda world: MembershipFactory(tenant=world.tenant, role=Role.VIEWER), "role",
                            Role.STAFF, False),
     "devices.device": (lambda world: DeviceFactory(site=world.site), "name", "Renamed", False),
-    "ingest.ruleset": (lambda world: rules_for_site(world.site).rules, "underage_age", 19, False),
+    "ingest.ruleset": (lambda world: ruleset_defaults_create(site=world.site), "underage_age", 19, False),
     "ingest.telemetrythreshold": (_threshold, "value", 950.0, False),
     "ingest.anomalyrule": (_plant_rule(AnomalyRule), "z_threshold", 5.0, False),
     "ingest.siblingrule": (_plant_rule(SiblingRule), "percent_below", 30.0, False),

@@ -11,7 +11,7 @@ from apps.alerts.models import Alert
 from apps.alerts.services import alert_acknowledge
 from apps.alerts.snoozing import alert_snooze
 from apps.common.errors import ApplicationError, ConflictError
-from apps.ingest.services import offline_sweep
+from apps.ingest.services.sweeps import offline_sweep
 from apps.notifications.escalation import escalation_tick
 from apps.notifications.models import Notification, NotificationStatus
 from apps.oncall.maintenance import maintenance_create, maintenance_end

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.ingest import services
 from apps.ingest.models import HealthSample
+from apps.ingest.services.telemetry import telemetry_ingest
 from tests.factories import DeviceFactory, SiteFactory
 from tests.realtime.test_board_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _sign_in
 
@@ -29,7 +29,7 @@ def _history(gateway, tablet) -> None:
                              "metric": "power_ac", "value": peak * (0.5 + (step % 12) / 24), "unit": "W"})
         HealthSample.objects.create(tenant=tablet.tenant, device=tablet, sent_at=ts, battery_level=90 - step // 2,
                                     rssi=-50 - step % 15, temperature_c=35 + step % 7)
-    services.telemetry_ingest(device=gateway, readings=readings, rejected=[])
+    telemetry_ingest(device=gateway, readings=readings, rejected=[])
 
 
 def test_the_device_page_from_the_board_renders_its_charts(live_server, own_stream_server, settings, world_a):

@@ -20,7 +20,7 @@ from apps.audit.services import Actor
 from apps.devices.commands import command_send
 from apps.devices.setup_tokens import setup_token_create
 from apps.ingest.models import TelemetryThreshold
-from apps.ingest.rules import rules_for_site
+from apps.ingest.services.rulesets import ruleset_defaults_create
 from apps.iot.models import Gateway
 from apps.notifications.channels import channel_create
 from apps.notifications.models import Notification, QuietHours
@@ -64,7 +64,7 @@ def _populate(tenant, site, city: str, device_client) -> dict:
     assert client.post("/api/v1/telemetry/", {"readings": [{
         "message_id": str(uuid.uuid4()), "metric": f"{city}_power", "value": 1.0, "ts": now}]},
         format="json").status_code == 202
-    rules_for_site(site)
+    ruleset_defaults_create(site=site)
     TelemetryThreshold.objects.create(tenant=tenant, site=site, metric=f"{city}_metric", operator="gt", value=1)
     QuietHours.objects.create(tenant=tenant, site=site, start=time(22), end=time(7))
     alert = alert_raise(tenant=tenant, kind="breach", dedup_key=f"{city}-breach", severity="critical",

@@ -23,7 +23,7 @@ from apps.audit.services import Actor
 from apps.devices.api_keys import api_key_create
 from apps.devices.setup_tokens import setup_token_create
 from apps.ingest.models import TelemetryThreshold
-from apps.ingest.rules import rules_for_site
+from apps.ingest.services.rulesets import ruleset_defaults_create
 from apps.notifications.channels import channel_create
 from apps.notifications.models import Notification, QuietHours
 from apps.notifications.policies import policy_save
@@ -57,7 +57,8 @@ def _populate(world, word: str, device_client) -> dict:
     assert client.post("/api/v1/telemetry/", {"readings": [{
         "message_id": str(uuid.uuid4()), "metric": f"{word}_power", "value": 1.0, "ts": now}]},
         format="json").status_code == 202
-    rules_for_site(site)
+    ruleset_defaults_create(site=site)
+    ruleset_defaults_create(site=store)
     TelemetryThreshold.objects.create(tenant=tenant, site=store, metric=f"{word}_metric", operator="gt", value=1)
     QuietHours.objects.create(tenant=tenant, site=site, start=time(22), end=time(7))
     channel = channel_create(tenant=tenant, name=f"{word.title()} Night Desk SMS", kind="sms",

@@ -72,7 +72,7 @@ def retention(self) -> dict:
     from apps.alerts.services import purge_resolved_alerts
     from apps.audit.services import Actor, audit_purge_past_retention, audit_record
     from apps.devices.services import credentials_purge_expired
-    from apps.ingest.services import maintain_telemetry_partitions, purge_past_retention
+    from apps.ingest.services.retention import history_purge, telemetry_partitions_maintain
     from apps.reports.services import report_purge_past_retention
     from apps.tenancy.models import Tenant
 
@@ -80,9 +80,9 @@ def retention(self) -> dict:
     bounds = {"now": now, "batch_size": settings.TOCSIN_RETENTION_BATCH_SIZE,
               "max_batches": settings.TOCSIN_RETENTION_MAX_BATCHES}
     totals = dict(credentials_purge_expired())
-    totals.update({key: value for key, value in maintain_telemetry_partitions(now=now).items() if value})
+    totals.update({key: value for key, value in telemetry_partitions_maintain(now=now).items() if value})
     for tenant in Tenant.objects.order_by("pk"):
-        purged = {**purge_past_retention(tenant=tenant, **bounds),
+        purged = {**history_purge(tenant=tenant, **bounds),
                   "alerts": purge_resolved_alerts(tenant=tenant, **bounds),
                   "reports": report_purge_past_retention(tenant=tenant, **bounds),
                   "audit": audit_purge_past_retention(tenant=tenant, **bounds)}

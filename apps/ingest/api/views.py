@@ -19,8 +19,11 @@ from apps.common.errors import ApplicationError
 from apps.common.privacy import refuse_personal_data
 from apps.devices.api.views_device import DeviceApi, server_time
 from apps.devices.replies import heartbeat_reply
-from apps.ingest import services
 from apps.ingest.api.serializers import DeviceAlertInput, HeartbeatInput
+from apps.ingest.services.device_alerts import DEVICE_ALERT_KINDS, device_alert_report
+from apps.ingest.services.heartbeats import heartbeat_ingest
+from apps.ingest.services.scans import scans_ingest
+from apps.ingest.services.telemetry import telemetry_ingest
 from apps.ingest.validation import (
     TYPED_FIELDS,
     validate_device_alert,
@@ -30,7 +33,7 @@ from apps.ingest.validation import (
 )
 
 MAX_BATCH_ITEMS = 500
-ALERT_KINDS = frozenset(services.DEVICE_ALERT_KINDS)
+ALERT_KINDS = frozenset(DEVICE_ALERT_KINDS)
 SEVERITIES = frozenset(Severity.values)
 
 
@@ -95,7 +98,7 @@ class HeartbeatApi(DeviceApi):
         heartbeat, errors = validate_heartbeat(request.data)
         if errors:
             raise _invalid(errors)
-        result = services.heartbeat_ingest(device=self.device, heartbeat=heartbeat)
+        result = heartbeat_ingest(device=self.device, heartbeat=heartbeat)
         body = {"accepted": True, "applied": result.applied, "server_time": server_time(),
                 **heartbeat_reply(self.device)}
         return JsonResponse(body, status=status.HTTP_202_ACCEPTED)
@@ -121,7 +124,7 @@ class ScanBatchApi(DeviceApi):
         scans, rejected = _validate_all(items, validate_scan)
         if not scans:
             raise _nothing_valid("scans", rejected)
-        result = services.scans_ingest(device=self.device, batch_id=batch_id, scans=scans, rejected=rejected)
+        result = scans_ingest(device=self.device, batch_id=batch_id, scans=scans, rejected=rejected)
         return _batch_response(result, rejected)
 
 
@@ -138,7 +141,7 @@ class TelemetryApi(DeviceApi):
         readings, rejected = _validate_all(items, validate_reading)
         if not readings:
             raise _nothing_valid("readings", rejected)
-        result = services.telemetry_ingest(device=self.device, readings=readings, rejected=rejected)
+        result = telemetry_ingest(device=self.device, readings=readings, rejected=rejected)
         return _batch_response(result, rejected)
 
 
@@ -155,7 +158,7 @@ class DeviceAlertApi(DeviceApi):
         report, errors = validate_device_alert(request.data, kinds=ALERT_KINDS, severities=SEVERITIES)
         if errors:
             raise _invalid(errors)
-        result = services.device_alert_report(device=self.device, **report)
+        result = device_alert_report(device=self.device, **report)
         return JsonResponse({"alert_id": result.alert.public_id, "deduplicated": result.deduplicated,
                              "count": result.alert.count},
                             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)

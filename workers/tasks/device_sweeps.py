@@ -1,10 +1,12 @@
-"""Periodic alert-engine work: the offline-device sweep, the shadow drift sweep, command expiry."""
+"""Periodic sweeps over the fleet: devices gone silent (ingest's offline sweep), shadows that
+drifted from what was desired, commands past their expiry. Task names keep their historical
+`tocsin.alerts.` prefix: beat schedules and routes refer to them by name."""
 
 from __future__ import annotations
 
 from apps.devices.commands import commands_expire
 from apps.ingest.fleet import drift_sweep
-from apps.ingest.services import offline_sweep
+from apps.ingest.services.sweeps import offline_sweep
 from workers.base import tocsin_task
 
 
