@@ -16,7 +16,8 @@ from django.utils import timezone
 from apps.notifications.models import Notification, NotificationStatus
 from apps.operations.models import Heartbeat, HeartbeatKind
 
-# The periodic tasks whose silence stops paging and offline detection (docs/architecture.md, "Escalate" and "Housekeeping").
+# The periodic tasks whose silence stops paging and offline detection
+# (docs/architecture.md, "Escalate" and "Housekeeping").
 WATCHED_TASKS = {
     "tocsin.notify.escalation_tick": "escalation tick",
     "tocsin.alerts.offline_sweep": "offline device sweep",

@@ -6,7 +6,8 @@
     licence.is_under(21), licence.expired  # ages and expiry relative to today
 
 ``parse`` raises ``AamvaParseError`` (and nothing else) with a message fit for the person at
-the till. The result's personal fields stay on the device: see docs/architecture.md, "Rules of the house".
+the till. The result's personal fields stay on the device: see docs/architecture.md,
+"Rules of the house".
 """
 
 from __future__ import annotations
