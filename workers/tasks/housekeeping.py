@@ -69,7 +69,7 @@ def retention(self) -> dict:
     from django.conf import settings
     from django.utils import timezone
 
-    from apps.alerts.services import purge_resolved_alerts
+    from apps.alerts.services import alerts_purge_resolved
     from apps.audit.services import Actor, audit_record, purge_audit_past_retention
     from apps.devices.services import purge_expired_credentials
     from apps.ingest.services import maintain_telemetry_partitions, purge_past_retention
@@ -83,7 +83,7 @@ def retention(self) -> dict:
     totals.update({key: value for key, value in maintain_telemetry_partitions(now=now).items() if value})
     for tenant in Tenant.objects.order_by("pk"):
         purged = {**purge_past_retention(tenant=tenant, **bounds),
-                  "alerts": purge_resolved_alerts(tenant=tenant, **bounds),
+                  "alerts": alerts_purge_resolved(tenant=tenant, **bounds),
                   "reports": purge_reports_past_retention(tenant=tenant, **bounds),
                   "audit": purge_audit_past_retention(tenant=tenant, **bounds)}
         purged.update(purge_archived(tenant=tenant))
