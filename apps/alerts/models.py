@@ -41,7 +41,10 @@ class Severity(models.TextChoices):
     INFO = "info", "Info"
 
 
-SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+# The one ranking of severities, lowest first: Python compares by `severity_rank`, and the
+# raise's SQL (apps.alerts.raise_sql) spells its ranking array from this same tuple.
+SEVERITY_ORDER = (Severity.INFO, Severity.WARNING, Severity.HIGH, Severity.CRITICAL)
+SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITY_ORDER)}
 
 
 def severity_rank(severity: str | None) -> int:
@@ -55,6 +58,7 @@ class AlertStatus(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
+# "Open" is said here only: querysets, the partial unique index and the raise's SQL all use it.
 OPEN_STATUSES = (AlertStatus.TRIGGERED, AlertStatus.ACKNOWLEDGED)
 
 
@@ -122,7 +126,7 @@ class Alert(TenantOwnedModel):
         ordering = ["-last_seen_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "dedup_key"], condition=Q(status__in=["triggered", "acknowledged"]),
+                fields=["tenant", "dedup_key"], condition=Q(status__in=list(OPEN_STATUSES)),
                 name="alert_one_open_per_dedup_key",
             ),
             models.UniqueConstraint(fields=["tenant", "reply_code"], condition=~Q(reply_code=""),

@@ -1,22 +1,22 @@
 """The alert engine's writes: raise (deduplicated by the database) and the lifecycle.
 
 Every alert, whatever raised it (a rule, a device report, an external system), goes
-through `alert_raise`. Every change leaves an AlertEvent on the timeline and, for
-lifecycle changes, an audit entry; higher apps hear about it through `extension_points`.
+through `alert_raise` (its statements are in `raise_sql`). Every change leaves an
+AlertEvent on the timeline and, for lifecycle changes, an audit entry; higher apps hear
+about it through `extension_points`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.alerts import outages
+from apps.alerts import outages, raise_sql
 from apps.alerts.extension_points import Change, announce_change, run_lifecycle_handlers
 from apps.alerts.models import (
     Alert,
@@ -28,90 +28,15 @@ from apps.alerts.models import (
     Severity,
     severity_rank,
 )
+from apps.alerts.selectors import alert_open_by_key
 from apps.audit.services import Actor, audit_record
 from apps.common.batches import delete_in_batches
 from apps.common.errors import ConflictError
-from apps.common.ids import generate_public_id
-from apps.devices.authentication import hydrate, select_columns
 from apps.devices.models import Device
 from apps.tenancy.models import RetainedTable, Site, Tenant
 from apps.tenancy.retention import holds_for, retention_cutoff
 
 logger = logging.getLogger(__name__)
-
-# Severities only ever go up on a duplicate: the CASE below ranks them in this order.
-_SEVERITY_RANK = "ARRAY['info', 'warning', 'high', 'critical']"
-
-# A duplicate of an open alert: bump it and write its timeline event in one statement.
-# No row means no open alert has the key (or it was resolved meanwhile): create one below.
-# `previous` reads the severity before the bump, so a raised severity can be re-routed.
-_BUMP_SQL = """
-WITH previous AS (
-    SELECT id AS previous_id, severity AS previous_severity FROM alerts_alert
-    WHERE tenant_id = %(tenant_id)s AND dedup_key = %(dedup_key)s AND status IN ('triggered', 'acknowledged')
-    FOR UPDATE
-), raised AS (
-    UPDATE alerts_alert SET
-        count = count + 1,
-        first_seen_at = LEAST(first_seen_at, %(seen_at)s),
-        last_seen_at = GREATEST(last_seen_at, %(seen_at)s),
-        severity = CASE
-            WHEN array_position({rank}, %(severity)s::text) > array_position({rank}, severity::text)
-            THEN %(severity)s ELSE severity END,
-        details = details || %(details)s::jsonb,
-        updated_at = now()
-    FROM previous WHERE alerts_alert.id = previous.previous_id
-    RETURNING {columns}, false AS inserted, previous.previous_severity
-), {event}
-SELECT * FROM raised
-"""
-
-# Create, or bump the open alert a concurrent raise created first: the partial unique index decides.
-_RAISE_SQL = """
-WITH raised AS (
-    INSERT INTO alerts_alert (
-        public_id, tenant_id, site_id, device_id, kind, severity, status, source, dedup_key, summary,
-        details, count, first_seen_at, last_seen_at, acknowledged_by_label, resolved_by_label, resolution,
-        policy_snapshot, escalation_step, is_group, created_at, updated_at
-    ) VALUES (
-        %(public_id)s, %(tenant_id)s, %(site_id)s, %(device_id)s, %(kind)s, %(severity)s, 'triggered', %(source)s,
-        %(dedup_key)s, %(summary)s, %(details)s::jsonb, 1, %(seen_at)s, %(seen_at)s, '', '', '', '{{}}'::jsonb, 0,
-        %(is_group)s, now(), now()
-    )
-    ON CONFLICT (tenant_id, dedup_key) WHERE status IN ('triggered', 'acknowledged')
-    DO UPDATE SET
-        count = alerts_alert.count + 1,
-        first_seen_at = LEAST(alerts_alert.first_seen_at, EXCLUDED.first_seen_at),
-        last_seen_at = GREATEST(alerts_alert.last_seen_at, EXCLUDED.last_seen_at),
-        severity = CASE
-            WHEN array_position({rank}, EXCLUDED.severity::text)
-                 > array_position({rank}, alerts_alert.severity::text)
-            THEN EXCLUDED.severity ELSE alerts_alert.severity END,
-        details = alerts_alert.details || EXCLUDED.details,
-        updated_at = now()
-    RETURNING {columns}, (xmax = 0) AS inserted, NULL::text AS previous_severity
-), {event}
-SELECT * FROM raised
-"""
-
-# The raise's entry on the timeline, written by the same statement.
-_EVENT_SQL = """event AS (
-    INSERT INTO alerts_alertevent (public_id, tenant_id, alert_id, kind, at, actor_type, actor_label, note, data)
-    SELECT %(event_id)s, tenant_id, id, CASE WHEN inserted THEN 'raised' ELSE 'duplicate' END, %(seen_at)s,
-           %(actor_type)s, %(actor_label)s, '', jsonb_build_object('count', count)
-    FROM raised
-)"""
-
-_statements: dict[str, str] = {}
-
-
-def _statement(name: str) -> str:
-    """The SQL with the alert's columns spelled out (once: they come from the model)."""
-    if name not in _statements:
-        template = _BUMP_SQL if name == "bump" else _RAISE_SQL
-        _statements[name] = template.format(rank=_SEVERITY_RANK, columns=select_columns(Alert, "alerts_alert"),
-                                            event=_EVENT_SQL)
-    return _statements[name]
 
 
 @dataclass(frozen=True)
@@ -122,24 +47,6 @@ class RaiseResult:
     @property
     def deduplicated(self) -> bool:
         return not self.created
-
-
-def _execute_raise(name: str, params: dict, *, tenant: Tenant, site: Site | None,
-                   device: Device | None) -> tuple[Alert, bool, str | None] | None:
-    """(alert, inserted, severity before this raise: None when unknown)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_statement(name), params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    alert = hydrate(Alert, row[:-2])
-    # The caller's tenant, site and device are the alert's own: attach them, as select_related would.
-    Alert._meta.get_field("tenant").set_cached_value(alert, tenant)
-    if site is not None and alert.site_id == site.pk:
-        Alert._meta.get_field("site").set_cached_value(alert, site)
-    if device is not None and alert.device_id == device.pk:
-        Alert._meta.get_field("device").set_cached_value(alert, device)
-    return alert, bool(row[-2]), row[-1]
 
 
 def alert_raise(
@@ -164,39 +71,42 @@ def alert_raise(
     the alert. A new alert needs one, to write the alert, its outage grouping, its outbox
     (lifecycle handlers) and its audit entry together.
     """
-    seen_at = occurred_at or timezone.now()
     actor = actor or Actor.system("rules")
-    params = {
-        "public_id": generate_public_id("alr"), "tenant_id": tenant.pk, "site_id": site.pk if site else None,
-        "device_id": device.pk if device else None, "kind": kind, "severity": severity, "source": source,
-        "dedup_key": dedup_key[:255], "summary": summary[:300], "details": json.dumps(details or {}, default=str),
-        "seen_at": seen_at, "event_id": generate_public_id("evt"), "actor_type": actor.type,
-        "actor_label": actor.label, "is_group": is_group,
-    }
-    bumped = _execute_raise("bump", params, tenant=tenant, site=site, device=device)
+    owners = {"tenant": tenant, "site": site, "device": device}
+    params = raise_sql.raise_params(kind=kind, dedup_key=dedup_key, severity=severity, summary=summary, source=source,
+                                    details=details, seen_at=occurred_at or timezone.now(), actor=actor,
+                                    is_group=is_group, **owners)
+    bumped = raise_sql.bump_open(params, **owners)
     if bumped is not None:
-        alert, _, previous_severity = bumped
+        alert, previous_severity = bumped
         announce_change(alert=alert, change="duplicate", actor_label=actor.label)
         if severity_rank(alert.severity) > severity_rank(previous_severity):
             alert = _severity_raised(alert, previous_severity=previous_severity, actor=actor)
         return RaiseResult(alert=alert, created=False)
+    alert, created = _raise_new(params, owners=owners, actor=actor, kind=kind, severity=severity)
+    if created:
+        logger.info("alert raised", extra={"alert": alert.public_id, "kind": kind, "severity": severity})
+    return RaiseResult(alert=alert, created=created)
+
+
+def _raise_new(params: dict, *, owners: dict, actor: Actor, kind: str, severity: str) -> tuple[Alert, bool]:
+    """No open alert had the key: create it, with its outage grouping, outbox (lifecycle
+    handlers) and audit entry in one transaction, unless a concurrent raise created it first."""
     # A savepoint would only cost round trips: a failure here fails the caller's transaction anyway.
     with transaction.atomic(savepoint=False):
-        alert, created, _ = _execute_raise("raise", params, tenant=tenant, site=site, device=device)
+        alert, created = raise_sql.insert_or_bump(params, **owners)
         if created:
             outages.join_outage(alert)
             run_lifecycle_handlers(alert, Change.RAISED)
             # Last before commit: the audit entry takes the tenant's chain lock, held until commit.
-            audit_record(tenant=tenant, actor=actor, action="alert.raised", target_type="alert",
+            audit_record(tenant=owners["tenant"], actor=actor, action="alert.raised", target_type="alert",
                          target_id=alert.public_id, details={"kind": kind, "severity": severity})
         elif alert.severity == severity:
             # A concurrent raise created it first; ours may have raised its severity. The row is
             # locked by the upsert; the handlers compare with what the alert was routed for.
             run_lifecycle_handlers(alert, Change.SEVERITY_RAISED)
         announce_change(alert=alert, change="raised" if created else "duplicate", actor_label=actor.label)
-    if created:
-        logger.info("alert raised", extra={"alert": alert.public_id, "kind": kind, "severity": severity})
-    return RaiseResult(alert=alert, created=created)
+    return alert, created
 
 
 def _locked(alert: Alert) -> Alert:
@@ -255,6 +165,16 @@ def alert_acknowledge(*, alert: Alert, actor: Actor, note: str = "", user=None, 
             for member in outages.open_members(alert).filter(status=AlertStatus.TRIGGERED):
                 alert_acknowledge(alert=member, actor=actor, note=outages.member_note(alert), user=user, via=via)
     return alert
+
+
+def alert_acknowledge_on_behalf(*, alert: Alert, actor: Actor, user, on_behalf_of: str, note: str) -> Alert:
+    """Acknowledge for someone named in free text (the legacy dashboard's `acknowledgedBy`,
+    typed at the desk): a name is not an identity, so it is kept in the note, while the
+    alert records the person who was actually authenticated."""
+    if on_behalf_of:
+        prefix = f"On behalf of {on_behalf_of}"
+        note = f"{prefix}: {note}" if note else prefix
+    return alert_acknowledge(alert=alert, actor=actor, note=note, user=user)
 
 
 def alert_resolve(*, alert: Alert, actor: Actor, note: str = "", resolution: str = "manual", user=None,
@@ -323,12 +243,10 @@ def alert_add_note(*, alert: Alert, actor: Actor, note: str) -> AlertEvent:
 def alert_resolve_open(*, tenant: Tenant, dedup_key: str, resolution: str, note: str = "",
                        actor: Actor | None = None) -> Alert | None:
     """Resolve the open alert with this key, if any (rules call this when a problem clears)."""
-    alert = (Alert.objects.filter(tenant=tenant, dedup_key=dedup_key, status__in=["triggered", "acknowledged"])
-             .order_by().first())
+    alert = alert_open_by_key(tenant=tenant, dedup_key=dedup_key)
     if alert is None:
         return None
     return alert_resolve(alert=alert, actor=actor or Actor.system("rules"), note=note, resolution=resolution)
-
 
 
 def operator_alert_raise(*, dedup_key: str, summary: str, details: dict | None = None) -> RaiseResult | None:
@@ -349,7 +267,7 @@ def operator_alert_raise(*, dedup_key: str, summary: str, details: dict | None =
                        actor=Actor.system("operator"))
 
 
-def purge_resolved_alerts(*, tenant: Tenant, now: datetime, batch_size: int, max_batches: int) -> int:
+def alerts_purge_resolved(*, tenant: Tenant, now: datetime, batch_size: int, max_batches: int) -> int:
     """Resolved alerts past the tenant's retention, with their timelines and deliveries (which
     cascade). A hold on the tenant keeps all; a hold on a site keeps that site's alerts and
     the ones of no site, which may be about it. Open alerts are never removed."""

@@ -25,12 +25,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.alerts.models import Alert, AlertStatus, Severity
+from apps.alerts.models import Alert, AlertStatus
 from apps.notifications import delivery_sql, messages
 from apps.notifications.lifecycle import mark_unnotified
 from apps.notifications.metrics import record_outcome
 from apps.notifications.models import ChannelKind, Notification, NotificationStatus, Purpose
-from apps.notifications.outbox import enqueue_deliveries_on_commit, enqueue_retry_on_commit
+from apps.notifications.outbox import delivery_task, enqueue_deliveries_on_commit, enqueue_retry_on_commit
 from apps.notifications.providers.base import PermanentError, TransientError
 from apps.notifications.providers.registry import provider_for
 from apps.notifications.signals import notification_updated
@@ -144,7 +144,7 @@ def _transient(claimed: list[Notification], provider_name: str, exc: TransientEr
             last_error=str(exc)[:300], error_code=exc.code[:40], provider=provider_name, updated_at=timezone.now())]
         for each in retried:
             each.status, each.due_at = NotificationStatus.PENDING, due_at
-        enqueue_retry_on_commit(retried, critical=row.alert.severity == Severity.CRITICAL)
+        enqueue_retry_on_commit(retried, task=delivery_task(severity=row.alert.severity, purpose=row.purpose))
     record_outcome(provider_name, "retry")
     logger.warning("delivery will be retried", extra={"notification": row.public_id, "attempt": row.attempts,
                                                       "retry_in": delay, "code": exc.code})
@@ -216,5 +216,6 @@ def replay(notification: Notification) -> Notification:
         locked.status, locked.attempts, locked.due_at = NotificationStatus.PENDING, 0, timezone.now()
         locked.last_error, locked.error_code, locked.dead_at = "", "", None
         locked.save(update_fields=["status", "attempts", "due_at", "last_error", "error_code", "dead_at", "updated_at"])
-        enqueue_deliveries_on_commit([locked], critical=locked.alert.severity == Severity.CRITICAL)
+        enqueue_deliveries_on_commit([locked], task=delivery_task(severity=locked.alert.severity,
+                                                                  purpose=locked.purpose))
     return locked

@@ -16,15 +16,24 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.alerts.models import Severity
 from apps.common.ids import generate_public_id
 from apps.common.queueing import enqueue
 from apps.devices.authentication import hydrate, select_columns
-from apps.notifications.models import Notification, NotificationStatus
+from apps.notifications.models import Notification, NotificationStatus, Purpose
 
 logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "tocsin.notify.deliver"
 DELIVER_CRITICAL_TASK = "tocsin.notify.deliver_critical"
+
+
+def delivery_task(*, severity: str, purpose: str) -> str:
+    """The one choice of the task, hence of the queue (workers/routes.py), a delivery is
+    published to: a critical alert's pages take the critical queue, so a breach never waits
+    behind battery notices; everything else (lower severities, the notices that tell who
+    acknowledged or resolved) takes the notify queue."""
+    return DELIVER_CRITICAL_TASK if severity == Severity.CRITICAL and purpose == Purpose.PAGE else DELIVER_TASK
 
 
 # Rows due within this long are published with a countdown (a held outage page, a retry);
@@ -33,11 +42,11 @@ COUNTDOWN_HORIZON = timedelta(minutes=5)
 RETRY_QUEUE = "retry"
 
 
-def _publish(notification_ids: list[int], *, critical: bool, countdown: float | None = None,
+def _publish(notification_ids: list[int], *, task: str, countdown: float | None = None,
              queue: str | None = None, marked: bool = False) -> None:
-    """`marked`: the rows were written with `enqueued_at` already set (see `write_rows`), so
-    only a failed publish needs a write: back to NULL, for the sweeper to find at once."""
-    task = DELIVER_CRITICAL_TASK if critical else DELIVER_TASK
+    """`task` as `delivery_task` chose it. `marked`: the rows were written with `enqueued_at`
+    already set (see `write_rows`), so only a failed publish needs a write: back to NULL, for
+    the sweeper to find at once."""
     published = [nid for nid in notification_ids if enqueue(task, nid, countdown=countdown, queue=queue)]
     if marked:
         failed = [nid for nid in notification_ids if nid not in published]
@@ -82,20 +91,21 @@ def write_rows(*, alert, channel_ids: list[int], step: int, purpose: str, due_at
     if len(rows) < len(channel_ids):  # some existed: read them back
         rows += list(Notification.objects.filter(alert=alert, cycle=alert.paging_cycle, step=step, purpose=purpose,
                                                  channel_id__in=channel_ids).exclude(pk__in=fresh))
-    critical = alert.severity == "critical" and purpose == "page"
+    task = delivery_task(severity=alert.severity, purpose=purpose)
     if soon:
         delay = max(0.0, round((due_at - now).total_seconds(), 1)) or None
         new_ids = fresh
         old_ids = [row.pk for row in rows if row.pk not in fresh and row.status == NotificationStatus.PENDING]
         if new_ids:
-            transaction.on_commit(lambda: _publish(new_ids, critical=critical, countdown=delay, marked=True))
+            transaction.on_commit(lambda: _publish(new_ids, task=task, countdown=delay, marked=True))
         if old_ids:
-            transaction.on_commit(lambda: _publish(old_ids, critical=critical, countdown=delay))
+            transaction.on_commit(lambda: _publish(old_ids, task=task, countdown=delay))
     return rows
 
 
-def enqueue_deliveries_on_commit(notifications: Iterable[Notification], *, critical: bool) -> None:
-    """Publish after commit: rows due now at once, rows due soon with their countdown."""
+def enqueue_deliveries_on_commit(notifications: Iterable[Notification], *, task: str) -> None:
+    """Publish after commit (to `task`, as `delivery_task` chose it): rows due now at once,
+    rows due soon with their countdown."""
     now = timezone.now()
     by_delay: dict[float, list[int]] = {}
     for row in notifications:
@@ -104,10 +114,10 @@ def enqueue_deliveries_on_commit(notifications: Iterable[Notification], *, criti
         delay = max(0.0, round((row.due_at - now).total_seconds(), 1))
         by_delay.setdefault(delay, []).append(row.pk)
     for delay, ids in by_delay.items():
-        transaction.on_commit(lambda ids=ids, delay=delay: _publish(ids, critical=critical, countdown=delay or None))
+        transaction.on_commit(lambda ids=ids, delay=delay: _publish(ids, task=task, countdown=delay or None))
 
 
-def enqueue_retry_on_commit(notifications: Iterable[Notification], *, critical: bool) -> None:
+def enqueue_retry_on_commit(notifications: Iterable[Notification], *, task: str) -> None:
     """A retry is published on the retry queue for the moment its row is due: the row's
     `due_at` is the one clock, the message only wakes a worker then."""
     rows = list(notifications)
@@ -117,7 +127,7 @@ def enqueue_retry_on_commit(notifications: Iterable[Notification], *, critical: 
     due_at = min(row.due_at for row in rows)
 
     def publish() -> None:
-        _publish(ids, critical=critical, queue=RETRY_QUEUE,
+        _publish(ids, task=task, queue=RETRY_QUEUE,
                  countdown=max(0.0, (due_at - timezone.now()).total_seconds()) or None)
 
     transaction.on_commit(publish)
@@ -139,10 +149,10 @@ def sweep_outbox(*, batch: int = 500) -> int:
                 | Q(enqueued_at__isnull=True, due_at__gt=F("created_at")))
         .select_related("alert").order_by("due_at")[:batch]
     )
-    for critical in (True, False):
-        ids = [n.pk for n in lost if (n.alert.severity == "critical") == critical]
+    for task in (DELIVER_CRITICAL_TASK, DELIVER_TASK):
+        ids = [n.pk for n in lost if delivery_task(severity=n.alert.severity, purpose=n.purpose) == task]
         if ids:
-            _publish(ids, critical=critical)
+            _publish(ids, task=task)
     if lost or revived:
         logger.info("outbox sweep", extra={"republished": len(lost), "revived": revived})
     return len(lost)

@@ -16,7 +16,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from apps.alerts.models import Alert
+from apps.alerts.models import OPEN_STATUSES, Alert
 from apps.alerts.services import alert_raise, alert_resolve_open
 from apps.audit.services import Actor
 from apps.notifications.delivery import deliver
@@ -79,7 +79,7 @@ class Watchdog:
     @staticmethod
     def _open_platform_keys(tenant: Tenant) -> set[str]:
         return set(Alert.objects.filter(tenant=tenant, dedup_key__startswith=PLATFORM_KEY_PREFIX,
-                                        status__in=["triggered", "acknowledged"])
+                                        status__in=OPEN_STATUSES)
                    .values_list("dedup_key", flat=True))
 
     @staticmethod

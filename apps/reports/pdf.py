@@ -18,6 +18,7 @@ from reportlab.lib.styles import getSampleStyleSheet  # noqa: E402
 from reportlab.lib.units import cm  # noqa: E402
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # noqa: E402
 
+from apps.alerts.models import SEVERITY_ORDER  # noqa: E402
 from apps.reports.figures import ComplianceFigures, OperationsFigures  # noqa: E402
 
 STYLES = getSampleStyleSheet()
@@ -115,7 +116,7 @@ def compliance_pdf(figures: ComplianceFigures, *, tenant: str, scope: str, perio
 
 def operations_pdf(figures: OperationsFigures, *, tenant: str, scope: str, period: str, generated: str) -> bytes:
     story = _header("Operations report", tenant=tenant, scope=scope, period=period, generated=generated)
-    severities = ("critical", "high", "warning", "info")
+    severities = tuple(severity.value for severity in reversed(SEVERITY_ORDER))
     story += [Paragraph(f"Alerts: {figures.alerts}", STYLES["Heading2"]),
               _table([["Kind", *severities, "Total"],
                       *[[kind, *[counts.get(s, 0) for s in severities], sum(counts.values())]

@@ -69,7 +69,7 @@ def retention(self) -> dict:
     from django.conf import settings
     from django.utils import timezone
 
-    from apps.alerts.services import purge_resolved_alerts
+    from apps.alerts.services import alerts_purge_resolved
     from apps.audit.services import Actor, audit_purge_past_retention, audit_record
     from apps.devices.services import credentials_purge_expired
     from apps.ingest.services.retention import history_purge, telemetry_partitions_maintain
@@ -83,7 +83,7 @@ def retention(self) -> dict:
     totals.update({key: value for key, value in telemetry_partitions_maintain(now=now).items() if value})
     for tenant in Tenant.objects.order_by("pk"):
         purged = {**history_purge(tenant=tenant, **bounds),
-                  "alerts": purge_resolved_alerts(tenant=tenant, **bounds),
+                  "alerts": alerts_purge_resolved(tenant=tenant, **bounds),
                   "reports": report_purge_past_retention(tenant=tenant, **bounds),
                   "audit": audit_purge_past_retention(tenant=tenant, **bounds)}
         purged.update(purge_archived(tenant=tenant))

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from apps.alerts.models import Alert, AlertEvent, Severity
+from apps.alerts.external_events import PAGERDUTY_SEVERITIES
+from apps.alerts.models import Alert, AlertEvent
 from apps.common.fields import DetailsField
 
 
@@ -68,10 +69,6 @@ class BulkInput(serializers.Serializer):
     ids = serializers.ListField(child=serializers.RegexField(r"^alr_[a-z0-9]{10,32}$"), min_length=1,
                                 max_length=200)
     note = serializers.CharField(max_length=2000, allow_blank=True, default="")
-
-
-PAGERDUTY_SEVERITIES = {"critical": Severity.CRITICAL, "error": Severity.HIGH, "high": Severity.HIGH,
-                        "warning": Severity.WARNING, "info": Severity.INFO}
 
 
 class EventPayloadInput(serializers.Serializer):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import django_filters
 from django.db.models import Q
 from drf_spectacular.utils import OpenApiTypes, extend_schema
@@ -14,14 +12,15 @@ from rest_framework.views import APIView
 
 from apps.alerts import selectors, services
 from apps.alerts.api import serializers as s
-from apps.alerts.models import Alert, AlertKind, AlertSource, AlertStatus, Severity
+from apps.alerts.bulk import alert_bulk_apply
+from apps.alerts.external_events import external_event_process
+from apps.alerts.models import OPEN_STATUSES, Alert, AlertKind, AlertStatus, Severity
 from apps.alerts.snoozing import alert_snooze, snooze_minutes
 from apps.audit.services import Actor
-from apps.common.errors import NotFoundError
 from apps.common.pagination import DefaultCursorPagination
 from apps.common.privacy import refuse_personal_data
 from apps.tenancy.api.mixins import TenantScopedViewMixin
-from apps.tenancy.models import OPERATOR_ROLES, Site
+from apps.tenancy.models import OPERATOR_ROLES
 
 
 class AlertFilter(django_filters.FilterSet):
@@ -39,7 +38,7 @@ class AlertFilter(django_filters.FilterSet):
         fields = []
 
     def filter_open(self, queryset, name, value):
-        open_statuses = Q(status__in=[AlertStatus.TRIGGERED, AlertStatus.ACKNOWLEDGED])
+        open_statuses = Q(status__in=OPEN_STATUSES)
         return queryset.filter(open_statuses) if value else queryset.exclude(open_statuses)
 
 
@@ -115,34 +114,22 @@ class AlertViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.Retrieve
         return Response(s.AlertDetailSerializer(selectors.alert_detail_queryset(tenant=self.tenant)
                                                 .get(pk=alert.pk)).data, status=status.HTTP_201_CREATED)
 
-    def _bulk(self, request, change) -> Response:
+    def _bulk(self, request, change: str) -> Response:
         data = s.BulkInput(data=request.data)
         data.is_valid(raise_exception=True)
-        ids = data.validated_data["ids"]
-        found = {alert.public_id: alert for alert in self.get_queryset().filter(public_id__in=ids)}
-        results = []
-        for public_id in ids:
-            alert = found.get(public_id)
-            if alert is None:
-                results.append({"id": public_id, "ok": False, "error": "not_found"})
-                continue
-            try:
-                alert = change(alert=alert, actor=self._actor(), note=data.validated_data["note"],
-                               user=self._user())
-                results.append({"id": public_id, "ok": True, "status": alert.status})
-            except services.ConflictError as exc:
-                results.append({"id": public_id, "ok": False, "error": exc.code})
+        results = alert_bulk_apply(alerts=self.get_queryset(), ids=data.validated_data["ids"], change=change,
+                                   actor=self._actor(), note=data.validated_data["note"], user=self._user())
         return Response({"results": results})
 
     @extend_schema(request=s.BulkInput, responses=OpenApiTypes.OBJECT)
     @action(detail=False, methods=["post"], url_path="bulk-acknowledge")
     def bulk_acknowledge(self, request):
-        return self._bulk(request, services.alert_acknowledge)
+        return self._bulk(request, "acknowledge")
 
     @extend_schema(request=s.BulkInput, responses=OpenApiTypes.OBJECT)
     @action(detail=False, methods=["post"], url_path="bulk-resolve")
     def bulk_resolve(self, request):
-        return self._bulk(request, services.alert_resolve)
+        return self._bulk(request, "resolve")
 
 
 class EventsApi(TenantScopedViewMixin, APIView):
@@ -162,33 +149,7 @@ class EventsApi(TenantScopedViewMixin, APIView):
         refuse_personal_data(request.data, typed_fields=self.typed_fields)
         data = s.EventInput(data=request.data)
         data.is_valid(raise_exception=True)
-        event = data.validated_data
-        dedup_key = event.get("dedup_key") or uuid.uuid4().hex
-        key = f"ext:{dedup_key}"
-        actor = Actor.for_principal(request.user)
-        if event["event_action"] == "trigger":
-            payload = event["payload"]
-            result = services.alert_raise(
-                tenant=self.tenant, kind=AlertKind.EXTERNAL, dedup_key=key,
-                severity=s.PAGERDUTY_SEVERITIES[payload["severity"]], summary=payload["summary"],
-                source=AlertSource.EXTERNAL, site=self._site(payload.get("site")), actor=actor,
-                details={"source": payload["source"], **payload.get("details", {}),
-                         **payload.get("custom_details", {})},
-            )
-            alert = result.alert
-        else:
-            alert = selectors.alert_open_by_key(tenant=self.tenant, dedup_key=key)
-            if alert is None:
-                raise NotFoundError("No open alert with this dedup_key.")
-            change = services.alert_acknowledge if event["event_action"] == "acknowledge" else services.alert_resolve
-            alert = change(alert=alert, actor=actor)
-        return Response({"status": "success", "message": "Event processed", "dedup_key": dedup_key,
-                         "alert_id": alert.public_id}, status=status.HTTP_202_ACCEPTED)
-
-    def _site(self, reference: str | None) -> Site | None:
-        if not reference:
-            return None
-        site = Site.objects.for_tenant(self.tenant).filter(Q(public_id=reference) | Q(location_id=reference)).first()
-        if site is None:
-            raise NotFoundError("No such site.")
-        return site
+        outcome = external_event_process(tenant=self.tenant, actor=Actor.for_principal(request.user),
+                                         event=data.validated_data)
+        return Response({"status": "success", "message": "Event processed", "dedup_key": outcome.dedup_key,
+                         "alert_id": outcome.alert.public_id}, status=status.HTTP_202_ACCEPTED)

@@ -11,9 +11,6 @@ documented in docs/legacy-api.md.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import serializers
@@ -21,9 +18,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.alerts.models import Alert, AlertEvent, AlertEventKind
-from apps.alerts.selectors import alert_list
-from apps.alerts.services import RaiseResult, alert_acknowledge
+from apps.alerts.models import Alert
+from apps.alerts.selectors import alert_list_with_ack_note, alert_recent_with_ack_note
+from apps.alerts.services import RaiseResult, alert_acknowledge_on_behalf
 from apps.audit.services import Actor
 from apps.common.errors import ForbiddenError, NotFoundError
 from apps.common.fields import BoundedDateTimeField
@@ -36,7 +33,7 @@ from apps.devices.throttling import EnrollmentRateThrottle, LegacyRenewalRateThr
 from apps.ingest import services
 from apps.ingest.api.serializers import BSSID
 from apps.tenancy.api.mixins import TenantScopedViewMixin
-from apps.tenancy.models import OPERATOR_ROLES, Tenant
+from apps.tenancy.models import OPERATOR_ROLES
 
 ALERT_ID = r"^alr_[a-z0-9]{10,32}$"
 ROOM_ID_MAX_LENGTH = 40
@@ -126,7 +123,7 @@ class LegacyAlertOutput(serializers.Serializer):
     acknowledged = serializers.SerializerMethodField()
     acknowledgedBy = serializers.SerializerMethodField()
     acknowledgedAt = serializers.DateTimeField(source="acknowledged_at")
-    notes = serializers.CharField(source="acknowledgement_note", default=None)
+    notes = serializers.CharField(source="acknowledgement_note", default=None)  # alert_list_with_ack_note
 
     def get_roomId(self, alert: Alert) -> str | None:
         """The room the report named, else the room the tablet registered for."""
@@ -140,34 +137,6 @@ class LegacyAlertOutput(serializers.Serializer):
 
     def get_acknowledgedBy(self, alert: Alert) -> str | None:
         return alert.acknowledged_by_label or None
-
-
-# --- reads and notes -----------------------------------------------------------------------------
-
-
-def legacy_alerts(*, tenant: Tenant, scope=None) -> QuerySet[Alert]:
-    """The tenant's alerts with the note of their latest acknowledgement, which is where
-    the dashboard's `notes` live (an alert has a timeline, not a notes column)."""
-    note = (AlertEvent.objects.filter(alert=OuterRef("pk"), kind=AlertEventKind.ACKNOWLEDGED)
-            .order_by("-at", "-id").values("note")[:1])
-    return alert_list(tenant=tenant, scope=scope).annotate(acknowledgement_note=Subquery(note))
-
-
-def legacy_recent_alerts(*, tenant: Tenant, limit: int, since: datetime | None = None,
-                         scope=None) -> QuerySet[Alert]:
-    queryset = legacy_alerts(tenant=tenant, scope=scope)
-    if since is not None:
-        queryset = queryset.filter(last_seen_at__gte=since)
-    return queryset.order_by("-last_seen_at", "-id")[:limit]
-
-
-def acknowledgement_note(*, acknowledged_by: str, notes: str) -> str:
-    """`acknowledgedBy` is free text typed at the desk, not an identity: it is kept in the
-    note, while the alert records the person who was actually authenticated."""
-    if not acknowledged_by:
-        return notes
-    prefix = f"On behalf of {acknowledged_by}"
-    return f"{prefix}: {notes}" if notes else prefix
 
 
 # --- tablets -------------------------------------------------------------------------------------
@@ -265,7 +234,7 @@ class LegacyRecentAlertsApi(TenantScopedViewMixin, APIView):
     def get(self, request):
         query = LegacyRecentQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        alerts = legacy_recent_alerts(tenant=self.tenant, scope=self.scope, **query.validated_data)
+        alerts = alert_recent_with_ack_note(tenant=self.tenant, scope=self.scope, **query.validated_data)
         return Response({"ok": True, "alerts": LegacyAlertOutput(alerts, many=True).data})
 
 
@@ -279,10 +248,11 @@ class LegacyAcknowledgeApi(TenantScopedViewMixin, APIView):
         data = LegacyAcknowledgeInput(data=request.data)
         data.is_valid(raise_exception=True)
         body = data.validated_data
-        alert = legacy_alerts(tenant=self.tenant, scope=self.scope).filter(public_id=body["alertId"]).order_by().first()
+        alert = (alert_list_with_ack_note(tenant=self.tenant, scope=self.scope).filter(public_id=body["alertId"])
+                 .order_by().first())
         if alert is None:
             raise NotFoundError("Alert not found.")
-        alert_acknowledge(alert=alert, actor=Actor.for_principal(request.user), user=request.user,
-                          note=acknowledgement_note(acknowledged_by=body["acknowledgedBy"], notes=body["notes"]))
-        return Response({"ok": True, "alert": LegacyAlertOutput(legacy_alerts(tenant=self.tenant)
+        alert_acknowledge_on_behalf(alert=alert, actor=Actor.for_principal(request.user), user=request.user,
+                                    on_behalf_of=body["acknowledgedBy"], note=body["notes"])
+        return Response({"ok": True, "alert": LegacyAlertOutput(alert_list_with_ack_note(tenant=self.tenant)
                                                                 .get(pk=alert.pk)).data})
