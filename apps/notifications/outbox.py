@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from apps.common.ids import generate_public_id
 from apps.common.queueing import enqueue
-from apps.devices.authentication import hydrate, select_columns
+from apps.common.rawsql import hydrate, select_columns
 from apps.notifications.models import Notification, NotificationStatus
 
 logger = logging.getLogger(__name__)
