@@ -184,9 +184,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apps.common.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_CLASSES": [
-        "apps.devices.throttling.UserRateThrottle",
-        "apps.devices.throttling.ApiKeyRateThrottle",
-        "apps.devices.throttling.AnonRateThrottle",
+        "apps.common.throttling.UserRateThrottle",
+        "apps.common.throttling.ApiKeyRateThrottle",
+        "apps.common.throttling.AnonRateThrottle",
     ],
     # Client IPs for per-IP limits: the number of trusted reverse proxies in front of us.
     "NUM_PROXIES": env.int("TOCSIN_TRUSTED_PROXIES", default=0),
