@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/stream_fanout.py [--clients 500] [--events 50] [--idle-seconds 20]
 
-Starts its own stream process (uvicorn apps.realtime.asgi:application on a free port of
+Starts its own stream process (uvicorn tocsin.asgi:application on a free port of
 127.0.0.1, as `make run` does) on the Redis of REDIS_URL (a private key prefix, so it can
 share a Redis with anything), connects N idle SSE clients from this one asyncio process,
 measures the stream process's CPU over an idle window (keep-alives included), then
@@ -38,8 +38,8 @@ import redis
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from apps.realtime.events import EventLog  # noqa: E402  (Django-free, see its docstring)
-from apps.realtime.tickets import StreamGrant, issue_ticket  # noqa: E402
+from apps.realtime.stream.events import EventLog  # noqa: E402  (Django-free, see its docstring)
+from apps.realtime.stream.tickets import StreamGrant, issue_ticket  # noqa: E402
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
@@ -64,7 +64,7 @@ def start_stream_process(redis_url: str, prefix: str, log_path: Path) -> tuple[s
            "DJANGO_SETTINGS_MODULE": "tocsin.settings", "LOG_FORMAT": "json"}
     uvicorn = os.path.join(os.path.dirname(sys.executable), "uvicorn")
     log = open(log_path, "ab")  # noqa: SIM115 (the child holds it for its lifetime)
-    process = subprocess.Popen([uvicorn, "apps.realtime.asgi:application", "--host", "127.0.0.1", "--port",
+    process = subprocess.Popen([uvicorn, "tocsin.asgi:application", "--host", "127.0.0.1", "--port",
                                 str(port), "--no-access-log", "--timeout-graceful-shutdown", "2"],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

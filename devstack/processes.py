@@ -30,7 +30,7 @@ def process_table(env: dict[str, str]) -> dict[str, str]:
                f"--workers {env.get('WEB_CONCURRENCY', '3')} --worker-class sync "
                f"--access-logfile - --log-level info",
         # The SSE stream (ASGI). No access log: stream tickets travel in query strings.
-        "stream": f"exec {os.path.join(bin_dir, 'uvicorn')} apps.realtime.asgi:application --host 127.0.0.1 "
+        "stream": f"exec {os.path.join(bin_dir, 'uvicorn')} tocsin.asgi:application --host 127.0.0.1 "
                   f"--port {STREAM_PORT} --no-access-log --timeout-graceful-shutdown 3",
         "worker": f"exec {celery} -A workers worker -Q {QUEUES} --concurrency 2 --loglevel INFO "
                   f"--hostname worker@%h",

@@ -18,7 +18,7 @@ case "$role" in
     ;;
   stream)
     # No access log: stream tickets travel in query strings (the app logs its own lines).
-    exec uvicorn apps.realtime.asgi:application --host 0.0.0.0 --port 8001 \
+    exec uvicorn tocsin.asgi:application --host 0.0.0.0 --port 8001 \
       --no-access-log --timeout-graceful-shutdown 5
     ;;
   worker)

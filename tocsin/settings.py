@@ -95,7 +95,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "tocsin.urls"
 WSGI_APPLICATION = "tocsin.wsgi.application"
-ASGI_APPLICATION = "tocsin.asgi.application"
+# No ASGI_APPLICATION: tocsin/asgi.py is the stream process, not Django over ASGI.
 
 TEMPLATES = [
     {
@@ -184,9 +184,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apps.common.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_CLASSES": [
-        "apps.devices.throttling.UserRateThrottle",
-        "apps.devices.throttling.ApiKeyRateThrottle",
-        "apps.devices.throttling.AnonRateThrottle",
+        "apps.common.throttling.UserRateThrottle",
+        "apps.common.throttling.ApiKeyRateThrottle",
+        "apps.common.throttling.AnonRateThrottle",
     ],
     # Client IPs for per-IP limits: the number of trusted reverse proxies in front of us.
     "NUM_PROXIES": env.int("TOCSIN_TRUSTED_PROXIES", default=0),
@@ -548,7 +548,7 @@ TOCSIN_RETENTION_MAX_BATCHES = env.int("TOCSIN_RETENTION_MAX_BATCHES", default=2
 TOCSIN_REALTIME_PREFIX = env.str("TOCSIN_REALTIME_PREFIX", default="tocsin")
 TOCSIN_STREAM_MAXLEN = env.int("TOCSIN_STREAM_MAXLEN", default=10000)
 TOCSIN_STREAM_RETENTION_SECONDS = env.int("TOCSIN_STREAM_RETENTION_SECONDS", default=6 * 3600)
-# Where browsers and API clients reach the stream process (uvicorn, apps.realtime.asgi).
+# Where browsers and API clients reach the stream process (uvicorn, tocsin.asgi).
 TOCSIN_STREAM_PUBLIC_URL = env.str("TOCSIN_STREAM_PUBLIC_URL", default="http://127.0.0.1:8001")
 TOCSIN_STREAM_TICKET_TTL_SECONDS = env.int("TOCSIN_STREAM_TICKET_TTL_SECONDS", default=45)
 TOCSIN_STREAM_KEEPALIVE_SECONDS = env.float("TOCSIN_STREAM_KEEPALIVE_SECONDS", default=15.0)

@@ -19,7 +19,7 @@ from django.db import connection
 from apps.alerts.models import OPEN_STATUSES, SEVERITY_ORDER, Alert, AlertEventKind, AlertStatus
 from apps.audit.services import Actor
 from apps.common.ids import generate_public_id
-from apps.devices.authentication import hydrate, select_columns
+from apps.common.rawsql import hydrate, select_columns
 from apps.devices.models import Device
 from apps.tenancy.models import Site, Tenant
 

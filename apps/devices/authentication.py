@@ -9,15 +9,13 @@ on every use), so the device path costs one indexed query and no JWT decoding.
 from __future__ import annotations
 
 import time
-import weakref
-from collections.abc import Sequence
 from datetime import timedelta
 
-from django.db import DEFAULT_DB_ALIAS, connection, models
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework_simplejwt.exceptions import TokenError
 
+from apps.common.rawsql import PreparedStatement, hydrate, select_columns
 from apps.devices.credentials import secret_matches, split_api_key
 from apps.devices.device_tokens import DeviceAccessToken
 from apps.devices.models import ApiKey, Device, DeviceStatus
@@ -27,49 +25,9 @@ from apps.tenancy.models import Site, Tenant
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 VERIFIED_TOKENS_MAX = 20_000
 
-# --- model instances from raw rows (hot paths skip the ORM's query compiler) ---------------------
-
-_hydration: dict[type[models.Model], tuple[list[str], list[tuple[int, models.Expression, list]]]] = {}
-
-
-def _hydration_spec(model: type[models.Model]):
-    spec = _hydration.get(model)
-    if spec is None:
-        fields = model._meta.concrete_fields
-        converters = []
-        for index, field in enumerate(fields):
-            found = field.get_db_converters(connection)
-            if found:
-                converters.append((index, field.get_col(model._meta.db_table), found))
-        spec = _hydration[model] = ([field.attname for field in fields], converters)
-    return spec
-
-
-def select_columns(model: type[models.Model], alias: str) -> str:
-    """`alias."col", ...` for every concrete field, in the order `hydrate` expects."""
-    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
-
-
-def hydrate(model: type[models.Model], values: Sequence):
-    """A model instance from one row of `select_columns(model, ...)`, converted as the ORM
-    would convert it (JSON columns arrive as text from psycopg, for instance)."""
-    attnames, converters = _hydration_spec(model)
-    if converters:
-        values = list(values)
-        for index, expression, functions in converters:
-            value = values[index]
-            for function in functions:
-                value = function(value, expression, connection)
-            values[index] = value
-    return model.from_db(DEFAULT_DB_ALIAS, attnames, values)
-
-
 # Planning this three-table join cost PostgreSQL more CPU than running it (0.26 ms against
-# 0.06 ms per request here), so each connection prepares it once and then EXECUTEs it.
-# Prepared statements live as long as their session (a rollback does not undo PREPARE);
-# a new connection prepares again. Not for a transaction-pooling PgBouncer in front.
-_DEVICE_STATEMENT = "tocsin_device_auth"
-_prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# 0.06 ms per request here), so each connection prepares it once and then EXECUTEs it
+# (apps.common.rawsql: prepared again on a connection that lost it).
 
 
 def _device_sql() -> str:
@@ -83,28 +41,13 @@ def _api_key_sql() -> str:
             f"FROM devices_apikey k JOIN tenancy_tenant t ON t.id = k.tenant_id WHERE k.prefix = $1")
 
 
-_STATEMENTS = {_DEVICE_STATEMENT: _device_sql, "tocsin_api_key_auth": _api_key_sql}
-
-
-def _execute_prepared(name: str, argument: str):
-    """One row of a statement this connection prepared (on its first use here)."""
-    with connection.cursor() as cursor:
-        raw = connection.connection
-        prepared = _prepared_on.setdefault(raw, set())
-        if name not in prepared:
-            cursor.execute(f"PREPARE {name}(varchar) AS {_STATEMENTS[name]()}")
-            prepared.add(name)
-        cursor.execute(f"EXECUTE {name}(%s)", [argument])
-        return cursor.fetchone()
-
-
-def _fetch_device_row(public_id: str):
-    return _execute_prepared(_DEVICE_STATEMENT, public_id)
+DEVICE_STATEMENT = PreparedStatement("tocsin_device_auth", _device_sql)
+API_KEY_STATEMENT = PreparedStatement("tocsin_api_key_auth", _api_key_sql)
 
 
 def api_key_with_tenant(prefix: str) -> ApiKey | None:
     """One indexed query through a prepared statement: the key with its tenant attached."""
-    row = _execute_prepared("tocsin_api_key_auth", prefix)
+    row = API_KEY_STATEMENT.fetchone(prefix)
     if row is None:
         return None
     width = len(ApiKey._meta.concrete_fields)
@@ -115,7 +58,7 @@ def api_key_with_tenant(prefix: str) -> ApiKey | None:
 
 def device_with_tenant_and_site(public_id: str) -> Device | None:
     """One indexed query: the device with its tenant and site attached, as select_related would."""
-    row = _fetch_device_row(public_id)
+    row = DEVICE_STATEMENT.fetchone(public_id)
     if row is None:
         return None
     first, second = len(Device._meta.concrete_fields), len(Device._meta.concrete_fields) + len(

@@ -1,7 +1,9 @@
 """Who is calling when it isn't a person: a device or an API key.
 
 DRF puts the principal in `request.user`; these quack enough like a user for DRF
-(authenticated, not staff) while making it impossible to confuse them with one.
+(authenticated, not staff) while making it impossible to confuse them with one. Each says
+how rate limits count it (`throttle_scope`, `throttle_ident`, `throttle_rate`: read by
+apps.common.throttling, which cannot import this app).
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ class _MachinePrincipal:
 @dataclass(frozen=True)
 class DevicePrincipal(_MachinePrincipal):
     device: Device
+    throttle_scope = "device"
+    throttle_rate = None  # the scope's rate in settings
+
+    @property
+    def throttle_ident(self) -> str:
+        return self.device.public_id
 
     @property
     def pk(self) -> str:
@@ -42,6 +50,16 @@ class ApiKeyPrincipal(_MachinePrincipal):
 
     api_key: ApiKey
     is_tenant_principal = True
+    throttle_scope = "api_key"
+
+    @property
+    def throttle_ident(self) -> str:
+        return self.api_key.prefix
+
+    @property
+    def throttle_rate(self) -> str:
+        """The key's own tier, per minute."""
+        return f"{self.api_key.tier}/min"
 
     @property
     def pk(self) -> str:

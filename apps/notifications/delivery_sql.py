@@ -18,7 +18,7 @@ from django.db import connection
 
 from apps.alerts.models import Alert, AlertEvent
 from apps.common.ids import generate_public_id
-from apps.devices.authentication import hydrate, select_columns
+from apps.common.rawsql import hydrate, select_columns
 from apps.devices.models import Device
 from apps.notifications.models import Channel, Notification
 from apps.tenancy.models import Site, Tenant

@@ -19,7 +19,7 @@ from django.utils import timezone
 from apps.alerts.models import Severity
 from apps.common.ids import generate_public_id
 from apps.common.queueing import enqueue
-from apps.devices.authentication import hydrate, select_columns
+from apps.common.rawsql import hydrate, select_columns
 from apps.notifications.models import Notification, NotificationStatus, Purpose
 
 logger = logging.getLogger(__name__)

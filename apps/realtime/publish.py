@@ -18,7 +18,7 @@ import redis
 from django.conf import settings
 
 from apps.common.redis_guard import CircuitOpenError, breaker_for
-from apps.realtime.events import EventLog
+from apps.realtime.stream.events import EventLog
 
 logger = logging.getLogger(__name__)
 

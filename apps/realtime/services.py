@@ -14,9 +14,9 @@ from django.conf import settings
 from rest_framework import status
 
 from apps.common.errors import ApplicationError
-from apps.realtime.events import START, stream_key
 from apps.realtime.publish import redis_client
-from apps.realtime.tickets import StreamGrant, issue_ticket
+from apps.realtime.stream.events import START, stream_key
+from apps.realtime.stream.tickets import StreamGrant, issue_ticket
 from apps.tenancy.models import Tenant
 from apps.tenancy.scoping import Scope
 

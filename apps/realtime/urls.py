@@ -1,5 +1,5 @@
 """WSGI-side routes of the live side. The stream itself (`/api/v1/stream/`, `/api/events`)
-is served by the ASGI stream process (`apps.realtime.asgi`), not from here."""
+is served by the ASGI stream process (`tocsin.asgi`), not from here."""
 
 from django.urls import path
 

@@ -24,7 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from rest_framework.throttling import BaseThrottle
 
-from apps.common import rate_limits
+from apps.common import throttling
 from apps.common.errors import ApplicationError
 from apps.tenancy import account_emails, accounts
 from apps.tenancy.token_versions import token_version_bump
@@ -35,10 +35,10 @@ logger = logging.getLogger(__name__)
 def reset_request_allowed(*, email: str, client_ip: str) -> bool:
     """Count a reset request per address and per client; False once over the limit (or
     when the counters are unreachable: an email costs more to send than a retry later)."""
-    limit, period = rate_limits.parse_rate(settings.TOCSIN_PASSWORD_RESET_RATE)
+    limit, period = throttling.parse_rate(settings.TOCSIN_PASSWORD_RESET_RATE)
     email_key = hashlib.sha256(email.strip().casefold().encode()).hexdigest()[:32]
     try:
-        return all(rate_limits.count(f"password-reset:{kind}:{ident}", period) <= limit
+        return all(throttling.count(f"password-reset:{kind}:{ident}", period) <= limit
                    for kind, ident in (("email", email_key), ("ip", client_ip)))
     except Exception:
         logger.warning("password reset limit store unavailable; no email sent")

@@ -14,8 +14,8 @@ from django.http import JsonResponse
 from rest_framework.exceptions import Throttled
 
 from apps.common.errors import error_body
-from apps.common.rate_limits import RateLimitUnavailable
-from apps.tenancy.login_guard import LoginRateThrottle, login_lockout_check
+from apps.common.throttling import LoginRateThrottle, RateLimitUnavailable
+from apps.tenancy.login_guard import login_lockout_check
 
 
 def _refusal(exc, code: str) -> JsonResponse:

@@ -1,4 +1,5 @@
-"""Limits on logins: per client address, and per account whatever the address.
+"""Limits on logins: per client address (`LoginRateThrottle`, apps.common.throttling), and
+per account whatever the address (here).
 
 An account is locked after TOCSIN_LOGIN_LOCKOUT_FAILURES failed logins within
 TOCSIN_LOGIN_LOCKOUT_SECONDS (counted from the first), until that window ends, so
@@ -24,15 +25,10 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from rest_framework.exceptions import Throttled
 
-from apps.common import rate_limits
+from apps.common import throttling
 from apps.tenancy.signals import login_locked_out
 
 logger = logging.getLogger(__name__)
-
-
-class LoginRateThrottle(rate_limits.ClientIpThrottle):
-    scope = "login"
-    fail_closed = True
 
 
 class AccountLocked(Throttled):
@@ -54,11 +50,11 @@ def _account_key(username: str) -> str:
 def login_lockout_check(*, username: str) -> None:
     """Raise AccountLocked while the account is locked, RateLimitUnavailable if unknowable."""
     try:
-        failures, remaining = rate_limits.current(_account_key(username),
-                                                  default_ttl=settings.TOCSIN_LOGIN_LOCKOUT_SECONDS)
+        failures, remaining = throttling.current(_account_key(username),
+                                                 default_ttl=settings.TOCSIN_LOGIN_LOCKOUT_SECONDS)
     except Exception as exc:
         logger.error("login limit store unavailable; login refused")
-        raise rate_limits.RateLimitUnavailable() from exc
+        raise throttling.RateLimitUnavailable() from exc
     if failures >= settings.TOCSIN_LOGIN_LOCKOUT_FAILURES:
         raise AccountLocked(wait=remaining)
 
@@ -66,7 +62,7 @@ def login_lockout_check(*, username: str) -> None:
 def login_failure_record(*, username: str) -> None:
     """Count a failed login; the one that reaches the limit locks the account (audited)."""
     try:
-        failures = rate_limits.count(_account_key(username), settings.TOCSIN_LOGIN_LOCKOUT_SECONDS)
+        failures = throttling.count(_account_key(username), settings.TOCSIN_LOGIN_LOCKOUT_SECONDS)
     except Exception:
         logger.warning("login limit store unavailable; failed login not counted")
         return
@@ -91,7 +87,7 @@ class LockoutModelBackend(ModelBackend):
         if isinstance(name, str) and name:
             try:
                 login_lockout_check(username=name)
-            except (AccountLocked, rate_limits.RateLimitUnavailable) as exc:
+            except (AccountLocked, throttling.RateLimitUnavailable) as exc:
                 raise PermissionDenied from exc
         return super().authenticate(request, username=username, password=password, **kwargs)
 

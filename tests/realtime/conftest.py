@@ -33,7 +33,7 @@ def free_port() -> int:
 
 
 class StreamServer:
-    """`uvicorn apps.realtime.asgi:application`, as `make run` and compose start it."""
+    """`uvicorn tocsin.asgi:application`, as `make run` and compose start it."""
 
     def __init__(self, log_path: Path):
         self.log_path = log_path
@@ -47,7 +47,7 @@ class StreamServer:
                                 TOCSIN_STREAM_KEEPALIVE_SECONDS=str(KEEPALIVE_SECONDS))
         self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
-            [uvicorn, "apps.realtime.asgi:application", "--host", "127.0.0.1", "--port", str(self.port),
+            [uvicorn, "tocsin.asgi:application", "--host", "127.0.0.1", "--port", str(self.port),
              "--no-access-log", "--timeout-graceful-shutdown", "2"],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=die_with_parent)

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.test import Client
 
 from apps.alerts.services import alert_raise
-from apps.realtime.events import EventLog
+from apps.realtime.stream.events import EventLog
 from tests.factories import DeviceFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db

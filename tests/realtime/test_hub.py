@@ -8,9 +8,9 @@ import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
-from apps.realtime.events import EventLog, parse_entry_id, sse_frame
-from apps.realtime.hub import Subscriber
-from apps.realtime.stream import EventStream
+from apps.realtime.stream.connection import EventStream
+from apps.realtime.stream.events import EventLog, parse_entry_id, sse_frame
+from apps.realtime.stream.hub import Subscriber
 
 
 def test_a_client_too_slow_for_its_queue_catches_up_from_the_stream_without_gaps_or_repeats():

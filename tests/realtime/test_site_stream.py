@@ -18,9 +18,9 @@ from django.conf import settings
 from django.test import Client
 
 from apps.alerts.services import alert_raise
-from apps.realtime.events import EventLog, event_visible
-from apps.realtime.hub import Hub
-from apps.realtime.tickets import redeem_ticket
+from apps.realtime.stream.events import EventLog, event_visible
+from apps.realtime.stream.hub import Hub
+from apps.realtime.stream.tickets import redeem_ticket
 from apps.tenancy.models import Role
 from tests.support.sites import porto_ids
 

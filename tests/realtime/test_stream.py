@@ -14,8 +14,8 @@ import redis
 from django.conf import settings
 
 from apps.alerts.services import alert_raise
-from apps.realtime.events import EventLog
-from apps.realtime.tickets import StreamGrant, issue_ticket
+from apps.realtime.stream.events import EventLog
+from apps.realtime.stream.tickets import StreamGrant, issue_ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from apps.audit.services import Actor
 from apps.devices.api_keys import api_key_create
-from apps.realtime.tickets import StreamGrant, issue_ticket, redeem_ticket
+from apps.realtime.stream.tickets import StreamGrant, issue_ticket, redeem_ticket
 from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db

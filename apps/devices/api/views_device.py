@@ -13,12 +13,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.privacy import refuse_personal_data
+from apps.common.throttling import DeviceRateThrottle, EnrollmentRateThrottle, RenewalRateThrottle
 from apps.devices import enrollment
 from apps.devices.api import serializers as s
 from apps.devices.authentication import DeviceTokenAuthentication
 from apps.devices.config import device_config
 from apps.devices.permissions import IsDevice
-from apps.devices.throttling import DeviceRateThrottle, EnrollmentRateThrottle, RenewalRateThrottle
 
 # Keys, signatures, tokens and ids: checked by their own formats, never free text.
 _CREDENTIAL_FIELDS = frozenset({"setup_token", "public_key", "signature", "current_key_signature", "enrollment_id",

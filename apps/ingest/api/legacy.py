@@ -25,11 +25,11 @@ from apps.audit.services import Actor
 from apps.common.errors import ForbiddenError, NotFoundError
 from apps.common.fields import BoundedDateTimeField
 from apps.common.privacy import refuse_personal_data
+from apps.common.throttling import EnrollmentRateThrottle, LegacyRenewalRateThrottle
 from apps.devices.api.serializers import HARDWARE_ID
 from apps.devices.api.views_device import DeviceApi
 from apps.devices.credentials import REFRESH_CREDENTIAL_PREFIX
 from apps.devices.legacy_enrollment import legacy_refresh, legacy_register
-from apps.devices.throttling import EnrollmentRateThrottle, LegacyRenewalRateThrottle
 from apps.ingest import services
 from apps.ingest.api.serializers import BSSID
 from apps.tenancy.api.mixins import TenantScopedViewMixin

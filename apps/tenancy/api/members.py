@@ -14,11 +14,11 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.throttling import LoginRateThrottle
 from apps.tenancy import accounts
 from apps.tenancy.account_views import PasswordResetRequestForm
 from apps.tenancy.api.fields import TenantScopedRelatedField
 from apps.tenancy.api.mixins import TenantScopedViewMixin
-from apps.tenancy.login_guard import LoginRateThrottle
 from apps.tenancy.models import MANAGER_ROLES, Invitation, Membership, Role, Site
 
 

@@ -10,10 +10,11 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView
 
 from apps.common.errors import ConflictError
+from apps.common.throttling import LoginRateThrottle
 from apps.tenancy import selectors, services
 from apps.tenancy.api.mixins import TenantScopedViewMixin
 from apps.tenancy.api.serializers import MeSerializer, SiteSerializer, TenantSerializer
-from apps.tenancy.login_guard import LoginRateThrottle, login_lockout_check
+from apps.tenancy.login_guard import login_lockout_check
 from apps.tenancy.models import Site, Tenant
 
 

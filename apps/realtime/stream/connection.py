@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from apps.realtime.events import START, event_visible, parse_entry_id, sse_frame, stream_key
-from apps.realtime.hub import WAKE, Subscriber
+from apps.realtime.stream.events import START, event_visible, parse_entry_id, sse_frame, stream_key
+from apps.realtime.stream.hub import WAKE, Subscriber
 
 CATCH_UP_CHUNK = 500
 RESET_FRAME = b'event: stream.reset\ndata: {"type":"stream.reset","data":{"reason":"history_unavailable"}}\n\n'

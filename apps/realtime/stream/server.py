@@ -6,8 +6,8 @@ leaked connections (DESIGN.md, "Measured"), so people, roles and tenants are res
 the WSGI side and handed over in a single-use ticket (see `tickets`).
 
 Credentials arrive in the query string, so this process logs its own request lines,
-without the query string, and uvicorn's access log must stay off (`asgi.py` removes its
-handlers; run uvicorn with `--no-access-log` as well).
+without the query string, and uvicorn's access log must stay off (`tocsin/asgi.py`
+removes its handlers; run uvicorn with `--no-access-log` as well).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from apps.common.request_context import clean_request_id, reset_request_id, set_request_id
-from apps.realtime.events import channel_name, parse_entry_id
-from apps.realtime.hub import Hub
-from apps.realtime.stream import EventStream
-from apps.realtime.tickets import redeem_ticket
+from apps.realtime.stream.connection import EventStream
+from apps.realtime.stream.events import channel_name, parse_entry_id
+from apps.realtime.stream.hub import Hub
+from apps.realtime.stream.tickets import StreamGrant, redeem_ticket
 
 logger = logging.getLogger("tocsin.realtime.stream")
 
@@ -179,7 +179,10 @@ class StreamApplication:
             return await self._unavailable(send, request_id)
         if grant is None:
             return await self._reply(send, 401, _NOT_AUTHENTICATED, request_id)
+        return await self._serve(receive, send, hub, grant, resume_from, request_id)
 
+    async def _serve(self, receive, send, hub: Hub, grant: StreamGrant, resume_from: str, request_id: str) -> int:
+        """Relay the tenant's events to one client whose ticket checked out, until it leaves."""
         subscriber = hub.add(grant.tenant, grant.sites)
         watcher = None
         try:

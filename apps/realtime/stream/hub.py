@@ -19,7 +19,7 @@ from collections import defaultdict
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from apps.realtime.events import EVERY_SITE, event_site, parse_entry_id, sse_frame
+from apps.realtime.stream.events import EVERY_SITE, event_site, parse_entry_id, sse_frame
 
 logger = logging.getLogger("tocsin.realtime.hub")
 
