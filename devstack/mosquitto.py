@@ -1,4 +1,4 @@
-"""The MQTT broker for `make run` and `make test`, by the rule of DESIGN.md.
+"""The MQTT broker for `make run` and `make test`, by the rule of docs/architecture.md.
 
 1. `MQTT_URL` from the environment when set (a broker run elsewhere).
 2. Else Debian's `mosquitto` started under `var/mosquitto` with the config Tocsin generates

@@ -1,4 +1,4 @@
-"""Find or start PostgreSQL and Redis, by the rule of DESIGN.md.
+"""Find or start PostgreSQL and Redis, by the rule of docs/architecture.md.
 
 1. The environment's `DATABASE_URL` / `REDIS_URL` when set.
 2. Else a server already answering on 127.0.0.1 (5432 / 6379).

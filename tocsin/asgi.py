@@ -2,7 +2,7 @@
 
 The project's two processes start here: `wsgi` serves Django (gunicorn), this serves the
 Server-Sent Events stream (apps.realtime.stream), not Django views: the ORM under ASGI
-leaked connections (DESIGN.md, "Measured"), so no Django view is served over ASGI at all.
+leaked connections (docs/architecture.md, "Measured"), so no Django view is served over ASGI at all.
 Django is set up for its settings and logging only; nothing here touches the ORM.
 """
 

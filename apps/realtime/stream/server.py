@@ -2,7 +2,7 @@
 
 Routes: `GET /api/v1/stream/` and `GET /api/events` (the same stream, for the dashboard
 already in the field) and `GET /healthz`. It lives on Redis alone: the ORM under ASGI
-leaked connections (DESIGN.md, "Measured"), so people, roles and tenants are resolved on
+leaked connections (docs/architecture.md, "Measured"), so people, roles and tenants are resolved on
 the WSGI side and handed over in a single-use ticket (see `tickets`).
 
 Credentials arrive in the query string, so this process logs its own request lines,
