@@ -30,8 +30,9 @@ from apps.devices.api.serializers import HARDWARE_ID
 from apps.devices.api.views_device import DeviceApi
 from apps.devices.credentials import REFRESH_CREDENTIAL_PREFIX
 from apps.devices.legacy_enrollment import legacy_refresh, legacy_register
-from apps.ingest import services
 from apps.ingest.api.serializers import BSSID
+from apps.ingest.services.device_alerts import device_alert_report
+from apps.ingest.services.heartbeats import heartbeat_ingest
 from apps.tenancy.api.mixins import TenantScopedViewMixin
 from apps.tenancy.models import OPERATOR_ROLES
 
@@ -194,7 +195,7 @@ class LegacyHeartbeatApi(_LegacyDeviceApi):
         heartbeat = {"sent_at": timezone.now(), "link": {"wifi_bssid": body["wifiBssid"], "rssi": body["rssi"]}}
         if body.get("battery") is not None:
             heartbeat["battery"] = {"level": body["battery"]}
-        services.heartbeat_ingest(device=self.device, heartbeat=heartbeat)
+        heartbeat_ingest(device=self.device, heartbeat=heartbeat)
         return Response({"ok": True})
 
 
@@ -208,8 +209,8 @@ class LegacyBreachApi(_LegacyDeviceApi):
     @extend_schema(request=LegacyBreachInput, responses=OpenApiTypes.OBJECT, tags=["legacy"])
     def post(self, request):
         body = self.validated(request)
-        result = services.device_alert_report(device=self.device, kind="breach", occurred_at=timezone.now(),
-                                              details={"rssi": body["rssi"], "room_id": body["roomId"]})
+        result = device_alert_report(device=self.device, kind="breach", occurred_at=timezone.now(),
+                                     details={"rssi": body["rssi"], "room_id": body["roomId"]})
         return _alert_answer(result)
 
 
@@ -219,8 +220,8 @@ class LegacyBatteryApi(_LegacyDeviceApi):
     @extend_schema(request=LegacyBatteryInput, responses=OpenApiTypes.OBJECT, tags=["legacy"])
     def post(self, request):
         body = self.validated(request)
-        result = services.device_alert_report(device=self.device, kind="battery_low", occurred_at=timezone.now(),
-                                              details={"battery_level": body["level"]})
+        result = device_alert_report(device=self.device, kind="battery_low", occurred_at=timezone.now(),
+                                     details={"battery_level": body["level"]})
         return _alert_answer(result)
 
 
