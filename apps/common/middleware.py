@@ -58,12 +58,12 @@ FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data"
 
 class RefuseNulMiddleware:
     """A NUL in the path, the query string, a header (cookies included) or a form field of
-    an API or hook request is refused with 400 before anything looks it up.
+    an API or provider-webhook request is refused with 400 before anything looks it up.
 
     PostgreSQL can neither store nor compare text holding NUL, so any lookup with one (a
     public id, a filter, a session key, a tenant header) would fail in the database. JSON
     bodies are checked by the JSON parser, admin forms by Django's own form fields. Form
-    bodies of hook requests (the API takes only JSON) are read here, so Django's refusals
+    bodies of provider-webhook requests (the API takes only JSON) are read here, so Django's refusals
     of them (DATA_UPLOAD_* limits, a broken multipart body) answer here, as JSON too.
     """
 

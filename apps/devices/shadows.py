@@ -159,14 +159,14 @@ def _stamp(metadata: dict, side: str, keys: set[str], document: dict, now) -> di
     return stamped
 
 
-ShadowHook = Callable[[Device], None]
-_hooks: list[ShadowHook] = []
+ShadowHandler = Callable[[Device], None]
+_handlers: list[ShadowHandler] = []
 
 
-def register_shadow_hook(hook: ShadowHook) -> None:
+def register_shadow_handler(handler: ShadowHandler) -> None:
     """Higher apps (the drift rule) react to a shadow change inside its transaction."""
-    if hook not in _hooks:
-        _hooks.append(hook)
+    if handler not in _handlers:
+        _handlers.append(handler)
 
 
 def _apply(*, device: Device, side: str, patch: dict, expected_version: int | None) -> tuple[Device, set[str]]:
@@ -195,8 +195,8 @@ def _apply(*, device: Device, side: str, patch: dict, expected_version: int | No
                                                shadow_version=F("shadow_version") + 1, shadow_pending_since=pending)
     locked.refresh_from_db(fields=["shadow_version", "shadow_metadata", "shadow_pending_since", "desired_state",
                                    "reported_state"])
-    for hook in _hooks:
-        hook(locked)
+    for handler in _handlers:
+        handler(locked)
     return locked, changed
 
 

@@ -17,10 +17,10 @@ class IngestConfig(AppConfig):
         from apps.tenancy.signals import config_changed, site_history_requested
 
         register_config_provider(config_for_device)
-        from apps.devices.shadows import register_shadow_hook
+        from apps.devices.shadows import register_shadow_handler
         from apps.ingest.fleet import clear_drift_if_converged
 
-        register_shadow_hook(clear_drift_if_converged)
+        register_shadow_handler(clear_drift_if_converged)
         device_history_requested.connect(device_history, dispatch_uid="ingest.device_history")
         site_history_requested.connect(site_history, dispatch_uid="ingest.site_history")
         config_changed.connect(site_created, dispatch_uid="ingest.site_rule_defaults")

@@ -3,7 +3,7 @@
 Invariant: a device has a drift alert open exactly while `Device.shadow_drift_at` is set.
 The sweep (beat) raises it for devices whose shadow has been pending longer than
 TOCSIN_SHADOW_DRIFT_SECONDS and sets the column, under the row lock with SKIP LOCKED; the
-shadow hook clears both in the transaction of the report (or desired edit) that makes
+shadow handler clears both in the transaction of the report (or desired edit) that makes
 the documents converge, so the alert resolves the moment the device catches up.
 """
 
@@ -24,7 +24,7 @@ from apps.ingest.rules import key
 
 
 def clear_drift_if_converged(device: Device) -> None:
-    """The shadow hook: the device's documents changed; resolve its drift if they now agree."""
+    """The shadow handler: the device's documents changed; resolve its drift if they now agree."""
     if device.shadow_drift_at is None or device.shadow_pending_since is not None:
         return
     alert_resolve_open(tenant=device.tenant, dedup_key=key("drift", device), resolution="auto",
