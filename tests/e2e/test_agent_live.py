@@ -17,9 +17,9 @@ from apps.audit.services import Actor
 from apps.devices.models import Device
 from apps.devices.services import device_revoke
 from apps.ingest.models import HealthSample, RuleSet, Scan
-from tests.e2e.conftest import wait_until
 from tests.factories import SiteFactory
 from tests.support.agent import REPO_ROOT, AgentProcess, agent_env, get_json, write_config
+from tests.support.flows import wait_until
 from tests.support.processes import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
