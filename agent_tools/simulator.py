@@ -77,8 +77,9 @@ def _next_wait(deadline: float | None) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m agent_tools.simulator",
-                                     description="run a fleet of simulated devices against a server")
+    parser = argparse.ArgumentParser(
+        prog="python -m agent_tools.simulator",
+        description="run a fleet of simulated devices against a server")
     parser.add_argument("--server", required=True, help="API base URL, e.g. http://127.0.0.1:8000")
     parser.add_argument("--setup-tokens", required=True, help="JSON file written by seed_demo")
     parser.add_argument("--devices", type=int, default=30)
