@@ -1,4 +1,4 @@
-"""``python -m device_agent enroll|run|status|flush|simulate``."""
+"""``python -m device_agent enroll|run|status|flush``."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from device_agent.config import QR_ENV, SETUP_TOKEN_ENV, AgentConfig, LoadedConf
 from device_agent.http_client import ApiError, RejectedRequest, TransientApiError
 from device_agent.logging_setup import configure_logging
 from device_agent.runner import Agent, offline_status
-from device_agent.simulator import run_simulator
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +166,7 @@ def command_run(args: argparse.Namespace, loaded: LoadedConfig) -> int:
                   extra={"fields": {"error": str(exc)}})
         enrolment = None
     stop = threading.Event()
-    _stop_on_signals(stop)
+    stop_on_signals(stop)
     log.info("agent starting", extra={"fields": {"kind": loaded.config.kind,
                                                  "config": loaded.source}})
     return Agent(loaded).run(stop, enrolment)
@@ -198,20 +197,7 @@ def command_flush(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     return 0 if not report.failed else 1
 
 
-def command_simulate(args: argparse.Namespace, loaded: LoadedConfig) -> int:
-    stop = threading.Event()
-    _stop_on_signals(stop)
-    return run_simulator(
-        server=args.server,
-        setup_tokens_path=args.setup_tokens,
-        devices=args.devices,
-        state_dir=args.state_dir,
-        stop=stop,
-        duration=args.duration,
-    )
-
-
-def _stop_on_signals(stop: threading.Event) -> None:
+def stop_on_signals(stop: threading.Event) -> None:
     def handle(signum: int, _frame: Any) -> None:
         log.info("signal received; stopping", extra={"fields": {"signal": signum}})
         stop.set()
@@ -252,14 +238,6 @@ def build_parser() -> argparse.ArgumentParser:
         handler=command_status)
     commands.add_parser("flush", parents=[common], help="send everything held now").set_defaults(
         handler=command_flush)
-    simulate = commands.add_parser("simulate", parents=[common],
-                                   help="run a fleet of simulated devices against a server")
-    simulate.add_argument("--server", required=True, help="API base URL, e.g. http://127.0.0.1:8000")
-    simulate.add_argument("--setup-tokens", required=True, help="JSON file written by seed_demo")
-    simulate.add_argument("--devices", type=int, default=30)
-    simulate.add_argument("--state-dir", default=os.path.join("var", "simulator"))
-    simulate.add_argument("--duration", type=float, help="stop after this many seconds")
-    simulate.set_defaults(handler=command_simulate)
     return parser
 
 

@@ -4,7 +4,7 @@ The private key is the only credential the device ever holds for long: access to
 renewed by signing a server challenge with it. So it is created once, with 0600 permissions,
 and never leaves the state directory (nor, in the agent, enters its long-running process).
 Enrolment state (device id, current access token, revocation) is written atomically so a
-power cut can't leave a half-written file.
+power cut can't leave a half-written file (``private_files``, which the key's writer uses too).
 """
 
 from __future__ import annotations
@@ -23,36 +23,13 @@ from dataclasses import dataclass
 
 from device_agent import keytool
 from device_agent.http_client import TransientApiError
+from device_agent.private_files import PRIVATE_FILE_MODE, ensure_private_dir, write_private_file
 
 log = logging.getLogger(__name__)
 
 KEY_FILE = "device_key.pem"
 STATE_FILE = "identity.json"
-PRIVATE_FILE_MODE = 0o600
-STATE_DIR_MODE = 0o700
 KEY_OPERATION_TIMEOUT_SECONDS = 60.0
-
-
-def ensure_private_dir(path: str) -> None:
-    os.makedirs(path, mode=STATE_DIR_MODE, exist_ok=True)
-
-
-def write_private_file(path: str, data: bytes) -> None:
-    """Write ``data`` atomically (temp file, fsync, rename) with 0600 permissions."""
-    directory = os.path.dirname(path) or "."
-    temporary = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, path)
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 class DeviceKeyError(TransientApiError):

@@ -3,9 +3,15 @@
 The agent uses the key only to enrol and to renew its token (about once a day), but
 ``cryptography``'s bindings cost ~8 MB of resident memory for as long as they are loaded,
 which would take the agent past its 40 MB budget on a Pi. So the running agent does each key
-operation in a child (``python -m device_agent.keytool OP KEY_PATH``, the message on
-stdin): the agent itself never imports ``cryptography`` and never holds the private key in
-memory. The fleet simulator, many devices in one process, calls the functions directly.
+operation in a child (``python .../device_agent/keytool.py OP KEY_PATH``, the message on
+stdin; ``python -m device_agent.keytool`` is the same): the agent itself never imports
+``cryptography`` and never holds the private key in memory. The fleet simulator, many
+devices in one process, calls the functions directly.
+
+The new key is written by ``private_files`` like every other private file of the device
+(0600 from the first byte, fsynced, renamed, the directory fsynced). Run as a file, this
+module's own directory heads the import path, so the package's parent takes its place:
+``device_agent`` is then importable wherever the agent is installed.
 """
 
 from __future__ import annotations
@@ -15,14 +21,17 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+if __name__ == "__main__" and not __package__:  # run as a file (see identity.DeviceKey)
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+from device_agent.private_files import write_private_file  # noqa: E402 (after the path fix)
+
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-PRIVATE_FILE_MODE = 0o600
-
 
 def create_key(path: str) -> None:
-    """Write a new PKCS#8 PEM key with 0600 permissions, atomically."""
+    """Write a new PKCS#8 PEM key with 0600 permissions, atomically and durably."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -31,14 +40,7 @@ def create_key(path: str) -> None:
         format=serialization.PrivateFormat.PKCS8,
         encryption_algorithm=serialization.NoEncryption(),
     )
-    temporary = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
-    try:
-        os.write(fd, pem)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, path)
+    write_private_file(path, pem)
 
 
 def _private_key(path: str) -> Ed25519PrivateKey:

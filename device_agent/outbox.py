@@ -26,6 +26,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from device_agent.private_files import PRIVATE_FILE_MODE
+
 SCAN = "scan"
 HEARTBEAT = "heartbeat"
 TELEMETRY = "telemetry"
@@ -96,9 +98,6 @@ class OutboxCounts:
     fresh: int
     retrying: int
     parked: int
-
-
-PRIVATE_FILE_MODE = 0o600
 
 
 def _make_private(path: str) -> None:

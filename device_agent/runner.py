@@ -25,15 +25,10 @@ from device_agent.control import DeviceControl, run_hook
 from device_agent.device_api import DeviceSession
 from device_agent.gateway import TelemetryLoop, telemetry_source
 from device_agent.http_client import HttpClient, RejectedRequest, TransientApiError
-from device_agent.identity import (
-    STATE_FILE,
-    DeviceKey,
-    IdentityState,
-    IdentityStore,
-    ensure_private_dir,
-)
+from device_agent.identity import STATE_FILE, DeviceKey, IdentityState, IdentityStore
 from device_agent.monitor import DeviceMonitor, MonitorLoop
 from device_agent.outbox import Outbox
+from device_agent.private_files import ensure_private_dir
 from device_agent.runtime_status import RuntimeStatus
 from device_agent.scanner import ScanProcessor
 from device_agent.scanner_input import ScanInputLoop

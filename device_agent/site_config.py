@@ -20,7 +20,7 @@ from typing import Any, Callable
 from device_agent.config import AgentConfig
 from device_agent.device_api import DeviceSession
 from device_agent.http_client import ApiError
-from device_agent.identity import write_private_file
+from device_agent.private_files import write_private_file
 from device_agent.sender import SendPolicy
 
 log = logging.getLogger(__name__)

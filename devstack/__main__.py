@@ -4,9 +4,10 @@ run   find or start PostgreSQL and Redis, migrate, install the periodic tasks, s
       demo tenants, then run web, stream, worker, beat, the watchdog and Flower in the
       foreground: a crashed child is restarted with backoff; Ctrl-C stops every child
       and the embedded servers this run started.
-test  find or start the same servers, then ruff, import-linter and the pytest suite, in a
-      namespace of its own (database, Redis key prefixes, Celery queues) per checkout and
-      run, so two runs at once on one machine never see each other's data or tasks.
+test  find or start the same servers, then ruff, import-linter and the pytest suite (it
+      ends with the 25 slowest tests), in a namespace of its own (database, Redis key
+      prefixes, Celery queues) per checkout and run, so two runs at once on one machine
+      never see each other's data or tasks.
 env   print the resolved DATABASE_URL / REDIS_URL as shell exports.
 stop  stop the embedded PostgreSQL and Redis under var/ (whoever started them).
 """
@@ -20,6 +21,8 @@ import sys
 
 from devstack import mosquitto, processes, services
 from devstack.services import ROOT, ServiceError, ensure_postgres, ensure_redis, log
+
+SLOWEST_TESTS_SHOWN = 25
 
 
 def _prepare_environment(*, db_name: str, redis_db: int) -> dict[str, str]:
@@ -122,7 +125,9 @@ def _run_checks(env: dict[str, str], args) -> int:
         ("ruff", [sys.executable, "-m", "ruff", "check", "."]),
         ("import-linter", [os.path.join(os.path.dirname(sys.executable), "lint-imports")]),
         # --create-db: a schema left by an older checkout must never be reused.
-        ("pytest", [sys.executable, "-m", "pytest", "--create-db", *args.pytest_args]),
+        # --durations: the slowest tests, so what a test costs stays in view.
+        ("pytest", [sys.executable, "-m", "pytest", "--create-db", f"--durations={SLOWEST_TESTS_SHOWN}",
+                    *args.pytest_args]),
     ]
     for name, argv in steps:
         log(f"running {name}")

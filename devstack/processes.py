@@ -47,7 +47,7 @@ def process_table(env: dict[str, str]) -> dict[str, str]:
     if FLEET_DEVICES:
         # A simulated fleet (tablets, scanners, gateways) enrolled with the demo setup tokens,
         # so a new user sees alerts flowing within a minute. TOCSIN_FLEET_DEVICES=0 turns it off.
-        table["fleet"] = (f"exec {sys.executable} -m device_agent simulate --server http://127.0.0.1:{WEB_PORT} "
+        table["fleet"] = (f"exec {sys.executable} -m agent_tools.simulator --server http://127.0.0.1:{WEB_PORT} "
                           f"--setup-tokens var/demo_setup_tokens.json --devices {FLEET_DEVICES} "
                           f"--state-dir var/simulator")
     return table

@@ -155,6 +155,9 @@ def committed(django_capture_on_commit_callbacks):
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
+# Fixtures shared by several suites are registered here, once; a suite's conftest never
+# imports another's (plain helpers are imported from tests/support/ modules).
 from tests.support.network_tripwire import *  # noqa: E402,F403  (SSRF tests: fake DNS, no packet off loopback)
+from tests.support.notification_fixtures import *  # noqa: E402,F403  (channels, policies, alerts, real providers)
 from tests.support.sites import harbour  # noqa: E402,F401  (Lisbon and Porto: per-site access)
 from tests.support.standin_fixtures import *  # noqa: E402,F403  (provider stand-ins: twilio, slack, smtp, webhook)

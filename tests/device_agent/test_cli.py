@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from agent_tools.synthetic_licences import SyntheticLicence
 from device_agent.cli import enrolment_input, enrolment_label
 from device_agent.config import AgentConfig
 from device_agent.outbox import SCAN, NewItem, Outbox
-from device_agent.synthetic_licences import SyntheticLicence
-from tests.device_agent.conftest import (
+from tests.device_agent.standin_server import StandinServer
+from tests.support.agent import (
     REPO_ROOT,
     AgentProcess,
     agent_env,
@@ -25,7 +26,6 @@ from tests.device_agent.conftest import (
     wait_for,
     write_config,
 )
-from tests.device_agent.standin_server import StandinServer
 
 ADULT = SyntheticLicence("ZEBULON", "QUINCEY", date(1990, 3, 4), date(2099, 1, 1), "D8765432")
 MINOR = SyntheticLicence("YOUNG", "PAT", date.today() - timedelta(days=17 * 365), date(2099, 1, 1),

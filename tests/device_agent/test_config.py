@@ -8,7 +8,7 @@ from pathlib import Path
 
 from device_agent.config import AgentConfig, load_config
 from device_agent.site_config import EffectiveSettings, SiteConfigStore, site_config_from_me
-from tests.device_agent.conftest import FakeSession
+from tests.support.agent import FakeSession
 
 
 def test_defaults_when_the_default_file_is_absent(tmp_path: Path) -> None:

@@ -51,7 +51,7 @@ def test_a_refused_enrolment_says_so(tmp_path: Path, standin: StandinServer) -> 
 
 
 def test_an_unreachable_server_is_transient(tmp_path: Path) -> None:
-    from tests.device_agent.conftest import free_port
+    from tests.support.agent import free_port
 
     session = make_session(tmp_path, f"http://127.0.0.1:{free_port()}")
     with pytest.raises(TransientApiError, match="server unreachable"):

@@ -13,10 +13,11 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
+from agent_tools.synthetic_licences import random_licence
 from device_agent.config import AgentConfig
 from device_agent.runner import Agent
-from device_agent.synthetic_licences import random_licence
-from tests.device_agent.conftest import (
+from tests.device_agent.standin_server import StandinServer, StandinState
+from tests.support.agent import (
     AgentProcess,
     free_port,
     get_json,
@@ -25,7 +26,6 @@ from tests.device_agent.conftest import (
     wait_for,
     write_config,
 )
-from tests.device_agent.standin_server import StandinServer, StandinState
 
 
 def enrol_in_place(config: AgentConfig, setup_token: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from device_agent.identity import DeviceKey, DeviceKeyError, IdentityStore, detect_hardware_id
-from tests.device_agent.conftest import agent_env
+from tests.support.agent import agent_env
 
 
 @pytest.mark.parametrize("isolated", [True, False])

@@ -13,7 +13,7 @@ from device_agent.monitor import DeviceMonitor
 from device_agent.outbox import ALERT, HEARTBEAT, Outbox
 from device_agent.runtime_status import RuntimeStatus
 from device_agent.site_config import EffectiveSettings, SiteConfigStore
-from tests.device_agent.conftest import FakeSession
+from tests.support.agent import FakeSession
 
 ROOM_BSSID = "aa:bb:cc:dd:ee:ff"
 

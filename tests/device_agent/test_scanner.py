@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from agent_tools.synthetic_licences import SyntheticLicence
 from device_agent.outbox import ALERT, SCAN, Outbox
 from device_agent.scanner import ScanProcessor, reduce_scan, site_today
 from device_agent.site_config import SiteConfig, SiteConfigStore
-from device_agent.synthetic_licences import SyntheticLicence
-from tests.device_agent.conftest import FakeSession
+from tests.support.agent import FakeSession
 
 HASH_KEY = "00112233445566778899aabbccddeeff"
 NOW = datetime(2024, 6, 15, 18, 0, tzinfo=timezone.utc).timestamp()

@@ -15,7 +15,7 @@ from device_agent.scanner_input import (
     ScanSource,
     SerialSource,
 )
-from tests.device_agent.conftest import wait_for
+from tests.support.agent import wait_for
 
 FIRST = "@\n\x1e\rANSI 636014080001DL00310010DLDAQ1\nDCSA\r"
 SECOND = "@\n\x1e\rANSI 636014080001DL00310010DLDAQ2\nDCSB\r"

@@ -10,15 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from device_agent.simulator import (
-    FleetCounters,
-    SetupEntry,
-    SimulatedDevice,
-    hardware_id_for,
-    load_setup_entries,
-)
-from tests.device_agent.conftest import AgentProcess, free_port, wait_for
+from agent_tools.fleet import FleetCounters, SetupEntry, hardware_id_for, load_setup_entries
+from agent_tools.simulated_device import SimulatedDevice
 from tests.device_agent.standin_server import StandinServer, StandinState
+from tests.support.agent import AgentProcess, free_port, wait_for
+
+SIMULATOR = "agent_tools.simulator"  # run with -m, as `make run` starts the demo fleet
 
 
 def tokens_file(tmp_path: Path, state: StandinState) -> Path:
@@ -51,10 +48,10 @@ def test_the_fleet_waits_for_the_server_reports_and_restarts_as_the_same_devices
     state = StandinState()
     state.site_config.update(batch_size=1)  # the site's config wins: send every item at once
     port = free_port()
-    args = ["simulate", "--server", f"http://127.0.0.1:{port}", "--setup-tokens",
+    args = ["--server", f"http://127.0.0.1:{port}", "--setup-tokens",
             str(tokens_file(tmp_path, state)), "--devices", "6", "--state-dir",
             str(tmp_path / "sim")]
-    fleet = AgentProcess(args, tmp_path / "first.log")
+    fleet = AgentProcess(args, tmp_path / "first.log", module=SIMULATOR)
     agent_processes.append(fleet)
     # The server is not up yet: the fleet says so and keeps trying (waited for, not slept on:
     # a loaded machine can take more than a second to start the agent).
@@ -76,7 +73,7 @@ def test_the_fleet_waits_for_the_server_reports_and_restarts_as_the_same_devices
         assert any(line["msg"] == "server not reachable yet; retrying"
                    for line in fleet.log_lines())
 
-        again = AgentProcess([*args, "--duration", "3"], tmp_path / "second.log")
+        again = AgentProcess([*args, "--duration", "3"], tmp_path / "second.log", module=SIMULATOR)
         agent_processes.append(again)
         assert again.process.wait(20) == 0
         assert len(state.devices) == 6, "the same hardware ids: no new devices"

@@ -9,8 +9,8 @@ import pytest
 
 from device_agent.runner import Agent
 from device_agent.status_api import StatusApiServer
-from tests.device_agent.conftest import free_port, get_json, loaded, post_json, wait_for
 from tests.device_agent.standin_server import StandinServer
+from tests.support.agent import free_port, get_json, loaded, post_json, wait_for
 
 STATUS_KEYS = {"registered", "device_id", "location_id", "token_expires", "batch_size",
                "pending", "offline_queue_size", "last_error"}

@@ -11,15 +11,15 @@ from datetime import date
 
 import pytest
 
+from agent_tools.synthetic_licences import random_licence
 from apps.alerts.models import Alert
 from apps.audit.services import Actor
 from apps.devices.models import Device
 from apps.devices.services import device_revoke
 from apps.ingest.models import HealthSample, RuleSet, Scan
-from device_agent.synthetic_licences import random_licence
-from tests.device_agent.conftest import REPO_ROOT, AgentProcess, agent_env, get_json, write_config
-from tests.e2e.conftest import wait_until
 from tests.factories import SiteFactory
+from tests.support.agent import REPO_ROOT, AgentProcess, agent_env, get_json, write_config
+from tests.support.flows import wait_until
 from tests.support.processes import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

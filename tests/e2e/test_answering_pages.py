@@ -18,8 +18,8 @@ from apps.alerts.models import Alert
 from apps.notifications import action_links
 from apps.notifications.escalation import escalation_tick
 from apps.notifications.models import Notification
-from tests.e2e.conftest import wait_until
-from tests.responses.conftest import contact, person, policy
+from tests.support.answering import contact, person, policy
+from tests.support.flows import wait_until
 from tests.support.processes import WebProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -174,7 +174,7 @@ def test_an_email_link_works_once_after_a_confirmation_page(world_a, make_policy
 
 def test_a_teams_channel_receives_its_card(world_a, make_policy, raise_alert, tocsin, teams_standin):
     from apps.notifications.channels import channel_create
-    from tests.responses.conftest import ACTOR
+    from tests.support.actors import ACTOR
 
     teams = channel_create(tenant=world_a.tenant, name="Teams", kind="teams", target="Ops › Alerts",
                            secret=teams_standin.workflow_url, actor=ACTOR)

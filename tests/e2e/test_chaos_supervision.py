@@ -16,8 +16,8 @@ import pytest
 
 from apps.devices.device_tokens import issue_device_token
 from apps.operations.models import Heartbeat
-from tests.e2e.conftest import wait_until
 from tests.factories import DeviceFactory
+from tests.support.flows import wait_until
 from tests.support.load import DeviceLoad, summary
 from tests.support.processes import ManagedProcess, child_environment, free_port
 

@@ -14,7 +14,7 @@ from kombu import pools as kombu_pools
 from apps.alerts.services import alert_raise
 from apps.notifications.models import Notification
 from apps.notifications.outbox import sweep_outbox
-from tests.e2e.conftest import wait_until
+from tests.support.flows import wait_until
 from tests.support.processes import RedisServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from agent_tools.synthetic_licences import random_licence
 from apps.alerts.models import Alert
 from apps.audit.services import Actor
 from apps.devices.commands import command_send, commands_expire
@@ -22,11 +23,10 @@ from device_agent.aamva import parse
 from device_agent.outbox import SCAN, NewItem, Outbox
 from device_agent.scanner import reduce_scan
 from device_agent.site_config import SiteConfig
-from device_agent.synthetic_licences import random_licence
-from tests.device_agent.conftest import AgentProcess, get_json
-from tests.e2e.conftest import wait_until
 from tests.factories import DEFAULT_PASSWORD, SiteFactory
+from tests.support.agent import AgentProcess, get_json
 from tests.support.fleet_agent import FaultyProxy, enrol_agent, skewed_clock_env
+from tests.support.flows import wait_until
 from tests.support.processes import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -17,9 +17,9 @@ from apps.ingest.models import TelemetryReading
 from apps.iot import pki, services
 from device_agent.mqtt_gateway import BrokerSettings, MqttGateway, reading_item
 from device_agent.outbox import Outbox
-from tests.e2e.conftest import wait_until
 from tests.factories import SiteFactory, TenantFactory
 from tests.iot.gateway import gateway_key_and_csr, write_identity
+from tests.support.flows import wait_until
 from tests.support.mosquitto import BridgeProcess, PrivateBroker
 
 OUTAGE_SECONDS = 30

@@ -17,9 +17,9 @@ from apps.audit.services import Actor
 from apps.ingest.models import TelemetryReading
 from apps.iot import pki, services
 from apps.iot.models import BridgeCounter, DeadLetter
-from tests.e2e.conftest import wait_until
 from tests.factories import SiteFactory, TenantFactory
 from tests.iot.gateway import MqttTestClient, gateway_key_and_csr, write_identity
+from tests.support.flows import wait_until
 from tests.support.mosquitto import BridgeProcess, PrivateBroker
 
 MESSAGES = 10_000

@@ -17,9 +17,9 @@ from apps.iot.models import DeadLetter
 from device_agent.gateway_commands import GatewayControl
 from device_agent.mqtt_gateway import BrokerSettings, MqttGateway
 from device_agent.outbox import Outbox
-from tests.e2e.conftest import wait_until
 from tests.factories import SiteFactory, TenantFactory
 from tests.iot.gateway import MqttTestClient, gateway_key_and_csr, write_identity
+from tests.support.flows import wait_until
 from tests.support.mosquitto import BridgeProcess, PrivateBroker
 
 

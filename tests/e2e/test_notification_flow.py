@@ -14,8 +14,8 @@ from apps.audit.services import Actor
 from apps.notifications.delivery import replay
 from apps.notifications.escalation import escalation_tick
 from apps.notifications.models import Notification
-from tests.e2e.conftest import FAST_RETRIES, wait_until
 from tests.factories import DEFAULT_PASSWORD
+from tests.support.flows import FAST_RETRIES, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -23,8 +23,8 @@ from apps.notifications.policies import policy_save
 from apps.oncall.contacts import contact_method_create, notification_rule_create
 from apps.oncall.maintenance import maintenance_create, maintenance_end
 from apps.oncall.rosters import roster_save
-from tests.e2e.conftest import wait_until
 from tests.factories import DeviceFactory, MembershipFactory, UserFactory
+from tests.support.flows import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 ACTOR = Actor.system("test")

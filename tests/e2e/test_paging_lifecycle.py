@@ -19,8 +19,8 @@ from apps.audit.services import Actor
 from apps.ingest.services.sweeps import offline_sweep
 from apps.notifications.models import Notification
 from apps.notifications.outbox import sweep_outbox
-from tests.e2e.conftest import wait_until
 from tests.factories import DeviceFactory
+from tests.support.flows import wait_until
 from tests.support.processes import ROOT, child_environment
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from apps.alerts.models import Alert
-from tests.e2e.conftest import wait_until
+from tests.support.flows import wait_until
 from tests.support.processes import beat_process, watchdog_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]

@@ -8,7 +8,7 @@ import json
 import pytest
 from django.utils import timezone
 
-from tests.e2e.conftest import wait_until
+from tests.support.flows import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -1,4 +1,4 @@
-"""People with contact methods, rosters, and the notification fixtures."""
+"""People with contact methods, and rosters (the notification fixtures are the root conftest's)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,11 @@ from datetime import date, time
 
 import pytest
 
-from apps.audit.services import Actor
 from apps.oncall.contacts import contact_method_create, notification_rule_create
 from apps.oncall.rosters import roster_save
 from apps.tenancy.models import Role
 from tests.factories import MembershipFactory, UserFactory
-from tests.notifications.conftest import make_channel, make_policy, raise_alert, real_providers  # noqa: F401
-
-ACTOR = Actor.system("test")
+from tests.support.actors import ACTOR
 
 
 @pytest.fixture

@@ -113,7 +113,7 @@ def test_personal_channels_are_never_listed(world_a, client_for, make_person):
 def test_admin_pages_by_role(world_a, world_b, client, role, make_person):
     from apps.oncall.maintenance import maintenance_create
     from apps.oncall.rosters import roster_save
-    from tests.oncall.conftest import ACTOR
+    from tests.support.actors import ACTOR
 
     user = getattr(world_a, role)
     make_person(world_a, "ana")
@@ -165,7 +165,7 @@ def test_maintenance_and_override_admin_writes_are_audited(world_a, client):
     from apps.oncall.maintenance import maintenance_create
     from apps.oncall.models import RosterOverride
     from apps.oncall.rosters import override_create, roster_save
-    from tests.oncall.conftest import ACTOR
+    from tests.support.actors import ACTOR
 
     client.force_login(world_a.admin)
     start = timezone.now() + timedelta(days=1)

@@ -16,7 +16,7 @@ from apps.notifications.escalation import escalation_tick
 from apps.notifications.models import Notification, NotificationStatus
 from apps.oncall.maintenance import maintenance_create, maintenance_end
 from tests.factories import DeviceFactory
-from tests.oncall.conftest import ACTOR
+from tests.support.actors import ACTOR
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from apps.notifications.routing import bump_routing_version
 from apps.oncall.models import Roster
 from apps.oncall.rosters import override_create
 from apps.oncall.rotation import RosterState
-from tests.oncall.conftest import ACTOR
+from tests.support.actors import ACTOR
 
 pytestmark = pytest.mark.django_db
 UTC = ZoneInfo("UTC")

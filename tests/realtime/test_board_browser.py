@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from apps.alerts.models import Alert, AlertEventKind
 from tests.factories import DEFAULT_PASSWORD
-from tests.notifications.conftest import make_channel, make_policy  # noqa: F401
 from tests.support.processes import ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

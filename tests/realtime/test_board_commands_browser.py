@@ -40,7 +40,7 @@ def test_flush_from_the_board_makes_the_real_agent_flush_and_acknowledge(
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip("Debian's chromium is not installed: apt-get install -y chromium")
     sync_api = pytest.importorskip("playwright.sync_api")
-    from tests.device_agent.conftest import AgentProcess
+    from tests.support.agent import AgentProcess
 
     settings.TOCSIN_STREAM_PUBLIC_URL = own_stream_server.url
     settings.TOCSIN_DEVICE_DEFAULTS = {**settings.TOCSIN_DEVICE_DEFAULTS, "batch_size": 500,

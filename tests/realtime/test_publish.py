@@ -18,7 +18,6 @@ from apps.notifications.delivery import deliver
 from apps.notifications.models import Notification
 from apps.realtime import publish
 from apps.realtime.stream.events import EventLog, channel_name, stream_key
-from tests.notifications.conftest import make_channel, make_policy  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

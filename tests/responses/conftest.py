@@ -1,21 +1,12 @@
-"""People with contact methods and personal channels, pages really sent through the
-stand-ins, and requests signed the way Twilio and Slack sign them."""
+"""Pages really sent through the stand-ins and requests signed the way Twilio and Slack
+sign them: the settings for both, and the telephony fixture. The helpers the tests call are
+in tests/support/answering.py."""
 
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 
-from apps.audit.services import Actor
-from apps.notifications.delivery import deliver
-from apps.notifications.models import Notification
-from apps.oncall.contacts import contact_method_create
-from apps.oncall.models import ContactMethod
-from tests.notifications.conftest import make_channel, make_policy, raise_alert, real_providers  # noqa: F401
-
-ACTOR = Actor.system("test")
-PUBLIC = "https://tocsin.example.com"  # what Twilio and Slack are told; requests land on the test server
-SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105 (a test signing secret)
+from tests.support.answering import PUBLIC, SLACK_SECRET
 
 
 @pytest.fixture(autouse=True)
@@ -25,49 +16,6 @@ def _public_base_url(settings):
     settings.SLACK_SIGNING_SECRET = SLACK_SECRET
 
 
-def contact(world, user, kind: str, address: str) -> ContactMethod:
-    return contact_method_create(tenant=world.tenant, user=user, kind=kind, address=address, actor=ACTOR)
-
-
-def person(world, user, kind: str, address: str):
-    """`user` reachable at `address` (no rules: paged there as soon as a step names them);
-    a step naming them pages their personal channel, which the notification engine makes."""
-    contact(world, user, kind, address)
-    return user
-
-
-def policy(world, steps, **options):
-    """A policy whose steps name channels and people: [(delay, [Channel or user, ...])]."""
-    from django.contrib.auth import get_user_model
-
-    from apps.notifications.policies import policy_save
-
-    User = get_user_model()  # noqa: N806
-    return policy_save(tenant=world.tenant, actor=ACTOR, name=options.pop("name", "policy"),
-                       kinds=options.pop("kinds", []),
-                       steps=[{"delay_minutes": delay,
-                               "channels": [t for t in targets if not isinstance(t, User)],
-                               "users": [t for t in targets if isinstance(t, User)]} for delay, targets in steps],
-                       **options)
-
-
-def send_pages(alert) -> list[Notification]:
-    """Deliver the alert's pending rows in this process (the worker's code, the real SDKs)."""
-    rows = list(Notification.objects.filter(alert=alert, status="pending").order_by("id"))
-    for row in rows:
-        deliver(row.pk)
-    return list(Notification.objects.filter(pk__in=[r.pk for r in rows]).order_by("id"))
-
-
-def twilio_post(client, standin, path: str, params: dict, *, forge: bool = False):
-    signature = standin.sign(f"{settings.TOCSIN_PUBLIC_BASE_URL}{path}", params, forge=forge)
-    return client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature)
-
-
-def sms_reply(client, standin, from_: str, body: str, **kwargs):
-    return twilio_post(client, standin, "/hooks/twilio/inbound/", standin.inbound_params(from_, body), **kwargs)
-
-
 @pytest.fixture
-def tele(real_providers, twilio_standin):  # noqa: F811 (the fixture, by name)
+def tele(real_providers, twilio_standin):
     return twilio_standin

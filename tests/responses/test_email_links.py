@@ -14,7 +14,7 @@ from django.core import signing
 from apps.alerts.models import Alert
 from apps.audit.models import AuditEntry
 from apps.notifications import action_links
-from tests.responses.conftest import PUBLIC, person, policy, send_pages
+from tests.support.answering import PUBLIC, person, policy, send_pages
 
 pytestmark = pytest.mark.django_db
 

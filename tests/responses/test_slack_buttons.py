@@ -9,7 +9,7 @@ import pytest
 
 from apps.alerts.models import Alert
 from apps.audit.models import AuditEntry
-from tests.responses.conftest import SLACK_SECRET, contact, policy, send_pages
+from tests.support.answering import SLACK_SECRET, contact, policy, send_pages
 
 pytestmark = pytest.mark.django_db
 ANA_SLACK = "U0ANA12345"

@@ -12,7 +12,7 @@ from apps.notifications.escalation import escalation_tick
 from apps.notifications.models import Notification
 from apps.responses.models import SpentNonce
 from tests.factories import MembershipFactory
-from tests.responses.conftest import contact, person, policy, send_pages, sms_reply
+from tests.support.answering import contact, person, policy, send_pages, sms_reply
 
 pytestmark = pytest.mark.django_db
 ANA = "+351912345601"
@@ -88,7 +88,7 @@ def test_reply_3_snoozes_for_30_minutes(paged, tele, client):
 
 
 def test_the_same_message_delivered_twice_acts_once(paged, tele, client):
-    from tests.responses.conftest import twilio_post
+    from tests.support.answering import twilio_post
 
     params = tele.inbound_params(ANA, "1")
     assert "Acknowledged by" in twilio_post(client, tele, "/hooks/twilio/inbound/", params).content.decode()
@@ -208,7 +208,7 @@ def test_a_person_whose_sites_do_not_cover_the_alert_is_refused(world_a, make_po
 @pytest.mark.parametrize("params", [{}, {"MessageSid": "XX1", "From": ANA, "Body": "1"},
                                     {"MessageSid": "SM" + "a" * 80, "From": ANA}])
 def test_malformed_inbound_requests_get_400(params, tele, client):
-    from tests.responses.conftest import twilio_post
+    from tests.support.answering import twilio_post
 
     assert twilio_post(client, tele, "/hooks/twilio/inbound/", params).status_code == 400
 

@@ -7,7 +7,8 @@ import pytest
 from apps.common.errors import ApplicationError
 from apps.notifications.channels import channel_create
 from apps.notifications.models import Notification
-from tests.responses.conftest import ACTOR, PUBLIC, policy, send_pages
+from tests.support.actors import ACTOR
+from tests.support.answering import PUBLIC, policy, send_pages
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ import pytest
 from apps.alerts.models import Alert
 from apps.audit.models import AuditEntry
 from apps.notifications.models import Notification
-from tests.responses.conftest import PUBLIC, person, policy, send_pages, twilio_post
+from tests.support.answering import PUBLIC, person, policy, send_pages, twilio_post
 
 pytestmark = pytest.mark.django_db
 ANA = "+351912345601"
@@ -127,7 +127,7 @@ def test_malformed_status_callbacks_get_400(tele, client):
 
 def test_a_voice_channels_test_call_reads_the_test_message(world_a, make_channel, tele):
     from apps.notifications.channels import channel_send_test
-    from tests.responses.conftest import ACTOR
+    from tests.support.actors import ACTOR
 
     result = channel_send_test(channel=make_channel(world_a, "voice", target=ANA), actor=ACTOR)
     assert result.ok and result.provider == "twilio-voice"

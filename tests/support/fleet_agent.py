@@ -1,7 +1,7 @@
 """The real agent enrolled against a live Tocsin, for the shadow/command/backlog/clock tests.
 
 `enrol_agent` runs `python -m device_agent enroll` and returns the config path; `AgentProcess`
-(tests/device_agent/conftest.py) runs it. `FaultyProxy` sits between agent and server and
+(tests/support/agent.py) runs it. `FaultyProxy` sits between agent and server and
 answers 503 on the paths a test names (the server's scan ingest is down, heartbeats still
 pass): the far side of a network boundary, so it is the one thing stood in. `skewed_clock_env`
 starts the agent with its wall clock off by a given number of seconds, as on a Pi without
@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.device_agent.conftest import REPO_ROOT, agent_env, write_config
+from tests.support.agent import REPO_ROOT, agent_env, write_config
 
 
 def enrol_agent(*, tmp_path: Path, api_url: str, site, setup_token: str, hardware_id: str, env=None,

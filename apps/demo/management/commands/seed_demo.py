@@ -13,7 +13,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--tokens-file", default=str(Path(settings.BASE_DIR) / "var" / "demo_setup_tokens.json"),
-                            help="Where to write the setup tokens (JSON) for `device_agent simulate`.")
+                            help="Where to write the setup tokens (JSON) for `python -m agent_tools.simulator`.")
 
     def handle(self, *args, tokens_file, **options):
         seeded = seed_demo()

@@ -1,10 +1,9 @@
-"""A fleet of simulated devices in one process, each a real agent minus the hardware.
+"""One simulated device: a real agent minus the hardware, in a thread of the fleet process.
 
-Every simulated device has its own key, identity and outbox under ``--state-dir`` and goes
-through the real code: enrolment, token renewal, the durable outbox and sender, the monitor
-that raises a tablet's breach or low battery itself, the AAMVA parser and scan reduction.
-Only the sensors and the barcodes are invented. Hardware ids are stable per (location,
-index), so restarting the simulator re-enrols the same devices instead of adding new ones.
+Every simulated device has its own key, identity and outbox under the state directory and
+goes through the real code: enrolment, token renewal, the durable outbox and sender, the
+monitor that raises a tablet's breach or low battery itself, the AAMVA parser and scan
+reduction. Only the sensors and the barcodes are invented.
 
 Behaviour by kind: tablets (hotels) send heartbeats, now and then leave their room's Wi-Fi
 profile (a breach) and run their battery low; scanners (stores) scan a card every few
@@ -15,7 +14,6 @@ occasional overheat for the server's rules to catch.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 import os
@@ -23,10 +21,11 @@ import random
 import re
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date
-from typing import Callable
 
+from agent_tools.fleet import FleetCounters, SetupEntry, hardware_id_for, location_label_for
+from agent_tools.synthetic_licences import random_licence
 from device_agent.backoff import Backoff
 from device_agent.collectors.battery import BatteryReading
 from device_agent.collectors.health import HealthSample
@@ -48,82 +47,16 @@ from device_agent.runtime_status import RuntimeStatus
 from device_agent.scanner import ScanProcessor
 from device_agent.sender import Sender, SendPolicy
 from device_agent.site_config import EffectiveSettings, SiteConfigStore
-from device_agent.synthetic_licences import random_licence
 
 log = logging.getLogger(__name__)
 
-DEVICE_KIND_FOR_SITE = {"hotel": "tablet", "store": "scanner", "plant": "gateway"}
 REQUEST_TIMEOUT_SECONDS = 5.0
 # A demo should show alerts within a minute, so nothing waits longer than this to be sent.
 MAX_BATCH_TIMEOUT_SECONDS = 30.0
 MAX_HEARTBEAT_SECONDS = 30.0
 HEALTH_CHECK_SECONDS = 10.0
 TELEMETRY_SECONDS = 10.0
-SUMMARY_SECONDS = 30.0
-STOP_JOIN_SECONDS = 10.0
 CONNECT_BACKOFF_CAP_SECONDS = 30.0
-
-
-@dataclass(frozen=True)
-class SetupEntry:
-    setup_token: str
-    location_id: str
-    site_kind: str
-    tenant: str = ""
-
-    @property
-    def device_kind(self) -> str:
-        return DEVICE_KIND_FOR_SITE[self.site_kind]
-
-
-def load_setup_entries(path: str) -> list[SetupEntry]:
-    """Read the seed_demo file; raises ValueError with a clear message when it is unusable."""
-    with open(path, encoding="utf-8") as handle:
-        data = json.load(handle)
-    if not isinstance(data, list) or not data:
-        raise ValueError(f"{path} must hold a non-empty JSON array")
-    entries = []
-    for position, item in enumerate(data):
-        if not isinstance(item, dict):
-            raise ValueError(f"{path}[{position}] is not an object")
-        missing = [k for k in ("setup_token", "location_id", "site_kind") if not item.get(k)]
-        if missing:
-            raise ValueError(f"{path}[{position}] lacks {', '.join(missing)}")
-        if item["site_kind"] not in DEVICE_KIND_FOR_SITE:
-            raise ValueError(f"{path}[{position}] has unknown site_kind {item['site_kind']!r}")
-        entries.append(SetupEntry(str(item["setup_token"]), str(item["location_id"]),
-                                  str(item["site_kind"]), str(item.get("tenant", ""))))
-    return entries
-
-
-def hardware_id_for(entry: SetupEntry, index: int) -> str:
-    return f"sim-{entry.location_id}-{index:03d}"
-
-
-def location_label_for(kind: str, index: int) -> str:
-    """What staff would call the simulated device's place: Room 101, Till 1, Inverter 01."""
-    if kind == "tablet":
-        return f"Room {101 + index}"
-    if kind == "scanner":
-        return f"Till {1 + index}"
-    return f"Inverter {1 + index:02d}"
-
-
-class FleetCounters:
-    """Totals across the fleet for the periodic summary line."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._values: dict[str, int] = {}
-
-    def add(self, name: str, amount: int = 1) -> None:
-        if amount:
-            with self._lock:
-                self._values[name] = self._values.get(name, 0) + amount
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._values)
 
 
 class SimulatedSensors:
@@ -344,52 +277,3 @@ class SimulatedDevice(threading.Thread):
 
 def _nothing() -> None:
     """Simulated devices send from their own loop, so queueing needs no wake-up call."""
-
-
-def run_simulator(
-    *,
-    server: str,
-    setup_tokens_path: str,
-    devices: int,
-    state_dir: str,
-    stop: threading.Event,
-    duration: float | None = None,
-) -> int:
-    """Run ``devices`` simulated devices until ``stop`` is set (or ``duration`` passes)."""
-    try:
-        entries = load_setup_entries(setup_tokens_path)
-    except (OSError, ValueError) as exc:
-        log.error("cannot read the setup tokens", extra={"fields": {"error": str(exc)}})
-        return 2
-    if devices < 1:
-        log.error("--devices must be at least 1")
-        return 2
-    counters = FleetCounters()
-    fleet = [
-        SimulatedDevice(server=server, entry=entries[i % len(entries)], index=i // len(entries),
-                        state_root=state_dir, stop=stop, counters=counters)
-        for i in range(devices)
-    ]
-    kinds: dict[str, int] = {}
-    for device in fleet:
-        kinds[device.kind] = kinds.get(device.kind, 0) + 1
-    log.info("simulator starting", extra={"fields": {"server": server, "devices": kinds}})
-    for device in fleet:
-        device.start()
-    deadline = time.time() + duration if duration else None
-    while not stop.wait(_next_wait(deadline)):
-        if deadline is not None and time.time() >= deadline:
-            stop.set()
-            break
-        log.info("simulator running", extra={"fields": counters.snapshot()})
-    join_deadline = time.time() + STOP_JOIN_SECONDS
-    for device in fleet:
-        device.join(max(0.0, join_deadline - time.time()))
-    log.info("simulator stopped", extra={"fields": counters.snapshot()})
-    return 0
-
-
-def _next_wait(deadline: float | None) -> float:
-    if deadline is None:
-        return SUMMARY_SECONDS
-    return max(0.0, min(SUMMARY_SECONDS, deadline - time.time()))

@@ -1,15 +1,20 @@
-"""Channels and policies for notification tests."""
+"""Channels, policies and raised alerts for any suite that pages, and the real provider SDKs
+pointed at the stand-ins.
+
+Registered once, in tests/conftest.py (``from tests.support.notification_fixtures import *``):
+a suite's conftest never imports another suite's fixtures.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from apps.alerts.services import alert_raise
-from apps.audit.services import Actor
 from apps.notifications.channels import channel_create
 from apps.notifications.policies import policy_save
+from tests.support.actors import ACTOR
 
-ACTOR = Actor.system("test")
+__all__ = ["make_channel", "make_policy", "raise_alert", "real_providers"]
 
 
 @pytest.fixture
