@@ -34,7 +34,7 @@ from apps.devices.credentials import REFRESH_CREDENTIAL_PREFIX
 from apps.devices.legacy_enrollment import legacy_refresh, legacy_register
 from apps.devices.throttling import EnrollmentRateThrottle, LegacyRenewalRateThrottle
 from apps.ingest import services
-from apps.ingest.api.serializers import BSSID
+from apps.ingest.validation.heartbeat import BSSID_PATTERN
 from apps.tenancy.api.mixins import TenantScopedViewMixin
 from apps.tenancy.models import OPERATOR_ROLES, Tenant
 
@@ -84,7 +84,7 @@ class _LegacyReportInput(serializers.Serializer):
 
 
 class LegacyHeartbeatInput(_LegacyReportInput):
-    wifiBssid = serializers.RegexField(BSSID, allow_blank=True)
+    wifiBssid = serializers.RegexField(BSSID_PATTERN, allow_blank=True)
     rssi = serializers.IntegerField(min_value=-120, max_value=0)
     battery = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True)
 
