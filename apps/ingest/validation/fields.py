@@ -141,9 +141,9 @@ def as_recent_timestamp(value, now: datetime | None = None) -> datetime:
 def validate_object(data, fields: dict, required: frozenset = frozenset()) -> dict:
     """A strict object: unknown keys are refused first (a firmware typo shows at once), then
     each known field is checked by its function; `null` is refused like DRF does."""
-    if data is None:  # a body of JSON `null` (a nested null is refused by the caller)
-        raise Invalid({"non_field_errors": [NO_DATA]})
     if not isinstance(data, dict):
+        if data is None:  # a body of JSON `null` (a nested null is refused by the caller)
+            raise Invalid({"non_field_errors": [NO_DATA]})
         raise Invalid({"non_field_errors": [f"Invalid data. Expected a dictionary, but got {type_name(data)}."]})
     unknown = [key for key in data if key not in fields]
     if unknown:
