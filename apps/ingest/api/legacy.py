@@ -30,9 +30,9 @@ from apps.devices.api.serializers import HARDWARE_ID
 from apps.devices.api.views_device import DeviceApi
 from apps.devices.credentials import REFRESH_CREDENTIAL_PREFIX
 from apps.devices.legacy_enrollment import legacy_refresh, legacy_register
-from apps.ingest.api.serializers import BSSID
 from apps.ingest.services.device_alerts import device_alert_report
 from apps.ingest.services.heartbeats import heartbeat_ingest
+from apps.ingest.validation.heartbeat import BSSID_PATTERN
 from apps.tenancy.api.mixins import TenantScopedViewMixin
 from apps.tenancy.models import OPERATOR_ROLES
 
@@ -82,7 +82,7 @@ class _LegacyReportInput(serializers.Serializer):
 
 
 class LegacyHeartbeatInput(_LegacyReportInput):
-    wifiBssid = serializers.RegexField(BSSID, allow_blank=True)
+    wifiBssid = serializers.RegexField(BSSID_PATTERN, allow_blank=True)
     rssi = serializers.IntegerField(min_value=-120, max_value=0)
     battery = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True)
 

@@ -1,7 +1,7 @@
 """The device API for reports: heartbeats, scan batches, telemetry, device-raised alerts.
 
 These are the busiest endpoints: bodies are validated by the plain-Python validators in
-`apps/ingest/validation.py` (the serializers describe the same contract for the schema) and
+`apps/ingest/validation/` (the serializers describe the same contract for the schema) and
 answers are rendered by `JsonResponse` rather than DRF's renderer.
 """
 
@@ -24,13 +24,11 @@ from apps.ingest.services.device_alerts import DEVICE_ALERT_KINDS, device_alert_
 from apps.ingest.services.heartbeats import heartbeat_ingest
 from apps.ingest.services.scans import scans_ingest
 from apps.ingest.services.telemetry import telemetry_ingest
-from apps.ingest.validation import (
-    TYPED_FIELDS,
-    validate_device_alert,
-    validate_heartbeat,
-    validate_reading,
-    validate_scan,
-)
+from apps.ingest.validation.device_alert import validate_device_alert
+from apps.ingest.validation.heartbeat import validate_heartbeat
+from apps.ingest.validation.readings import validate_reading
+from apps.ingest.validation.scans import validate_scan
+from apps.ingest.validation.typed import TYPED_FIELDS
 
 MAX_BATCH_ITEMS = 500
 ALERT_KINDS = frozenset(DEVICE_ALERT_KINDS)

@@ -17,8 +17,3 @@ judged against that copy, and the write succeeds only if the row still says what
 said (compare-and-set). When it doesn't, or when an alert has to be raised or cleared, the
 report takes the locked path: the device row locked, everything in one transaction.
 """
-
-# Transitional, for two callers another change rewrites (`api/serializers.py`, `api/legacy.py`):
-# they go to `services.device_alerts` / `services.heartbeats` there, and these names go with them.
-from apps.ingest.services.device_alerts import DEVICE_ALERT_KINDS, device_alert_report  # noqa: E402, F401
-from apps.ingest.services.heartbeats import heartbeat_ingest  # noqa: E402, F401
