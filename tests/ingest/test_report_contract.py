@@ -232,8 +232,8 @@ bad_scan_fields = {
     "birth_year": st.one_of(st.sampled_from([1899, timezone.now().year + 1, True, 1990.0, "1990"]), not_int),
     "age": st.one_of(st.sampled_from([-1, 131, False, 30.0, "30"]), not_int),
     "is_underage": st.one_of(st.sampled_from([0, 1, "true"]), not_bool),
-    "jurisdiction": st.one_of(st.sampled_from(["us-tx", "USA", "US-TEXAS", 1]), not_text),
-    "subject_hash": st.one_of(st.sampled_from(["AB" * 32, "ab" * 31, "ab" * 33]), not_text),
+    "jurisdiction": st.one_of(st.sampled_from(["us-tx", "USA", "US-TEXAS", "US-TX\n", 1]), not_text),
+    "subject_hash": st.one_of(st.sampled_from(["AB" * 32, "ab" * 31, "ab" * 33, "ab" * 32 + "\n"]), not_text),
     "colour": junk,
 }
 
@@ -271,7 +271,7 @@ valid_reading = st.fixed_dictionaries(
 )
 bad_reading_fields = {
     "message_id": st.one_of(st.sampled_from(["", "nope"]), whole, not_text),
-    "metric": st.one_of(st.sampled_from(["Power", "1x", "a" * 65, "", "power ac"]), whole, not_text),
+    "metric": st.one_of(st.sampled_from(["Power", "1x", "a" * 65, "", "power ac", "power\n"]), whole, not_text),
     "value": st.one_of(st.booleans(), st.sampled_from(["1.5", None, [1]]), st.dictionaries(text, junk, max_size=1)),
     "unit": st.one_of(st.just("u" * 17), whole, st.lists(junk, max_size=1)),
     "ts": st.one_of(stale_or_future, st.sampled_from(["2026-01-01T10:00:00", "now"]), not_text),

@@ -26,7 +26,7 @@ def validate_reading(item: Any, now: datetime | None = None) -> tuple[dict | Non
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         errors.add("value", "Must be a finite number.")
     metric = item.get("metric")
-    if not isinstance(metric, str) or not METRIC.match(metric):
+    if not isinstance(metric, str) or not METRIC.fullmatch(metric):
         errors.add("metric", "Must be a lowercase name like power_ac.")
     unit = item.get("unit", "")
     if not isinstance(unit, str) or len(unit) > 16:

@@ -50,9 +50,9 @@ def _clean_scan(item: Any, now: datetime) -> dict | None:
         return None
     if not (1900 <= birth_year <= now.year and 0 <= age <= 130 and abs(now.year - birth_year - age) <= 1):
         return None
-    if jurisdiction and not JURISDICTION.match(jurisdiction):
+    if jurisdiction and not JURISDICTION.fullmatch(jurisdiction):
         return None
-    if subject_hash and not SUBJECT_HASH.match(subject_hash):
+    if subject_hash and not SUBJECT_HASH.fullmatch(subject_hash):
         return None
     try:
         scan_uuid = uuid.UUID(scan_id)
@@ -90,10 +90,10 @@ def validate_scan(item: Any, now: datetime | None = None) -> tuple[dict | None, 
         "subject_hash": item.get("subject_hash", ""),
     }
     if not isinstance(clean["jurisdiction"], str) or (clean["jurisdiction"]
-                                                      and not JURISDICTION.match(clean["jurisdiction"])):
+                                                      and not JURISDICTION.fullmatch(clean["jurisdiction"])):
         errors.add("jurisdiction", "Must be a code like US-TX or CA-ON.")
     if not isinstance(clean["subject_hash"], str) or (clean["subject_hash"]
-                                                      and not SUBJECT_HASH.match(clean["subject_hash"])):
+                                                      and not SUBJECT_HASH.fullmatch(clean["subject_hash"])):
         errors.add("subject_hash", "Must be 64 lowercase hex characters (an HMAC-SHA256).")
     if (not errors and clean["birth_year"] is not None and clean["age"] is not None
             and abs((year - clean["birth_year"]) - clean["age"]) > 1):
