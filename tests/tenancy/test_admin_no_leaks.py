@@ -27,8 +27,8 @@ from apps.ingest.rules import rules_for_site
 from apps.notifications.models import Notification, QuietHours
 from apps.notifications.policies import policy_save
 from apps.notifications.services import channel_create
+from apps.tenancy.memberships import membership_set
 from apps.tenancy.models import Role
-from apps.tenancy.services import membership_set
 from tests.factories import DEFAULT_PASSWORD, MembershipFactory, SiteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
