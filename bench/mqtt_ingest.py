@@ -170,7 +170,7 @@ def main() -> int:
     from django.db import connection
 
     from apps.audit.services import Actor
-    from apps.iot import pki, services
+    from apps.iot import pki, provisioning
     from apps.tenancy.services import site_create, tenant_create
 
     processes: list[subprocess.Popen] = []
@@ -181,7 +181,7 @@ def main() -> int:
         for index in range(args.plants):
             plant = site_create(tenant=tenant, name=f"Plant {index}", location_id=f"P{index}", kind="plant")
             key = pki.new_key()
-            result = services.gateway_provision(site=plant, actor=Actor.system("bench"),
+            result = provisioning.gateway_provision(site=plant, actor=Actor.system("bench"),
                                                 hardware_id=f"bench-gw-{index}", csr_pem=pki.make_csr(key=key))
             directory = workdir / f"gw{index}"
             directory.mkdir()

@@ -19,6 +19,7 @@ from apps.devices.setup_tokens import setup_token_create, setup_token_revoke
 from apps.notifications.channels import channel_create
 from apps.notifications.models import Channel, EscalationPolicy
 from apps.notifications.policies import policy_save
+from apps.tenancy import memberships
 from apps.tenancy import services as tenancy
 from apps.tenancy.models import Role, Site, Tenant
 
@@ -178,7 +179,7 @@ def seed_demo() -> list[SeededTenant]:
         entry = SeededTenant(tenant=tenant, site=site, setup_token=_fresh_demo_token(site))
         for username, role in ((spec.admin_username, Role.ADMIN), (spec.staff_username, Role.STAFF)):
             user = _user_with_password(username)
-            tenancy.membership_set(tenant=tenant, user=user, role=role)
+            memberships.membership_set(tenant=tenant, user=user, role=role)
             entry.logins.append((username, role))
         seeded.append(entry)
     return seeded

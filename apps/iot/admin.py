@@ -1,4 +1,5 @@
-"""Admin for gateways and dead letters: scoped by tenant, every write through apps.iot.services.
+"""Admin for gateways and dead letters: scoped by tenant, every write through the services
+(apps.iot.provisioning, apps.iot.deprovisioning).
 
 "Add gateway" is the provisioning page (apps.iot.admin_provisioning), for tenant owners and
 admins; a server-made key is downloaded once from the gateway's page.
@@ -11,7 +12,7 @@ from django.urls import path
 from django.utils.html import format_html
 
 from apps.audit.services import Actor
-from apps.iot import services
+from apps.iot import deprovisioning
 from apps.iot.admin_provisioning import GatewayProvisioningMixin, key_link
 from apps.iot.models import DeadLetter, Gateway
 from apps.tenancy.admin_base import TenantScopedAdmin
@@ -53,7 +54,7 @@ class GatewayAdmin(GatewayProvisioningMixin, TenantScopedAdmin):
         for gateway in queryset:
             if not request.user.is_superuser and gateway.tenant_id not in managed:
                 continue
-            services.gateway_deprovision(gateway=gateway, actor=Actor.for_user(request.user),
+            deprovisioning.gateway_deprovision(gateway=gateway, actor=Actor.for_user(request.user),
                                          reason="revoked in the admin", revoked_by=request.user)
             count += 1
         self.message_user(request, f"Revoked {count} gateway(s).", messages.SUCCESS)

@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from apps.audit.services import Actor
 from apps.common.errors import ApplicationError
-from apps.iot import broker, services
+from apps.iot import broker, provisioning
 from apps.iot.models import Gateway
 from apps.tenancy.models import Site, SiteKind
 
@@ -61,7 +61,7 @@ class GatewayProvisioningMixin:
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
-                result = services.gateway_provision(
+                result = provisioning.gateway_provision(
                     site=data["plant"], actor=Actor.for_user(request.user), hardware_id=data["hardware_id"],
                     name=data["name"], model=data["model"], csr_pem=data["csr"].strip())
             except ApplicationError as exc:
@@ -72,7 +72,7 @@ class GatewayProvisioningMixin:
                    "title": "Provision a plant gateway", "mqtt_enabled": broker.mqtt_enabled()}
         return TemplateResponse(request, "admin/iot/gateway_provision.html", context)
 
-    def _provisioned(self, request, result: services.ProvisionResult) -> TemplateResponse:
+    def _provisioned(self, request, result: provisioning.ProvisionResult) -> TemplateResponse:
         gateway = result.gateway
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "result": result,
                    "gateway": gateway, "title": f"Gateway {gateway.identity} provisioned",
@@ -99,7 +99,7 @@ class GatewayProvisioningMixin:
                        "available": bool(gateway.key_encrypted)}
             return TemplateResponse(request, "admin/iot/gateway_key.html", context)
         try:
-            key = services.gateway_key_download(gateway=gateway, actor=Actor.for_user(request.user))
+            key = provisioning.gateway_key_download(gateway=gateway, actor=Actor.for_user(request.user))
         except ApplicationError as exc:
             self.message_user(request, exc.message, messages.ERROR)
             return HttpResponseRedirect(change_url)

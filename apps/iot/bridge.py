@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 
-from apps.iot import broker
+from apps.iot import broker, broker_control
 from apps.iot.control import Outgoing, apply_control, is_control
 from apps.iot.ingest import Inbound, ingest_isolating
 
@@ -91,7 +91,7 @@ class Bridge:
         from paho.mqtt.properties import Properties
 
         address = broker.broker_address()
-        client = broker.new_client(role=broker.BRIDGE_ROLE, client_id=self.client_id, manual_ack=True)
+        client = broker_control.new_client(role=broker.BRIDGE_ROLE, client_id=self.client_id, manual_ack=True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message

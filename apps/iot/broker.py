@@ -5,8 +5,10 @@ needs a client certificate that chains to Tocsin's root and is not on the CRL
 (`require_certificate`, `crlfile`); the certificate's common name becomes the MQTT username
 (`use_identity_as_username`), and Mosquitto's dynamic-security plugin holds one client and
 one role per gateway with its plant's topics only. Tocsin changes that state over the
-plugin's `$CONTROL/dynamic-security/v1` topic, so a change applies at once (a deleted
-client is disconnected on the spot) and works against a broker on another host.
+plugin's `$CONTROL/dynamic-security/v1` topic (apps/iot/broker_control.py), so a change
+applies at once (a deleted client is disconnected on the spot) and works against a broker
+on another host. This module holds what the broker is configured with: its address, the
+topics and ACLs, its files, and the CRL it reloads.
 """
 
 from __future__ import annotations
@@ -15,11 +17,7 @@ import contextlib
 import getpass
 import json
 import os
-import queue
 import signal
-import tempfile
-import threading
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -115,7 +113,7 @@ def dynsec_plugin_path() -> str | None:
     return next((path for path in DYNSEC_PLUGIN_PATHS if os.path.exists(path)), None)
 
 
-def _write(path: Path, text: str, mode: int = 0o644) -> None:
+def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     os.chmod(tmp, mode)
@@ -130,12 +128,12 @@ def write_broker_files(*, directory: Path, port: int, bind: str = "127.0.0.1", h
     directory.mkdir(parents=True, exist_ok=True)
     root = authority.root_pair()
     server = pki.issue_server_keypair(root=root, hosts=hosts or ["localhost", "127.0.0.1"])
-    _write(directory / "ca.pem", root.cert_pem)
-    _write(directory / "server.pem", server.cert_pem)
-    _write(directory / "server.key", server.key_pem, 0o600)
-    _write(directory / "crl.pem", authority.crl_bundle())
+    write_atomically(directory / "ca.pem", root.cert_pem)
+    write_atomically(directory / "server.pem", server.cert_pem)
+    write_atomically(directory / "server.key", server.key_pem, 0o600)
+    write_atomically(directory / "crl.pem", authority.crl_bundle())
     live = Gateway.objects.filter(status=GatewayStatus.ACTIVE).select_related("site")
-    _write(directory / "dynsec.json", json.dumps(dynsec_state(live), indent=1), 0o600)
+    write_atomically(directory / "dynsec.json", json.dumps(dynsec_state(live), indent=1), 0o600)
     (directory / "data").mkdir(exist_ok=True)
     plugin = plugin_path or dynsec_plugin_path()
     if plugin is None:
@@ -170,7 +168,7 @@ def write_broker_files(*, directory: Path, port: int, bind: str = "127.0.0.1", h
         "use_identity_as_username true",
     ]
     config = directory / "mosquitto.conf"
-    _write(config, "\n".join(lines) + "\n")
+    write_atomically(config, "\n".join(lines) + "\n")
     return config
 
 
@@ -188,7 +186,7 @@ def refresh_crl_file() -> bool:
     if path.with_name("crl.fingerprint").exists() and path.with_name("crl.fingerprint").read_text() == current:
         return False
     publish_crl()
-    _write(path.with_name("crl.fingerprint"), current)
+    write_atomically(path.with_name("crl.fingerprint"), current)
     return True
 
 
@@ -202,131 +200,8 @@ def publish_crl() -> None:
     directory = Path(settings.MQTT_BROKER_DIR)
     if not directory.is_dir():
         return
-    _write(directory / "crl.pem", authority.crl_bundle())
+    write_atomically(directory / "crl.pem", authority.crl_bundle())
     pidfile = Path(settings.MQTT_BROKER_PIDFILE) if settings.MQTT_BROKER_PIDFILE else directory / "mosquitto.pid"
     # Not a process of ours to signal: the broker's watcher reloads it instead.
     with contextlib.suppress(OSError, ValueError):
         os.kill(int(pidfile.read_text().strip()), signal.SIGHUP)
-
-
-# --- Tocsin's own client credentials -----------------------------------------------------------
-
-_credentials: dict[str, tuple[str, str, str]] = {}
-_credentials_lock = threading.Lock()
-
-
-def platform_credentials(role: str) -> tuple[str, str, str]:
-    """(ca file, certificate file, key file) for one of Tocsin's clients, issued by the root
-    for this process and kept in a private temporary directory (paho reads files)."""
-    root = authority.root_pair()
-    cache_key = f"{role}:{pki.fingerprint(root.cert_pem)}"
-    with _credentials_lock:
-        if cache_key not in _credentials:
-            pair = pki.issue_client_keypair(issuer=root, common_name=pki.platform_identity(role),
-                                            serial=int(uuid.uuid4().int >> 64), days=30)
-            directory = Path(tempfile.mkdtemp(prefix=f"tocsin-mqtt-{role}-"))
-            paths = (directory / "ca.pem", directory / "client.pem", directory / "client.key")
-            for path, text in zip(paths, (root.cert_pem, pair.cert_pem, pair.key_pem), strict=False):
-                _write(path, text, 0o600)
-            _credentials[cache_key] = tuple(str(path) for path in paths)
-        return _credentials[cache_key]
-
-
-def new_client(*, role: str, client_id: str = "", manual_ack: bool = False, clean_start: bool = True):
-    import paho.mqtt.client as mqtt
-
-    ca, cert, key = platform_credentials(role)
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                         client_id=client_id or f"tocsin-{role}-{uuid.uuid4().hex[:8]}",
-                         protocol=mqtt.MQTTv5, manual_ack=manual_ack)
-    client.tls_set(ca_certs=ca, certfile=cert, keyfile=key)
-    return client
-
-
-# --- the dynamic-security control channel --------------------------------------------------------
-
-class BrokerControl:
-    """A short-lived control connection: `with BrokerControl() as broker: broker.run(...)`."""
-
-    def __init__(self, timeout: float | None = None):
-        self.timeout = timeout or settings.MQTT_CONTROL_TIMEOUT_SECONDS
-        self._responses: queue.Queue = queue.Queue()
-        self._connected = threading.Event()
-        self._client = None
-
-    def __enter__(self) -> BrokerControl:
-        from paho.mqtt.reasoncodes import ReasonCode
-
-        address = broker_address()
-        client = new_client(role=CONTROL_ROLE)
-        outcome: dict = {}
-
-        def on_connect(_client, _userdata, _flags, reason: ReasonCode, _properties):
-            outcome["reason"] = reason
-            if not reason.is_failure:
-                _client.subscribe(CONTROL_RESPONSE_TOPIC, qos=1)
-            self._connected.set()
-
-        client.on_connect = on_connect
-        client.on_subscribe = lambda *_args: self._responses.put({"subscribed": True})
-        client.on_message = lambda _c, _u, message: self._responses.put(json.loads(message.payload))
-        try:
-            client.connect(address.host, address.port, keepalive=30)
-        except OSError as exc:
-            raise BrokerError(f"The MQTT broker at {address.host}:{address.port} is unreachable.") from exc
-        client.loop_start()
-        self._client = client
-        if not self._connected.wait(self.timeout) or outcome.get("reason") is None or outcome["reason"].is_failure:
-            self.__exit__(None, None, None)
-            raise BrokerError("The MQTT broker refused Tocsin's control client.")
-        self._wait(lambda response: response.get("subscribed"))
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        if self._client is not None:
-            self._client.disconnect()
-            self._client.loop_stop()
-            self._client = None
-
-    def _wait(self, matches) -> dict:
-        import time
-
-        deadline = time.monotonic() + self.timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise BrokerError("The MQTT broker did not answer a control command in time.")
-            try:
-                response = self._responses.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            if matches(response):
-                return response
-
-    def run(self, *commands: dict, tolerate: tuple[str, ...] = ()) -> list[dict]:
-        """Send commands in one message; raise on any error not listed in `tolerate`."""
-        tag = uuid.uuid4().hex
-        tagged = [{**command, "correlationData": f"{tag}:{index}"} for index, command in enumerate(commands)]
-        self._client.publish(CONTROL_TOPIC, json.dumps({"commands": tagged}), qos=1)
-        response = self._wait(lambda r: any(str(item.get("correlationData", "")).startswith(tag)
-                                            for item in r.get("responses", [])))
-        results = response["responses"]
-        for item in results:
-            error = item.get("error")
-            if error and not any(text in error for text in tolerate):
-                raise BrokerError(f"The broker refused {item.get('command')}: {error}")
-        return results
-
-
-def install_gateway(*, identity: str, plant_id: str) -> None:
-    with BrokerControl() as broker:
-        broker.run({"command": "createRole", "rolename": identity, "acls": gateway_acls(plant_id)},
-                   {"command": "createClient", "username": identity, "roles": [{"rolename": identity}]},
-                   tolerate=("already exists",))
-
-
-def remove_gateway(*, identity: str) -> None:
-    """Deleting the client disconnects an open session at once; then its role goes."""
-    with BrokerControl() as broker:
-        broker.run({"command": "deleteClient", "username": identity},
-                   {"command": "deleteRole", "rolename": identity}, tolerate=("not found",))

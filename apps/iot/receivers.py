@@ -18,7 +18,7 @@ from apps.iot.models import Gateway, GatewayStatus
 
 
 def on_site_disconnecting(sender, site, actor, **kwargs) -> None:
-    from apps.iot.services import gateway_deprovision
+    from apps.iot.deprovisioning import gateway_deprovision
 
     user = actor if isinstance(actor, get_user_model()) else None
     actor = actor if isinstance(actor, Actor) else Actor.for_user(actor)

@@ -6,37 +6,15 @@ person manages their own contact methods and rules; owners and admins manage eve
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from apps.audit.services import Actor
-from apps.common.errors import ApplicationError
 from apps.oncall import contacts
 from apps.oncall.models import ContactMethod, NotificationRule
 from apps.tenancy.admin_base import TenantScopedAdmin
-
-
-def service_error(form: forms.BaseForm, exc: ApplicationError) -> None:
-    placed = [name for name in (exc.fields or {}) if name in form.fields]
-    for name in placed:
-        form.add_error(name, exc.message)
-    if not placed:
-        form.add_error(None, exc.message)
-
-
-class ServiceSaved:
-    """The admin's own save and delete are replaced by the service call of each admin."""
-
-    def save_model(self, request, obj, form, change):
-        saved = form.saved
-        obj.pk, obj._state.adding = saved.pk, False
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            if self.has_delete_permission(request, obj):
-                self.delete_model(request, obj)
+from apps.tenancy.admin_forms import ServiceForm, ServiceSaved
 
 
 class PersonalAdmin(ServiceSaved, TenantScopedAdmin):
@@ -92,10 +70,21 @@ class PersonalAdmin(ServiceSaved, TenantScopedAdmin):
         return request.user.is_superuser or user == request.user or tenant.pk in self._managed_whole(request)
 
 
-class ContactMethodForm(forms.ModelForm):
+class ContactMethodForm(ServiceForm):
     class Meta:
         model = ContactMethod
         fields = ("tenant", "user", "kind", "address", "label")
+
+    def save_through_service(self, cleaned):
+        actor = Actor.for_user(self.request.user)
+        if self.instance.pk:
+            return contacts.contact_method_update(method=self.instance, actor=actor, address=cleaned["address"],
+                                                  label=cleaned.get("label", ""))
+        if not self.model_admin._may_act_for(self.request, cleaned["tenant"], cleaned["user"]):
+            self.add_error("user", "Only owners and admins add contact methods for others.")
+            return None
+        return contacts.contact_method_create(tenant=cleaned["tenant"], user=cleaned["user"], kind=cleaned["kind"],
+                                              address=cleaned["address"], label=cleaned.get("label", ""), actor=actor)
 
 
 @admin.register(ContactMethod)
@@ -107,43 +96,28 @@ class ContactMethodAdmin(PersonalAdmin):
 
     def get_form(self, request, obj=None, **kwargs):
         form_class = super().get_form(request, obj, **kwargs)
-        admin_self = self
-
-        class Form(form_class):
-            def _post_clean(self):  # after the model's own checks: the service then saves
-                super()._post_clean()
-                cleaned = self.cleaned_data
-                if self.errors:
-                    return
-                actor = Actor.for_user(request.user)
-                try:
-                    if self.instance.pk:
-                        self.saved = contacts.contact_method_update(method=self.instance, actor=actor,
-                                                                    address=cleaned["address"],
-                                                                    label=cleaned.get("label", ""))
-                    elif not admin_self._may_act_for(request, cleaned["tenant"], cleaned["user"]):
-                        self.add_error("user", "Only owners and admins add contact methods for others.")
-                    else:
-                        self.saved = contacts.contact_method_create(
-                            tenant=cleaned["tenant"], user=cleaned["user"], kind=cleaned["kind"],
-                            address=cleaned["address"], label=cleaned.get("label", ""), actor=actor)
-                except ApplicationError as exc:
-                    service_error(self, exc)
-
         if obj is not None:
             for name in ("tenant", "user", "kind"):
-                if name in Form.base_fields:
-                    Form.base_fields[name].disabled = True
-        return Form
+                if name in form_class.base_fields:
+                    form_class.base_fields[name].disabled = True
+        return form_class
 
     def delete_model(self, request, obj):
         contacts.contact_method_delete(method=obj, actor=Actor.for_user(request.user))
 
 
-class NotificationRuleForm(forms.ModelForm):
+class NotificationRuleForm(ServiceForm):
     class Meta:
         model = NotificationRule
         fields = ("contact_method", "delay_minutes")
+
+    def save_through_service(self, cleaned):
+        actor = Actor.for_user(self.request.user)
+        if self.instance.pk:
+            return contacts.notification_rule_update(rule=self.instance, actor=actor,
+                                                     delay_minutes=cleaned["delay_minutes"])
+        return contacts.notification_rule_create(method=cleaned["contact_method"],
+                                                 delay_minutes=cleaned["delay_minutes"], actor=actor)
 
 
 @admin.register(NotificationRule)
@@ -154,28 +128,9 @@ class NotificationRuleAdmin(PersonalAdmin):
 
     def get_form(self, request, obj=None, **kwargs):
         form_class = super().get_form(request, obj, **kwargs)
-
-        class Form(form_class):
-            def _post_clean(self):  # after the model's own checks: the service then saves
-                super()._post_clean()
-                cleaned = self.cleaned_data
-                if self.errors:
-                    return
-                actor = Actor.for_user(request.user)
-                try:
-                    if self.instance.pk:
-                        self.saved = contacts.notification_rule_update(rule=self.instance, actor=actor,
-                                                                       delay_minutes=cleaned["delay_minutes"])
-                    else:
-                        self.saved = contacts.notification_rule_create(method=cleaned["contact_method"],
-                                                                       delay_minutes=cleaned["delay_minutes"],
-                                                                       actor=actor)
-                except ApplicationError as exc:
-                    service_error(self, exc)
-
-        if obj is not None and "contact_method" in Form.base_fields:
-            Form.base_fields["contact_method"].disabled = True
-        return Form
+        if obj is not None and "contact_method" in form_class.base_fields:
+            form_class.base_fields["contact_method"].disabled = True
+        return form_class
 
     def delete_model(self, request, obj):
         contacts.notification_rule_delete(rule=obj, actor=Actor.for_user(request.user))

@@ -20,16 +20,17 @@ from apps.audit.services import Actor
 from apps.common.errors import ApplicationError
 from apps.devices.models import Device
 from apps.oncall import maintenance, rosters
-from apps.oncall.admin_people import ServiceSaved, service_error
 from apps.oncall.models import MaintenanceWindow, Roster, RosterOverride
 from apps.oncall.rotation import RosterState
-from apps.tenancy.admin_base import TenantScopedAdmin, tenant_scope
+from apps.tenancy.admin_base import TenantScopedAdmin
+from apps.tenancy.admin_forms import ServiceForm, ServiceSaved
+from apps.tenancy.admin_scoping import tenant_scope
 from apps.tenancy.context import tenant_ids_where_role
 from apps.tenancy.models import OPERATOR_ROLES, Site
 from apps.tenancy.scoping import scope_for_user
 
 
-class RosterForm(forms.ModelForm):
+class RosterForm(ServiceForm):
     member_usernames = forms.CharField(
         max_length=2000, required=False, label="Members",
         help_text="Usernames in their order of turns, separated by commas: the first takes the first week.")
@@ -47,27 +48,22 @@ class RosterForm(forms.ModelForm):
             self.fields["timezone"].required = False
             self.fields["timezone"].help_text = "IANA zone, e.g. Europe/Lisbon; the first site's when left empty."
 
-    def _post_clean(self):  # after the model's own checks: the service then saves
-        super()._post_clean()
-        cleaned = self.cleaned_data
-        if self.errors or not cleaned.get("tenant"):
-            return
+    def save_through_service(self, cleaned):
+        if not cleaned.get("tenant"):
+            return None
         names = [name.strip() for name in (cleaned.get("member_usernames") or "").split(",") if name.strip()]
         found = {u.username: u for u in get_user_model().objects.filter(username__in=names,
                                                                          memberships__tenant=cleaned["tenant"])}
         unknown = [name for name in names if name not in found]
         if unknown:
             self.add_error("member_usernames", f"Not members of the tenant: {', '.join(unknown)}.")
-            return
-        try:
-            self.saved = rosters.roster_save(
-                tenant=cleaned["tenant"], actor=Actor.for_user(self.request_user), name=cleaned["name"],
-                members=[found[name] for name in names], handover_time=cleaned["handover_time"],
-                starts_on=cleaned["starts_on"], handover_weekday=cleaned["handover_weekday"],
-                sites=list(cleaned.get("sites") or []), timezone_name=cleaned.get("timezone") or "",
-                roster=self.instance if self.instance.pk else None)
-        except ApplicationError as exc:
-            service_error(self, exc)
+            return None
+        return rosters.roster_save(
+            tenant=cleaned["tenant"], actor=Actor.for_user(self.request.user), name=cleaned["name"],
+            members=[found[name] for name in names], handover_time=cleaned["handover_time"],
+            starts_on=cleaned["starts_on"], handover_weekday=cleaned["handover_weekday"],
+            sites=list(cleaned.get("sites") or []), timezone_name=cleaned.get("timezone") or "",
+            roster=self.instance if self.instance.pk else None)
 
 
 @admin.register(Roster)
@@ -76,11 +72,6 @@ class RosterAdmin(ServiceSaved, TenantScopedAdmin):
     list_display = ("name", "timezone", "handover_weekday", "handover_time", "on_call_now", "tenant")
     list_filter = ("tenant",)
     filter_horizontal = ("sites",)
-
-    def get_form(self, request, obj=None, **kwargs):
-        form_class = super().get_form(request, obj, **kwargs)
-        form_class.request_user = request.user
-        return form_class
 
     def save_related(self, request, form, formsets, change):
         """The service saved the sites and members with the roster."""
@@ -121,26 +112,18 @@ class RosterAdmin(ServiceSaved, TenantScopedAdmin):
         return TemplateResponse(request, "admin/oncall/roster_preview.html", context)
 
 
-class RosterOverrideForm(forms.ModelForm):
+class RosterOverrideForm(ServiceForm):
     class Meta:
         model = RosterOverride
         fields = ("roster", "user", "starts_at", "ends_at", "reason")
 
-    def _post_clean(self):  # after the model's own checks: the service then saves
-        super()._post_clean()
-        cleaned = self.cleaned_data
-        if self.errors:
-            return
+    def save_through_service(self, cleaned):
         if self.instance.pk:
             self.add_error(None, "An override is not edited: delete it and make a new one.")
-            return
-        try:
-            self.saved = rosters.override_create(roster=cleaned["roster"], user=cleaned["user"],
-                                                 starts_at=cleaned["starts_at"], ends_at=cleaned["ends_at"],
-                                                 reason=cleaned.get("reason") or "",
-                                                 actor=Actor.for_user(self.request_user))
-        except ApplicationError as exc:
-            service_error(self, exc)
+            return None
+        return rosters.override_create(roster=cleaned["roster"], user=cleaned["user"], starts_at=cleaned["starts_at"],
+                                       ends_at=cleaned["ends_at"], reason=cleaned.get("reason") or "",
+                                       actor=Actor.for_user(self.request.user))
 
 
 @admin.register(RosterOverride)
@@ -149,11 +132,6 @@ class RosterOverrideAdmin(ServiceSaved, TenantScopedAdmin):
     list_display = ("roster", "user", "starts_at", "ends_at", "reason", "tenant")
     list_filter = ("tenant",)
 
-    def get_form(self, request, obj=None, **kwargs):
-        form_class = super().get_form(request, obj, **kwargs)
-        form_class.request_user = request.user
-        return form_class
-
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
 
@@ -161,7 +139,7 @@ class RosterOverrideAdmin(ServiceSaved, TenantScopedAdmin):
         rosters.override_delete(override=obj, actor=Actor.for_user(request.user))
 
 
-class MaintenanceWindowForm(forms.ModelForm):
+class MaintenanceWindowForm(ServiceForm):
     kinds = forms.MultipleChoiceField(choices=AlertKind.choices, required=False,
                                       widget=forms.CheckboxSelectMultiple,
                                       help_text="Alert kinds it holds; none ticked means every kind.")
@@ -170,22 +148,13 @@ class MaintenanceWindowForm(forms.ModelForm):
         model = MaintenanceWindow
         fields = ("site", "devices", "kinds", "starts_at", "ends_at", "reason")
 
-    def _post_clean(self):  # after the model's own checks: the service then saves
-        super()._post_clean()
-        cleaned = self.cleaned_data
-        if self.errors:
-            return
-        actor = Actor.for_user(self.request_user)
+    def save_through_service(self, cleaned):
+        actor = Actor.for_user(self.request.user)
         fields = {name: cleaned.get(name) for name in ("starts_at", "ends_at", "reason")}
         fields["kinds"], fields["devices"] = list(cleaned.get("kinds") or []), list(cleaned.get("devices") or [])
-        try:
-            if self.instance.pk:
-                self.saved = maintenance.maintenance_update(window=self.instance, actor=actor, **fields)
-            else:
-                self.saved = maintenance.maintenance_create(site=cleaned["site"], actor=actor, user=self.request_user,
-                                                            **fields)
-        except ApplicationError as exc:
-            service_error(self, exc)
+        if self.instance.pk:
+            return maintenance.maintenance_update(window=self.instance, actor=actor, **fields)
+        return maintenance.maintenance_create(site=cleaned["site"], actor=actor, user=self.request.user, **fields)
 
 
 @admin.register(MaintenanceWindow)
@@ -227,7 +196,6 @@ class MaintenanceWindowAdmin(ServiceSaved, TenantScopedAdmin):
 
     def get_form(self, request, obj=None, **kwargs):
         form_class = super().get_form(request, obj, **kwargs)
-        form_class.request_user = request.user
         if obj is not None and "site" in form_class.base_fields:
             form_class.base_fields["site"].disabled = True
         return form_class

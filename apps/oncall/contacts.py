@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 
-import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 
 from apps.audit.services import Actor, audit_record
 from apps.common.errors import ApplicationError, ConflictError
+from apps.common.phone import phone_number_normalise
 from apps.oncall.models import ContactKind, ContactMethod, NotificationRule
 from apps.tenancy.models import Tenant
 
@@ -34,13 +34,7 @@ def contact_address_normalise(*, kind: str, address: str) -> str:
     """The stored form of an address; raises ApplicationError naming the field."""
     address = (address or "").strip()
     if kind in (ContactKind.SMS, ContactKind.VOICE):
-        try:
-            number = phonenumbers.parse(address, None)
-        except phonenumbers.NumberParseException as exc:
-            raise _invalid("Enter the number in E.164 form, e.g. +351912345678.") from exc
-        if not phonenumbers.is_valid_number(number):
-            raise _invalid("This is not a valid phone number.")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return phone_number_normalise(address, field="address")
     if kind == ContactKind.EMAIL:
         try:
             EmailValidator()(address)

@@ -1,7 +1,7 @@
 """Self-service accounts: invite, change, deactivate and reactivate members; reset passwords.
 
 Invariants:
-- The role rules of `services.membership_check` hold for every change here (nobody grants
+- The role rules of `memberships.membership_check` hold for every change here (nobody grants
   a role above their own, nor changes someone who outranks them), from the API, the admin
   and commands alike, and each change is audited once (`config_changed`, no email address
   in the entry).
@@ -31,8 +31,9 @@ from django.utils import timezone
 
 from apps.common.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
 from apps.tenancy import account_emails
+from apps.tenancy.memberships import membership_check
 from apps.tenancy.models import Invitation, Membership, Site, Tenant
-from apps.tenancy.services import _changed, membership_check
+from apps.tenancy.services import _changed
 from apps.tenancy.signals import membership_changed
 from apps.tenancy.token_versions import token_version_bump
 

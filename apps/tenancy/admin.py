@@ -5,7 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from apps.common.errors import ApplicationError
-from apps.tenancy import services
+from apps.tenancy import retention_services, services
 from apps.tenancy.admin_base import ArchivingDeleteMixin, TenantScopedAdmin
 from apps.tenancy.models import LegalHold, Membership, RetentionPolicy, Role, Site, Tenant
 
@@ -128,15 +128,15 @@ class RetentionPolicyAdmin(TenantScopedAdmin):
         return (*self.readonly_fields, "tenant", "table") if obj is not None else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
-        _adopt(obj, services.retention_policy_set(tenant=obj.tenant, table=obj.table, days=form.cleaned_data["days"],
-                                                  actor=request.user))
+        _adopt(obj, retention_services.retention_policy_set(tenant=obj.tenant, table=obj.table,
+                                                            days=form.cleaned_data["days"], actor=request.user))
 
     def delete_model(self, request, obj):
-        services.retention_policy_delete(policy=obj, actor=request.user)
+        retention_services.retention_policy_delete(policy=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
         for policy in queryset:
-            services.retention_policy_delete(policy=policy, actor=request.user)
+            retention_services.retention_policy_delete(policy=policy, actor=request.user)
 
 
 class LegalHoldForm(forms.ModelForm):
@@ -170,12 +170,12 @@ class LegalHoldAdmin(TenantScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        _adopt(obj, services.legal_hold_place(tenant=data["tenant"], site=data.get("site"), reason=data["reason"],
-                                              actor=request.user))
+        _adopt(obj, retention_services.legal_hold_place(tenant=data["tenant"], site=data.get("site"),
+                                                        reason=data["reason"], actor=request.user))
 
     @admin.action(description="Release selected holds")
     def release_selected(self, request, queryset):
         for hold in queryset.filter(released_at__isnull=True):
             if self._can_manage(request, hold):
-                services.legal_hold_release(hold=hold, actor=request.user)
+                retention_services.legal_hold_release(hold=hold, actor=request.user)
         self.message_user(request, "Released.", messages.SUCCESS)

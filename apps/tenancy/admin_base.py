@@ -17,65 +17,13 @@ configuration) are neither shown nor added by such a member.
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.admin.utils import NotRelationField, get_fields_from_path
-from django.contrib.auth import get_user_model
-from django.core.exceptions import FieldDoesNotExist
 from django.db import models
-from django.db.models import Q
 
 from apps.common.forms import BoundedJSONFormField
+from apps.tenancy.admin_scoping import TenantScopedRelatedFilter, has_tenant_field, last_field, scope_q
 from apps.tenancy.context import tenant_ids_for_user, tenant_ids_where_role
 from apps.tenancy.models import MANAGER_ROLES, Site, Tenant
 from apps.tenancy.scoping import Scope, scope_for_user, site_path_for
-
-
-def _has_tenant_field(model) -> bool:
-    return any(field.name == "tenant" for field in model._meta.get_fields())
-
-
-def tenant_scope(model, tenant_ids) -> Q | None:
-    """The rows of `model` that belong to `tenant_ids`; None when `model` is not owned by
-    tenants (the caller then limits it some other way)."""
-    if model is Tenant:
-        return Q(pk__in=tenant_ids)
-    if _has_tenant_field(model):
-        return Q(tenant__in=tenant_ids)
-    if model is get_user_model():  # people are seen through their memberships
-        return Q(pk__in=get_user_model().objects.filter(memberships__tenant__in=tenant_ids,
-                                                                 memberships__is_active=True).values("pk"))
-    return None
-
-
-class TenantScopedRelatedFilter(admin.RelatedFieldListFilter):
-    """A sidebar filter on a relation that lists only what the viewer's tenants own, or,
-    for a model no tenant owns, only the objects the viewer's own rows point to."""
-
-    def field_choices(self, field, request, model_admin):
-        if request.user.is_superuser:
-            return super().field_choices(field, request, model_admin)
-        scope = _scope_q(field.related_model, model_admin._visible_tenant_ids(request), model_admin._scope(request))
-        if scope is None:
-            scope = Q(pk__in=model_admin.get_queryset(request).values(f"{self.field_path}__pk"))
-        ordering = self.field_admin_ordering(field, request, model_admin)
-        return field.get_choices(include_blank=False, limit_choices_to=scope, ordering=ordering)
-
-
-def _scope_q(model, tenant_ids, scope: Scope) -> Q | None:
-    """The rows of `model` a person with `scope` (over `tenant_ids`) may be offered; None when
-    no tenant owns `model`. People are offered by tenant to whole-tenant members, and to a
-    site-scoped one only those who cover one of their sites."""
-    if model is Tenant:
-        return Q(pk__in=tenant_ids)
-    if _has_tenant_field(model):
-        return scope.q(site_path=site_path_for(model), model=model)
-    if model is get_user_model() and scope.is_site_restricted:
-        return Q(pk__in=_people_covering(scope))
-    return tenant_scope(model, tenant_ids)
-
-
-def _people_covering(scope: Scope):
-    """The people whose memberships cover a site of `scope` (or a tenant it sees whole)."""
-    return scope.people_ids()
 
 
 class TenantScopedAdmin(admin.ModelAdmin):
@@ -129,7 +77,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
         scoped = []
         for entry in super().get_list_filter(request):
             path, filter_class = entry if isinstance(entry, (tuple, list)) else (entry, None)
-            field = _last_field(self.model, path) if isinstance(path, str) else None
+            field = last_field(self.model, path) if isinstance(path, str) else None
             if field is None or not field.is_relation:
                 scoped.append(entry)
                 continue
@@ -147,7 +95,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
         if model is Tenant and (self._site_path() is None or self.model is Site):
             # Tenant-wide rows and new sites: only in tenants managed whole.
             return queryset.filter(pk__in=managed_scope.whole_tenant_ids)
-        scope = _scope_q(model, self._managed_tenant_ids(request), managed_scope)
+        scope = scope_q(model, self._managed_tenant_ids(request), managed_scope)
         return queryset if scope is None else queryset.filter(scope)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -188,7 +136,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
     def get_changeform_initial_data(self, request):
         """A member of one tenant adds rows to that tenant: preselect it."""
         initial = super().get_changeform_initial_data(request)
-        if "tenant" not in initial and _has_tenant_field(self.model) and not request.user.is_superuser:
+        if "tenant" not in initial and has_tenant_field(self.model) and not request.user.is_superuser:
             managed = self._managed_tenant_ids(request)
             if len(managed) == 1:
                 initial["tenant"] = managed[0]
@@ -242,13 +190,6 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self._can_manage(request, obj)
-
-
-def _last_field(model, path: str):
-    try:
-        return get_fields_from_path(model, path)[-1]
-    except (FieldDoesNotExist, NotRelationField, IndexError):
-        return None
 
 
 class ReadOnlyTenantScopedAdmin(TenantScopedAdmin):

@@ -1,5 +1,5 @@
 """Admin for members and invitations: every change goes through the tenancy services
-(`services.membership_*`, `accounts.member_*`), so the role rules and the audit log hold here too.
+(`memberships.membership_*`, `accounts.member_*`), so the role rules and the audit log hold here too.
 
 Invariant: nothing on these pages lists people who are not members of the viewer's tenants:
 a person is added by name (username) or invited by email, never picked from a list of users,
@@ -8,10 +8,7 @@ and the site choices are the viewer's tenants' sites only.
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model, password_validation
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponseRedirect
@@ -19,109 +16,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from apps.common.errors import ApplicationError
-from apps.tenancy import accounts, services
+from apps.tenancy import accounts, memberships
 from apps.tenancy.admin_base import ReadOnlyTenantScopedAdmin, TenantScopedAdmin
+from apps.tenancy.admin_member_forms import InviteForm, MembershipAddForm, MembershipChangeForm, site_choice
 from apps.tenancy.models import MANAGER_ROLES, ROLE_RANK, Invitation, Membership, Role, Site, Tenant
-
-User = get_user_model()
-
-
-def _check_sites(form, tenant) -> None:
-    cleaned = form.cleaned_data
-    sites = list(cleaned.get("sites") or [])
-    if tenant is not None and any(site.tenant_id != tenant.pk for site in sites):
-        form.add_error("sites", "Choose sites of this member's tenant.")
-    if not cleaned.get("all_sites") and not sites:
-        form.add_error("sites", "Choose at least one site, or tick “All sites”.")
-
-
-class MembershipAddForm(forms.ModelForm):
-    """The person is named, not picked: a list of users would show every user of the
-    platform. An existing username is added as it is; a new one is created (without a
-    password unless one is given here). To send a set-password link, use *Invite by email*."""
-
-    username = forms.CharField(max_length=150, help_text="The person's username; a new user is created if "
-                                                         "none has it.")
-    email = forms.EmailField(required=False, help_text="For a new user only.")
-    password = forms.CharField(required=False, widget=forms.PasswordInput, strip=False,
-                               help_text="For a new user only; leave empty to set it later.")
-
-    actor = None  # the person using the form, set by MembershipAdmin.get_form
-
-    class Meta:
-        model = Membership
-        fields = ("tenant", "role", "all_sites", "sites")
-
-    def clean(self):
-        cleaned = super().clean()
-        username = (cleaned.get("username") or "").strip()
-        cleaned["user"] = User.objects.filter(username=username).first() if username else None
-        if cleaned["user"] is None and username:
-            try:
-                User._meta.get_field("username").run_validators(username)
-            except ValidationError as exc:
-                self.add_error("username", exc)
-        if cleaned["user"] is None and cleaned.get("password"):
-            try:
-                password_validation.validate_password(cleaned["password"], User(username=username))
-            except ValidationError as exc:
-                self.add_error("password", exc)
-        if cleaned["user"] is not None and cleaned.get("tenant") and Membership.everyone.filter(
-                tenant=cleaned["tenant"], user=cleaned["user"], is_active=False).exists():
-            self.add_error("username", "This person's membership is deactivated: reactivate it from the list.")
-        if cleaned.get("tenant") and cleaned.get("role"):
-            _check(self, tenant=cleaned["tenant"], user=cleaned["user"] or User(pk=None), role=cleaned["role"])
-        _check_sites(self, cleaned.get("tenant"))
-        return cleaned
-
-
-class MembershipChangeForm(forms.ModelForm):
-    actor = None
-
-    class Meta:
-        model = Membership
-        fields = ("role", "all_sites", "sites")
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("role"):
-            _check(self, tenant=self.instance.tenant, user=self.instance.user, role=cleaned["role"])
-        _check_sites(self, self.instance.tenant)
-        return cleaned
-
-
-class InviteForm(forms.Form):
-    tenant = forms.ModelChoiceField(queryset=Tenant.objects.all())
-    email = forms.EmailField(max_length=150, help_text="They get a link to choose their password (it works once "
-                                                       "and expires); someone with an account is told they were added.")
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.STAFF)
-    all_sites = forms.BooleanField(required=False, initial=True, label="All sites",
-                                   help_text="Every site of the tenant, present and future. Untick to choose sites.")
-    sites = forms.ModelMultipleChoiceField(queryset=Site.objects.all(), required=False,
-                                           widget=forms.CheckboxSelectMultiple)
-
-    def clean(self):
-        cleaned = super().clean()
-        _check_sites(self, cleaned.get("tenant"))
-        return cleaned
-
-
-def _check(form, *, tenant, user, role) -> None:
-    """The service's role and site rules, shown beside the field they concern."""
-    try:
-        services.membership_check(tenant=tenant, user=user, role=role, actor=form.actor,
-                                  **_site_choice(form.cleaned_data))
-    except ApplicationError as exc:
-        field = next((name for name in ("role", "sites") if exc.fields and name in exc.fields), None)
-        form.add_error(field if field in form.fields else None, exc.message)
-
-
-def _site_choice(cleaned) -> dict:
-    """The form's all-sites box and site list, as the membership service takes them."""
-    if "all_sites" not in cleaned:  # a view-only page, or the fields left out
-        return {}
-    all_sites = bool(cleaned["all_sites"])
-    return {"all_sites": all_sites, "sites": None if all_sites else list(cleaned.get("sites") or [])}
 
 
 @admin.register(Membership)
@@ -205,7 +103,7 @@ class MembershipAdmin(TenantScopedAdmin):
         if obj is None or request.user.is_superuser:
             return True
         try:
-            services.membership_check(tenant=obj.tenant, user=obj.user, role=None, actor=request.user)
+            memberships.membership_check(tenant=obj.tenant, user=obj.user, role=None, actor=request.user)
         except ApplicationError:
             return False
         return True
@@ -219,12 +117,12 @@ class MembershipAdmin(TenantScopedAdmin):
             else:
                 user = data["user"]
                 if user is None:
-                    user, _ = services.user_get_or_create(username=data["username"].strip(), email=data["email"],
+                    user, _ = memberships.user_get_or_create(username=data["username"].strip(), email=data["email"],
                                                           password=data["password"] or None)
                 # Role and sites in one grant: a site-scoped admin may not grant "all sites",
                 # not even for the moment before the sites are set.
-                membership = services.membership_set(tenant=obj.tenant, user=user, role=obj.role,
-                                                     actor=request.user, **_site_choice(data))
+                membership = memberships.membership_set(tenant=obj.tenant, user=user, role=obj.role,
+                                                     actor=request.user, **site_choice(data))
         obj.pk = membership.pk
         obj.refresh_from_db()
 
@@ -232,12 +130,12 @@ class MembershipAdmin(TenantScopedAdmin):
         """The sites were saved by the service; the form must not save them again."""
 
     def delete_model(self, request, obj):
-        services.membership_remove(membership=obj, actor=request.user)
+        memberships.membership_remove(membership=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
         for membership in queryset.select_related("tenant", "user"):
             if self.has_delete_permission(request, membership):
-                services.membership_remove(membership=membership, actor=request.user)
+                memberships.membership_remove(membership=membership, actor=request.user)
 
     def _each(self, request, queryset, service, done: str) -> None:
         count = 0

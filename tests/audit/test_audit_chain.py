@@ -57,7 +57,7 @@ def test_admin_session_login_is_recorded(world_a):
 
 
 def test_membership_changes_are_recorded(world_a):
-    from apps.tenancy.services import membership_set
+    from apps.tenancy.memberships import membership_set
 
     membership_set(tenant=world_a.tenant, user=world_a.viewer, role="staff", actor=world_a.owner)
     entry = AuditEntry.objects.filter(action="membership.changed").get()

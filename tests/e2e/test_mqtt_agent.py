@@ -14,7 +14,7 @@ import pytest
 
 from apps.audit.services import Actor
 from apps.ingest.models import TelemetryReading
-from apps.iot import pki, services
+from apps.iot import pki, provisioning
 from device_agent.mqtt_gateway import BrokerSettings, MqttGateway, reading_item
 from device_agent.outbox import Outbox
 from tests.factories import SiteFactory, TenantFactory
@@ -38,7 +38,7 @@ def plant_broker(transactional_db, settings, tmp_path):
 def test_gateway_buffers_through_a_broker_outage(plant_broker, tmp_path):
     plant = SiteFactory(tenant=TenantFactory(), kind="plant")
     key, csr = gateway_key_and_csr()
-    result = services.gateway_provision(site=plant, actor=Actor.system("test"), hardware_id="agent-gw", csr_pem=csr)
+    result = provisioning.gateway_provision(site=plant, actor=Actor.system("test"), hardware_id="agent-gw", csr_pem=csr)
     tls = write_identity(tmp_path / "gw", cert_pem=result.certificate_pem, chain_pem=result.chain_pem,
                          key_pem=pki.key_pem(key), ca_pem=result.ca_pem)
     bridge = BridgeProcess(tmp_path / "bridge.log", plant_broker, shared=False).start()

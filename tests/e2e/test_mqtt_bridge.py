@@ -15,7 +15,7 @@ import pytest
 from apps.alerts.models import Alert
 from apps.audit.services import Actor
 from apps.ingest.models import TelemetryReading
-from apps.iot import pki, services
+from apps.iot import pki, provisioning
 from apps.iot.models import BridgeCounter, DeadLetter
 from tests.factories import SiteFactory, TenantFactory
 from tests.iot.gateway import MqttTestClient, gateway_key_and_csr, write_identity
@@ -42,7 +42,7 @@ def _counters() -> dict[str, int]:
 
 def _gateway(plant, broker, tmp_path):
     key, csr = gateway_key_and_csr()
-    result = services.gateway_provision(site=plant, actor=Actor.system("test"), hardware_id=f"hw-{plant.pk}",
+    result = provisioning.gateway_provision(site=plant, actor=Actor.system("test"), hardware_id=f"hw-{plant.pk}",
                                         csr_pem=csr)
     tls = write_identity(tmp_path / "gw", cert_pem=result.certificate_pem, chain_pem=result.chain_pem,
                          key_pem=pki.key_pem(key), ca_pem=result.ca_pem)

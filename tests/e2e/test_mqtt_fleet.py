@@ -12,7 +12,7 @@ from apps.audit.services import Actor
 from apps.devices.commands import command_send
 from apps.devices.models import Device, DeviceCommand
 from apps.devices.shadows import shadow_desired_update
-from apps.iot import pki, services
+from apps.iot import pki, provisioning
 from apps.iot.models import DeadLetter
 from device_agent.gateway_commands import GatewayControl
 from device_agent.mqtt_gateway import BrokerSettings, MqttGateway
@@ -37,7 +37,7 @@ def plant_broker(transactional_db, settings, tmp_path):
 def plant_gateway(plant_broker, tmp_path):
     plant = SiteFactory(tenant=TenantFactory(), kind="plant")
     key, csr = gateway_key_and_csr()
-    result = services.gateway_provision(site=plant, actor=Actor.system("test"), hardware_id="fleet-gw", csr_pem=csr)
+    result = provisioning.gateway_provision(site=plant, actor=Actor.system("test"), hardware_id="fleet-gw", csr_pem=csr)
     tls = write_identity(tmp_path / "gw", cert_pem=result.certificate_pem, chain_pem=result.chain_pem,
                          key_pem=pki.key_pem(key), ca_pem=result.ca_pem)
     bridge = BridgeProcess(tmp_path / "bridge.log", plant_broker).start()

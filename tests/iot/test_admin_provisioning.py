@@ -8,7 +8,7 @@ from django.test import Client
 
 from apps.audit.models import AuditEntry
 from apps.devices.models import Device
-from apps.iot import broker
+from apps.iot import broker_control
 from apps.iot.models import Gateway
 from tests.factories import DEFAULT_PASSWORD, SiteFactory
 from tests.iot.gateway import gateway_key_and_csr
@@ -24,7 +24,7 @@ def _client(user) -> Client:
 
 
 def _broker_clients() -> set[str]:
-    with broker.BrokerControl() as control:
+    with broker_control.BrokerControl() as control:
         return set(control.run({"command": "listClients"})[0]["data"]["clients"])
 
 

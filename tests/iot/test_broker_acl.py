@@ -12,7 +12,7 @@ import time
 import pytest
 
 from apps.audit.services import Actor
-from apps.iot import authority, broker, pki, services
+from apps.iot import authority, broker, broker_control, deprovisioning, pki, provisioning
 from tests.factories import SiteFactory
 from tests.iot.gateway import MqttTestClient, gateway_key_and_csr, write_identity
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 def _provision(site, tmp_path, name="gw"):
     key, csr = gateway_key_and_csr()
-    result = services.gateway_provision(site=site, actor=Actor.system("test"), hardware_id=f"hw-{name}-{site.pk}",
+    result = provisioning.gateway_provision(site=site, actor=Actor.system("test"), hardware_id=f"hw-{name}-{site.pk}",
                                         csr_pem=csr)
     tls = write_identity(tmp_path / name, cert_pem=result.certificate_pem, chain_pem=result.chain_pem,
                          key_pem=pki.key_pem(key), ca_pem=result.ca_pem)
@@ -30,7 +30,7 @@ def _provision(site, tmp_path, name="gw"):
 
 def _bridge_listener(mqtt_broker):
     """Tocsin's bridge identity on the shared subscription, as the bridge process uses it."""
-    client = broker.new_client(role=broker.BRIDGE_ROLE)
+    client = broker_control.new_client(role=broker.BRIDGE_ROLE)
     listener = MqttTestClient(mqtt_broker.port, None)
     listener.client = client
     client.on_connect = lambda _c, _u, _f, reason, _p: listener.connack.put(reason)
@@ -103,7 +103,7 @@ def test_revocation_disconnects_the_session_and_the_certificate(world_a, mqtt_br
 
     started = time.monotonic()
     with django_capture_on_commit_callbacks(execute=True):
-        services.gateway_deprovision(gateway=result.gateway, actor=Actor.system("test"), reason="stolen")
+        deprovisioning.gateway_deprovision(gateway=result.gateway, actor=Actor.system("test"), reason="stolen")
     assert gateway.disconnected.wait(10), "the open session was not cut"
     time.sleep(0.3)  # the broker rereads its CRL on the SIGHUP Tocsin sent
     assert MqttTestClient(mqtt_broker.port, tls).connect() is None

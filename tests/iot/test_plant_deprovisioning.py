@@ -12,7 +12,7 @@ from apps.audit.models import AuditEntry
 from apps.audit.services import Actor
 from apps.devices import services as device_services
 from apps.devices.models import Device
-from apps.iot import broker, services
+from apps.iot import broker_control, deprovisioning, provisioning
 from apps.iot.models import Gateway, RevokedCertificate
 from apps.tenancy.services import site_delete
 from tests.factories import SiteFactory
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _broker_clients() -> set[str]:
-    with broker.BrokerControl() as control:
+    with broker_control.BrokerControl() as control:
         response = control.run({"command": "listClients"})
     return set(response[0]["data"]["clients"])
 
@@ -45,7 +45,7 @@ def test_archiving_a_plant_cuts_its_gateway_off_in_order(world_a, mqtt_broker, t
                                          certificate_revoked=RevokedCertificate.objects.filter(serial=serial).exists())
         return real_revoke(**kwargs)
 
-    monkeypatch.setattr(services, "device_revoke", revoke_and_look)
+    monkeypatch.setattr(deprovisioning, "device_revoke", revoke_and_look)
     with committed():
         response = client_for(world_a.admin, world_a.tenant).delete(f"/api/v1/sites/{plant.public_id}/")
     assert response.status_code == 204
@@ -69,7 +69,7 @@ def test_archiving_a_plant_cuts_its_gateway_off_in_order(world_a, mqtt_broker, t
 
 def test_a_plant_without_history_is_deleted_and_leaves_nothing_on_the_broker(world_a, mqtt_broker, committed):
     plant = SiteFactory(tenant=world_a.tenant, kind="plant")
-    result = services.gateway_provision(site=plant, actor=Actor.system("test"), hardware_id="hw-bare")
+    result = provisioning.gateway_provision(site=plant, actor=Actor.system("test"), hardware_id="hw-bare")
     with committed():
         outcome = site_delete(site=plant, actor=None)
     assert outcome in ("deleted", "archived")
@@ -80,7 +80,7 @@ def test_a_plant_without_history_is_deleted_and_leaves_nothing_on_the_broker(wor
 
 def test_with_the_broker_down_the_plant_is_still_archived_and_the_sweep_finishes(world_a, mqtt_broker, committed):
     plant = SiteFactory(tenant=world_a.tenant, kind="plant")
-    result = services.gateway_provision(site=plant, actor=Actor.system("test"), hardware_id="hw-down-later")
+    result = provisioning.gateway_provision(site=plant, actor=Actor.system("test"), hardware_id="hw-down-later")
     mqtt_broker.stop()
     with committed():
         site_delete(site=plant, actor=None)
@@ -88,5 +88,5 @@ def test_with_the_broker_down_the_plant_is_still_archived_and_the_sweep_finishes
     entry = AuditEntry.objects.get(action="gateway.deprovisioned")
     assert entry.details["broker_identity_removed"] is False
     mqtt_broker.start()
-    assert services.sync_revocations() >= 1
+    assert deprovisioning.gateway_revocations_sync() >= 1
     assert result.gateway.identity not in _broker_clients()

@@ -7,7 +7,7 @@ import pytest
 from apps.audit.models import AuditEntry
 from apps.audit.services import Actor
 from apps.devices.models import Device
-from apps.iot import broker, services
+from apps.iot import broker_control, deprovisioning, provisioning
 from apps.iot.models import Gateway, RevokedCertificate
 from tests.factories import SiteFactory
 from tests.iot.gateway import gateway_key_and_csr
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _broker_clients() -> set[str]:
-    with broker.BrokerControl() as control:
+    with broker_control.BrokerControl() as control:
         response = control.run({"command": "listClients"})
     return set(response[0]["data"]["clients"])
 
@@ -25,24 +25,24 @@ def _fail_at(monkeypatch, failing: str) -> None:
     def boom(_run):
         raise RuntimeError(f"injected failure at {failing}")
 
-    monkeypatch.setattr(services, "STEPS", tuple((name, boom if name == failing else do, undo)
-                                                  for name, do, undo in services.STEPS))
+    monkeypatch.setattr(provisioning, "STEPS", tuple((name, boom if name == failing else do, undo)
+                                                  for name, do, undo in provisioning.STEPS))
 
 
-@pytest.mark.parametrize("failing", [name for name, _do, _undo in services.STEPS])
+@pytest.mark.parametrize("failing", [name for name, _do, _undo in provisioning.STEPS])
 def test_a_failure_at_any_step_undoes_the_earlier_ones(world_a, mqtt_broker, monkeypatch, failing):
     plant = SiteFactory(tenant=world_a.tenant, kind="plant")
     clients_before = _broker_clients()
     _fail_at(monkeypatch, failing)
     _key, csr = gateway_key_and_csr()
-    with pytest.raises(services.ProvisioningFailed):
-        services.gateway_provision(site=plant, actor=Actor.system("test"), hardware_id="hw-1", csr_pem=csr)
+    with pytest.raises(provisioning.ProvisioningFailed):
+        provisioning.gateway_provision(site=plant, actor=Actor.system("test"), hardware_id="hw-1", csr_pem=csr)
 
     assert not Device.objects.filter(hardware_id="hw-1").exists()
     assert not Gateway.objects.exists()
     assert _broker_clients() == clients_before
     entry = AuditEntry.objects.get(action="gateway.provision_failed")
-    done = [name for name, _do, _undo in services.STEPS][:[n for n, _d, _u in services.STEPS].index(failing)]
+    done = [name for name, _do, _undo in provisioning.STEPS][:[n for n, _d, _u in provisioning.STEPS].index(failing)]
     assert entry.details["failed_step"] == failing
     assert entry.details["undone"] == list(reversed(done))
     assert entry.details["undo_failed"] == []
@@ -52,18 +52,18 @@ def test_broker_refusal_at_the_last_step_rolls_back_for_real(world_a, mqtt_broke
     """Not a patched step: the broker is down when the identity is installed."""
     plant = SiteFactory(tenant=world_a.tenant, kind="plant")
     mqtt_broker.stop()
-    with pytest.raises(services.ProvisioningFailed):
-        services.gateway_provision(site=plant, actor=Actor.system("test"), hardware_id="hw-down")
+    with pytest.raises(provisioning.ProvisioningFailed):
+        provisioning.gateway_provision(site=plant, actor=Actor.system("test"), hardware_id="hw-down")
     assert not Device.objects.filter(hardware_id="hw-down").exists() and not Gateway.objects.exists()
     assert AuditEntry.objects.get(action="gateway.provision_failed").details["failed_step"] == "broker_identity"
 
 
 def test_deprovisioning_with_delete_leaves_nothing_behind(world_a, mqtt_broker, committed):
     plant = SiteFactory(tenant=world_a.tenant, kind="plant")
-    result = services.gateway_provision(site=plant, actor=Actor.system("test"), hardware_id="hw-2")
+    result = provisioning.gateway_provision(site=plant, actor=Actor.system("test"), hardware_id="hw-2")
     assert result.gateway.identity in _broker_clients()
     with committed():
-        services.gateway_deprovision(gateway=result.gateway, actor=Actor.system("test"), delete=True)
+        deprovisioning.gateway_deprovision(gateway=result.gateway, actor=Actor.system("test"), delete=True)
     assert result.gateway.identity not in _broker_clients()
     assert not Gateway.objects.exists() and not Device.objects.filter(hardware_id="hw-2").exists()
     assert RevokedCertificate.objects.filter(serial=result.gateway.cert_serial).exists()
@@ -75,9 +75,9 @@ def test_revoking_the_device_elsewhere_is_swept_off_the_broker(world_a, mqtt_bro
     from apps.devices.services import device_revoke
 
     plant = SiteFactory(tenant=world_a.tenant, kind="plant")
-    result = services.gateway_provision(site=plant, actor=Actor.system("test"), hardware_id="hw-3")
+    result = provisioning.gateway_provision(site=plant, actor=Actor.system("test"), hardware_id="hw-3")
     device_revoke(device=result.gateway.device, actor=Actor.system("test"), reason="lost")
-    assert services.sync_revocations() == 1
+    assert deprovisioning.gateway_revocations_sync() == 1
     assert result.gateway.identity not in _broker_clients()
     result.gateway.refresh_from_db()
     assert result.gateway.status == "revoked"

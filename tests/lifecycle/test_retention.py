@@ -22,7 +22,7 @@ from apps.audit.services import Actor, audit_record
 from apps.ingest.models import HealthSample, Scan, TelemetryReading
 from apps.notifications.channels import channel_create
 from apps.notifications.models import Notification
-from apps.tenancy.services import legal_hold_place, legal_hold_release, retention_policy_set
+from apps.tenancy.retention_services import legal_hold_place, legal_hold_release, retention_policy_set
 from tests.factories import DeviceFactory, SiteFactory, TenantFactory
 from workers.tasks.housekeeping import retention
 

@@ -20,7 +20,7 @@ from apps.notifications.channels import channel_create, quiet_hours_save
 from apps.notifications.models import Notification
 from apps.reports.services import schedule_save
 from apps.tenancy.models import Tenant
-from apps.tenancy.services import legal_hold_place, legal_hold_release, retention_policy_set
+from apps.tenancy.retention_services import legal_hold_place, legal_hold_release, retention_policy_set
 from tests.factories import DeviceFactory
 from tests.lifecycle.test_retention import _seed
 from workers.tenant_data import CREDENTIAL_FIELDS, tenant_models

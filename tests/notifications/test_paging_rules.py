@@ -111,7 +111,7 @@ def test_a_new_tenant_has_a_catch_all_policy_paging_its_owners_and_admins(capsys
 
 
 def test_the_catch_all_emails_owners_and_admins_and_cannot_be_removed_while_last(client_for, settings, mailoutbox):
-    from apps.tenancy.services import membership_set
+    from apps.tenancy.memberships import membership_set
     from tests.factories import SiteFactory, UserFactory
 
     settings.EMAIL_ENABLED = True

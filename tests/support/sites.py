@@ -30,8 +30,8 @@ from apps.oncall.maintenance import maintenance_create
 from apps.oncall.rosters import override_create, roster_save
 from apps.reports.models import Report
 from apps.tenancy.accounts import member_invite
+from apps.tenancy.memberships import membership_set
 from apps.tenancy.models import LegalHold, Role
-from apps.tenancy.services import membership_set
 from tests.factories import DeviceFactory, SiteFactory, TenantFactory, UserFactory
 
 ACTOR = Actor.system("test")

@@ -27,8 +27,8 @@ from apps.ingest.services.rulesets import ruleset_defaults_create
 from apps.notifications.channels import channel_create
 from apps.notifications.models import Notification, QuietHours
 from apps.notifications.policies import policy_save
+from apps.tenancy.memberships import membership_set
 from apps.tenancy.models import Role
-from apps.tenancy.services import membership_set
 from tests.factories import DEFAULT_PASSWORD, MembershipFactory, SiteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ import pytest
 
 from apps.audit.models import AuditEntry
 from apps.common.errors import ApplicationError, ForbiddenError
+from apps.tenancy.memberships import membership_remove, membership_set
 from apps.tenancy.models import Membership, Role
-from apps.tenancy.services import membership_remove, membership_set
 from tests.factories import SiteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

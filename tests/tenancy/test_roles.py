@@ -10,8 +10,8 @@ from rest_framework.test import APIClient
 from apps.audit.services import Actor
 from apps.common.errors import ForbiddenError
 from apps.devices.api_keys import api_key_create
+from apps.tenancy.memberships import membership_remove, membership_set
 from apps.tenancy.models import Role
-from apps.tenancy.services import membership_remove, membership_set
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

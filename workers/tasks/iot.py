@@ -11,7 +11,7 @@ logger = logging.getLogger(__name__)
 
 @tocsin_task(name="tocsin.iot.sync_revocations", max_retries=0, time_limit=50)
 def sync_revocations(self) -> int:
-    from apps.iot.services import sync_revocations as sweep
+    from apps.iot.deprovisioning import gateway_revocations_sync as sweep
 
     return sweep()
 

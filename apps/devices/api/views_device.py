@@ -91,13 +91,18 @@ class EnrollCompleteApi(_PublicDeviceApi):
     service = staticmethod(enrollment.enrollment_complete)
 
 
+class _RenewalStep(_PublicDeviceApi):
+    """A renewal step: rate-limited per device named in the body (per client IP when none is)."""
+
+    throttle_classes = [RenewalRateThrottle]
+
+
 @extend_schema(
     request=s.RenewalChallengeInput, responses=s.RenewalChallengeOutput, tags=["device"],
     summary="Ask for a renewal challenge (no auth)",
     description="`{device_id}`. Answers a challenge to sign with the device key: "
                 "`tocsin-token-v1\\n<challenge_id>\\n<device_id>\\n<challenge>`. No stored secret is needed.")
-class RenewalChallengeApi(_PublicDeviceApi):
-    throttle_classes = [RenewalRateThrottle]
+class RenewalChallengeApi(_RenewalStep):
     input_serializer, output_serializer = s.RenewalChallengeInput, s.RenewalChallengeOutput
     service = staticmethod(enrollment.renewal_challenge_create)
 
@@ -107,8 +112,7 @@ class RenewalChallengeApi(_PublicDeviceApi):
     summary="Renew the device token with the signed challenge (no auth)",
     description="`device_id`, `challenge_id` and the signature. Answers a fresh access token. A revoked device "
                 "answers 403 `device_revoked`; a signature that does not verify answers 401.")
-class RenewalTokenApi(_PublicDeviceApi):
-    throttle_classes = [RenewalRateThrottle]
+class RenewalTokenApi(_RenewalStep):
     input_serializer, output_serializer = s.RenewalInput, s.TokenOutput
     service = staticmethod(enrollment.renewal_complete)
 

@@ -1,7 +1,7 @@
 """The staff API of plant gateways: provision, list, download a server-made key once, revoke.
 
-Thin views over apps.iot.services; tenant admins and owners write, every member reads, and
-a plant or gateway of another tenant answers 404 (TenantScopedViewMixin).
+Thin views over apps.iot.provisioning and apps.iot.deprovisioning; tenant admins and owners
+write, every member reads, and a plant or gateway of another tenant answers 404 (TenantScopedViewMixin).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.audit.services import Actor
-from apps.iot import services
+from apps.iot import deprovisioning, provisioning
 from apps.iot.models import Gateway
 from apps.tenancy.api.mixins import TenantScopedViewMixin
 from apps.tenancy.api.serializers import TIMEZONE_CHOICES
@@ -51,7 +51,7 @@ class GatewaySerializer(serializers.ModelSerializer):
         return f"solar/{gateway.site.public_id}/data"
 
 
-def _bundle(result: services.ProvisionResult) -> dict:
+def _bundle(result: provisioning.ProvisionResult) -> dict:
     return {**GatewaySerializer(result.gateway).data, "broker_url": result.broker_url,
             "certificate": result.certificate_pem, "chain": result.chain_pem, "ca": result.ca_pem}
 
@@ -80,7 +80,7 @@ class PlantCreateApi(TenantScopedViewMixin, generics.GenericAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         gateway = data.get("gateway") or {}
-        result = services.plant_create(
+        result = provisioning.plant_create(
             tenant=self.tenant, actor=Actor.for_user(request.user), name=data["name"],
             location_id=data["location_id"], timezone=data["timezone"], address=data["address"],
             gateway_hardware_id=gateway.get("hardware_id", ""), gateway_name=gateway.get("name", ""),
@@ -112,7 +112,7 @@ class GatewayViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.Retrie
         if site is None:
             return Response({"error": {"code": "not_found", "message": "No such plant.",
                                        "fields": {"plant": ["No plant with this id."]}}}, status=404)
-        result = services.gateway_provision(site=site, actor=Actor.for_user(request.user),
+        result = provisioning.gateway_provision(site=site, actor=Actor.for_user(request.user),
                                             hardware_id=data["hardware_id"], name=data["name"],
                                             model=data["model"], csr_pem=data["csr"])
         return Response(_bundle(result), status=status.HTTP_201_CREATED)
@@ -120,7 +120,7 @@ class GatewayViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.Retrie
     @action(detail=True, methods=["post"])
     def key(self, request, *args, **kwargs):
         """The server-made private key, once (for hardware that cannot make a CSR)."""
-        key = services.gateway_key_download(gateway=self.get_object(), actor=Actor.for_user(request.user))
+        key = provisioning.gateway_key_download(gateway=self.get_object(), actor=Actor.for_user(request.user))
         return Response({"private_key": key})
 
     @action(detail=True, methods=["post"])
@@ -128,7 +128,7 @@ class GatewayViewSet(TenantScopedViewMixin, mixins.ListModelMixin, mixins.Retrie
         serializer = RevokeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         gateway = self.get_object()
-        services.gateway_deprovision(gateway=gateway, actor=Actor.for_user(request.user),
+        deprovisioning.gateway_deprovision(gateway=gateway, actor=Actor.for_user(request.user),
                                      reason=serializer.validated_data["reason"], revoked_by=request.user)
         gateway.refresh_from_db()
         return Response(GatewaySerializer(gateway).data)

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.audit.services import Actor
-from apps.iot import broker, services
+from apps.iot import broker, provisioning
 
 
 class Command(BaseCommand):
@@ -11,6 +11,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not broker.mqtt_enabled():
             raise CommandError("MQTT_URL is not set: plants over MQTT are off.")
-        outcome = services.provision_existing_plants(actor=Actor.system("provision_existing_plants"),
+        outcome = provisioning.existing_plants_provision(actor=Actor.system("provision_existing_plants"),
                                                      report=self.stdout.write)
         self.stdout.write(", ".join(f"{count} {name}" for name, count in outcome.items()))

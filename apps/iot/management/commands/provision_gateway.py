@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.audit.services import Actor
 from apps.common.errors import ApplicationError
-from apps.iot import services
+from apps.iot import provisioning
 from apps.tenancy.management.commands._lookup import site_from_arg, tenant_from_arg
 
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         site = site_from_arg(options["plant"], tenant)
         csr = options["csr"].read_text() if options["csr"] else ""
         try:
-            result = services.gateway_provision(site=site, actor=Actor.system("provision_gateway"),
+            result = provisioning.gateway_provision(site=site, actor=Actor.system("provision_gateway"),
                                                 hardware_id=options["hardware_id"], name=options["name"],
                                                 csr_pem=csr)
         except ApplicationError as exc:
@@ -35,7 +35,7 @@ class Command(BaseCommand):
         (out / "ca.pem").write_text(result.ca_pem)
         (out / "cert.pem").write_text(result.certificate_pem + result.chain_pem)
         if result.key_available:
-            key = services.gateway_key_download(gateway=result.gateway, actor=Actor.system("provision_gateway"))
+            key = provisioning.gateway_key_download(gateway=result.gateway, actor=Actor.system("provision_gateway"))
             key_path = out / "key.pem"
             key_path.touch(mode=0o600)
             key_path.write_text(key)

@@ -3,7 +3,7 @@ import getpass
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.common.errors import ApplicationError
-from apps.tenancy import services
+from apps.tenancy import memberships
 from apps.tenancy.management.commands._lookup import site_from_arg, tenant_from_arg
 from apps.tenancy.models import Role
 
@@ -35,11 +35,11 @@ class Command(BaseCommand):
             password = getpass.getpass("Password: ") if self.stdin_is_tty() else input().strip()
             if len(password) < 8:
                 raise CommandError("The password must have at least 8 characters.")
-        user, created = services.user_get_or_create(
+        user, created = memberships.user_get_or_create(
             username=options["username"], email=options["email"], password=password
         )
         try:
-            membership = services.membership_set(tenant=tenant, user=user, role=options["role"], sites=sites,
+            membership = memberships.membership_set(tenant=tenant, user=user, role=options["role"], sites=sites,
                                                  all_sites=True if options["all_sites"] else None)
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc

@@ -1,11 +1,12 @@
-"""Provisioning and deprovisioning of plant gateways: every write to their identity goes here.
+"""Provisioning of plant gateways: device row, certificate, broker identity, all or nothing.
 
 Invariant: a gateway is either fully provisioned (device row, certificate, broker identity
 with its ACL, in that order) or not at all. Each completed step is recorded on the gateway
 as it finishes; a failure at any step undoes the completed ones in reverse order and leaves
-an audit entry naming the step that failed and what was undone. Deprovisioning runs the
-same steps backwards: the broker identity first (an open session is cut at once), then the
-certificate (onto the CRL, which the broker reloads), then the device.
+an audit entry naming the step that failed and what was undone. A server-made private key
+is held encrypted until it is downloaded once (then erased); the secrets rotation
+re-encrypts the ones still held. Deprovisioning runs these steps backwards
+(apps/iot/deprovisioning.py).
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ from apps.audit.services import Actor, audit_record
 from apps.common.crypto import decrypt_secret, encrypt_secret, rotate_secret
 from apps.common.errors import ApplicationError, ConflictError
 from apps.devices.models import Device, DeviceKind, DeviceStatus
-from apps.devices.services import device_revoke
-from apps.iot import authority, broker, pki
-from apps.iot.models import Gateway, GatewayStatus, RevokedCertificate
+from apps.iot import authority, broker, broker_control, pki
+from apps.iot.models import Gateway, GatewayStatus
 from apps.tenancy.models import Site, SiteKind
 
 logger = logging.getLogger(__name__)
@@ -121,11 +121,11 @@ def _discard_certificate(run: _Run) -> None:
 def _install_broker_identity(run: _Run) -> None:
     # The CRL names every CA (a new tenant's too): the broker refuses an issuer without one.
     broker.publish_crl()
-    broker.install_gateway(identity=run.gateway.identity, plant_id=run.site.public_id)
+    broker_control.install_gateway(identity=run.gateway.identity, plant_id=run.site.public_id)
 
 
 def _remove_broker_identity(run: _Run) -> None:
-    broker.remove_gateway(identity=run.gateway.identity)
+    broker_control.remove_gateway(identity=run.gateway.identity)
 
 
 STEPS: tuple[tuple[str, Callable[[_Run], None], Callable[[_Run], None]], ...] = (
@@ -237,73 +237,7 @@ def gateway_key_download(*, gateway: Gateway, actor: Actor) -> str:
     return key
 
 
-def _has_step(gateway: Gateway, name: str) -> bool:
-    return any(step.get("step") == name for step in gateway.steps)
-
-
-def gateway_deprovision(*, gateway: Gateway, actor: Actor, reason: str = "", delete: bool = False,
-                        revoked_by=None) -> None:
-    """Cut the gateway off, in order: broker identity (open session disconnected), then the
-    certificate (CRL, broker reloaded), then the device; `delete` also removes the rows.
-
-    If the broker is unreachable the certificate and device are still revoked here, and the
-    identity is removed by the revocation sweep once the broker answers again.
-    """
-    gateway = Gateway.objects.select_related("tenant", "site", "device").get(pk=gateway.pk)
-    removed_from_broker = not _has_step(gateway, "broker_identity")
-    if not removed_from_broker and broker.mqtt_enabled():
-        try:
-            broker.remove_gateway(identity=gateway.identity)
-            removed_from_broker = True
-        except broker.BrokerError:
-            logger.warning("broker unreachable while deprovisioning %s; the sweep will retry", gateway.identity)
-    now = timezone.now()
-    with transaction.atomic():
-        if gateway.cert_serial:
-            RevokedCertificate.objects.get_or_create(
-                authority=authority.tenant_ca(gateway.tenant), serial=gateway.cert_serial,
-                defaults={"identity": gateway.identity, "revoked_at": now})
-        steps = [s for s in gateway.steps if not (removed_from_broker and s.get("step") == "broker_identity")]
-        Gateway.objects.filter(pk=gateway.pk).update(status=GatewayStatus.REVOKED, revoked_at=gateway.revoked_at or now,
-                                                     steps=steps, key_encrypted="")
-        if gateway.device.status != DeviceStatus.REVOKED:
-            device_revoke(device=gateway.device, actor=actor, reason=reason or "gateway deprovisioned",
-                          revoked_by=revoked_by)
-        audit_record(tenant=gateway.tenant, actor=actor, action="gateway.deprovisioned", target_type="device",
-                     target_id=gateway.device.public_id,
-                     details={"identity": gateway.identity, "serial": gateway.cert_serial, "deleted": delete,
-                              "broker_identity_removed": removed_from_broker, "reason": reason[:200]})
-        if delete and removed_from_broker:
-            device_id = gateway.device_id
-            Gateway.objects.filter(pk=gateway.pk).delete()
-            Device.objects.filter(pk=device_id).delete()
-    transaction.on_commit(broker.publish_crl)
-
-
-def sync_revocations(*, actor: Actor | None = None) -> int:
-    """Beat: gateways whose device was revoked elsewhere (the devices API, the admin) are
-    deprovisioned, and identities the broker missed are removed; returns how many."""
-    actor = actor or Actor.system("mqtt revocation sweep")
-    handled = 0
-    stale = Gateway.objects.filter(status__in=[GatewayStatus.ACTIVE, GatewayStatus.PROVISIONING],
-                                   device__status=DeviceStatus.REVOKED)
-    for gateway in stale:
-        gateway_deprovision(gateway=gateway, actor=actor, reason="device revoked")
-        handled += 1
-    if broker.mqtt_enabled():
-        missed = Gateway.objects.filter(status=GatewayStatus.REVOKED, steps__contains=[{"step": "broker_identity"}])
-        for gateway in missed:
-            try:
-                broker.remove_gateway(identity=gateway.identity)
-            except broker.BrokerError:
-                break
-            Gateway.objects.filter(pk=gateway.pk).update(
-                steps=[s for s in gateway.steps if s.get("step") != "broker_identity"])
-            handled += 1
-    return handled
-
-
-def provision_existing_plants(*, actor: Actor, report: Callable[[str], None]) -> dict[str, int]:
+def existing_plants_provision(*, actor: Actor, report: Callable[[str], None]) -> dict[str, int]:
     """Plants created before MQTT: each without a live gateway gets one with a server-made
     key (download it once from the admin or the API); each outcome is reported."""
     outcome = {"provisioned": 0, "skipped": 0, "failed": 0}
@@ -325,7 +259,8 @@ def provision_existing_plants(*, actor: Actor, report: Callable[[str], None]) ->
     return outcome
 
 
-def rotate_iot_secrets() -> int:
+
+def iot_secrets_rotate() -> int:
     """CA keys and not-yet-downloaded gateway keys, re-encrypted under the newest key."""
     rotated = authority.rotate_ca_keys()
     for gateway in Gateway.objects.exclude(key_encrypted=""):
