@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time
 
-import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
@@ -14,6 +13,7 @@ from django.utils import timezone
 from apps.audit.services import Actor, audit_record
 from apps.common.errors import ApplicationError, ConflictError
 from apps.common.netguard import DestinationRefused, check_url
+from apps.common.phone import phone_number_normalise
 from apps.notifications.messages import Message
 from apps.notifications.models import Channel, ChannelKind, EscalationStep, Notification, QuietHours
 from apps.notifications.providers.base import DESTINATION_REFUSED, NETWORK, DeliveryError
@@ -38,13 +38,7 @@ def channel_target_normalise(kind: str, target: str) -> str:
         return ApplicationError(message, fields={"target": [message]})
 
     if kind in (ChannelKind.SMS, ChannelKind.VOICE):
-        try:
-            number = phonenumbers.parse(target, None)
-        except phonenumbers.NumberParseException as exc:
-            raise invalid("Enter the number in E.164 form, e.g. +351912345678.") from exc
-        if not phonenumbers.is_valid_number(number):
-            raise invalid("This is not a valid phone number.")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return phone_number_normalise(target, field="target")
     if kind == ChannelKind.EMAIL:
         addresses = [a.strip() for a in target.split(",") if a.strip()]
         if not addresses or len(addresses) > 20:
