@@ -15,17 +15,7 @@ from apps.common.errors import ApplicationError
 from apps.notifications import channels, delivery
 from apps.notifications.models import Channel, Notification, NotificationStatus, QuietHours
 from apps.tenancy.admin_base import ArchivingDeleteMixin, ReadOnlyTenantScopedAdmin, TenantScopedAdmin
-
-
-def _add_service_error(form: forms.BaseForm, exc: ApplicationError) -> None:
-    """An ApplicationError's field errors on the form's own fields, the rest on the form."""
-    placed = False
-    for field in (exc.fields or {}):
-        if field in form.fields:
-            form.add_error(field, exc.message)
-            placed = True
-    if not placed:
-        form.add_error(None, exc.message)
+from apps.tenancy.admin_forms import service_error_place
 
 
 class ServiceDeleteMixin:
@@ -73,7 +63,7 @@ class ChannelForm(forms.ModelForm):
                     kind=cleaned["kind"], target=cleaned.get("target") or "", secret=cleaned.get("secret") or None,
                     creating=not self.instance.pk)
             except ApplicationError as exc:
-                _add_service_error(self, exc)
+                service_error_place(self, exc)
         return cleaned
 
 
