@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from apps.ingest.models import HealthSample, Scan, TelemetryReading
 from apps.ingest.services.rulesets import ruleset_defaults_create
-from apps.tenancy.models import Site
 
 
 def device_history(sender, device, **kwargs) -> int:
@@ -18,8 +17,6 @@ def site_history(sender, site, **kwargs) -> int:
     return int(Scan.objects.filter(site=site).exists())
 
 
-def site_created(sender, tenant, action, target_id, **kwargs) -> None:
-    """Tenancy announces every configuration change on `config_changed`, inside its
-    transaction; a site's creation is the one ingest acts on."""
-    if action == "site.created":
-        ruleset_defaults_create(site=Site.objects.get(tenant=tenant, public_id=target_id))
+def site_created(sender, site, **kwargs) -> None:
+    """Sent inside `site_create`'s transaction: the site and its rules commit together."""
+    ruleset_defaults_create(site=site)

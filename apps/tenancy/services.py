@@ -16,6 +16,7 @@ from apps.common.errors import ConflictError, ForbiddenError
 from apps.tenancy.models import LegalHold, Membership, Role, Site, SiteKind, Tenant, Vertical
 from apps.tenancy.signals import (
     config_changed,
+    site_created,
     site_deprovisioning,
     site_disconnecting,
     site_history_requested,
@@ -108,6 +109,7 @@ def site_create(
     try:
         with transaction.atomic():
             site.save()
+            site_created.send(sender=Site, site=site)
             _changed(tenant=tenant, actor=actor, action="site.created", target_type="site", target_id=site.public_id,
                      details={"location_id": location_id, "kind": kind})
     except IntegrityError as exc:
