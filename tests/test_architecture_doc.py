@@ -1,4 +1,4 @@
-"""docs/architecture.md is the map a newcomer trusts: every path it names must exist.
+"""docs/architecture.md is the map a newcomer trusts: every path it (and the README) names must exist.
 
 A move that forgets the map fails here, so the map can't quietly rot into a story.
 """
@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOC = REPO_ROOT / "docs" / "architecture.md"
@@ -28,8 +30,9 @@ def test_the_doc_names_paths_at_all():
     assert len(named_paths(DOC.read_text())) > 40
 
 
-def test_every_path_the_architecture_names_exists():
-    missing = sorted(p for p in named_paths(DOC.read_text()) if not (REPO_ROOT / p).exists())
+@pytest.mark.parametrize("document", [DOC, REPO_ROOT / "README.md"], ids=lambda path: path.name)
+def test_every_path_the_docs_name_exists(document):
+    missing = sorted(p for p in named_paths(document.read_text()) if not (REPO_ROOT / p).exists())
     assert missing == []
 
 
