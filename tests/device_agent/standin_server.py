@@ -78,7 +78,9 @@ class StandinState:
     renewals: int = 0
 
     def issue_setup_token(self, location_id: str = "loc-1", uses: int = 100) -> str:
-        token = secrets.token_urlsafe(16)
+        # Prefixed as the server's are ("st_"): a bare token_urlsafe starts with "-" one time
+        # in 64, and `--setup-token -x...` then reads as an option.
+        token = "st_" + secrets.token_urlsafe(16)
         with self.lock:
             self.setup_tokens[token] = {"location_id": location_id, "uses": uses}
         return token
