@@ -35,6 +35,14 @@ class ServiceForm(forms.ModelForm):
     request = None  # set by ServiceSaved.get_form, with the admin that made the form
     model_admin = None
 
+    def __init_subclass__(cls, **kwargs):
+        """Every ServiceForm names its service: a form without one fails when it is defined
+        (at import), never when somebody submits it."""
+        super().__init_subclass__(**kwargs)
+        if not callable(getattr(cls, "save_through_service", None)):
+            raise TypeError(f"{cls.__name__} must define save_through_service(cleaned): save through the "
+                            "service and answer the row, or add errors and answer None.")
+
     def _post_clean(self):  # after the model's own checks: the service then saves
         super()._post_clean()
         if self.errors:
@@ -43,10 +51,6 @@ class ServiceForm(forms.ModelForm):
             self.saved = self.save_through_service(self.cleaned_data)
         except ApplicationError as exc:
             service_error_place(self, exc)
-
-    def save_through_service(self, cleaned: dict):
-        """Save through the service and answer the row; or add errors and answer None."""
-        raise NotImplementedError
 
 
 class ServiceSaved:

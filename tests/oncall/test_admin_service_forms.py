@@ -82,3 +82,14 @@ def test_roster_and_override_refusals_beside_their_fields(world_a, client):
         "ends_at_0": start.strftime("%Y-%m-%d"), "ends_at_1": "11:00", "reason": "cover"})
     assert made.status_code == 302, _errors(made)
     assert RosterOverride.objects.get(roster=roster).reason == "cover"
+
+
+def test_a_service_form_without_its_service_is_refused_when_defined():
+    from apps.oncall.models import ContactMethod
+    from apps.tenancy.admin_forms import ServiceForm
+
+    with pytest.raises(TypeError, match="save_through_service"):
+        class Unsaved(ServiceForm):
+            class Meta:
+                model = ContactMethod
+                fields = ["kind"]
