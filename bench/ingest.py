@@ -216,7 +216,8 @@ class Server:
 
 
 def start_server(args, env: dict[str, str], *, app: str = "tocsin.wsgi:application", port: int = 0,
-                 extra: tuple[str, ...] = ()) -> Server:
+                 extra: tuple[str, ...] = ("--config", "docker/gunicorn.conf.py")) -> Server:
+    """gunicorn as `make run` starts it (its config file too, unless `extra` says otherwise)."""
     port = port or args.port or free_port()
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     command = [gunicorn, app, *extra, "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),

@@ -5,6 +5,9 @@ line too long: 414, a malformed request: 400) get the API's JSON error shape ins
 gunicorn's HTML page. The request was not parsed, so its path is unknown: every such
 answer is JSON. gunicorn has no hook for these pages; its workers call
 `gunicorn.util.write_error`, which is replaced here, in the master, before workers fork.
+
+Each worker settles its heap after its first answer (`apps/common/heap.py`): full garbage
+collections stop walking Django's long-lived objects in the middle of later requests.
 """
 
 import json
@@ -13,6 +16,8 @@ import re
 
 from gunicorn import util
 from prometheus_client import multiprocess
+
+from apps.common.heap import settle_heap
 
 
 def _json_error(sock, status_int, reason, mesg):
@@ -31,3 +36,8 @@ def child_exit(server, worker):
     # multiprocess mode: without its directory there are no files, and the call would raise).
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_request(worker, req, environ, resp):
+    # After the answer is written: once per worker, then a flag check.
+    settle_heap()

@@ -337,8 +337,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=90)
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_WORKER_SEND_TASK_EVENTS = True
-CELERY_TASK_SEND_SENT_EVENT = True
+# Task events (one Redis publish per task state, in the worker's main process, and one more
+# per publish with "sent" events) are for monitors. Flower turns them on in every worker it
+# sees (its `enable_events`, every few seconds) and they stay on for that worker's life; with
+# no monitor nobody reads them, and they cost ~30 % of a busy worker's main process and a
+# publish per new alert. Set either to true to have them from the start.
+CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_WORKER_SEND_TASK_EVENTS", default=False)
+CELERY_TASK_SEND_SENT_EVENT = env.bool("CELERY_TASK_SEND_SENT_EVENT", default=False)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # django-celery-beat's database scheduler, writing beat's heartbeat (workers/heartbeats.py).
 CELERY_BEAT_SCHEDULER = "workers.heartbeats:HeartbeatScheduler"

@@ -1,5 +1,6 @@
-"""Carry the request id from the publishing process into the task that runs the work, and
-recycle database connections between tasks the way Django does between requests."""
+"""Carry the request id from the publishing process into the task that runs the work,
+recycle database connections between tasks the way Django does between requests, and
+settle each pool process's heap after its first task (apps/common/heap.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from celery.signals import before_task_publish, task_postrun, task_prerun
 from django.conf import settings
 from django.db import close_old_connections, connections
 
+from apps.common.heap import settle_heap
 from apps.common.request_context import get_request_id, new_request_id, reset_request_id, set_request_id
 
 REQUEST_ID_HEADER = "tocsin_request_id"
@@ -49,6 +51,7 @@ def note_clean_finish(task=None, **_kwargs) -> None:
     if task is not None and not getattr(task.request, "is_eager", False):
         clean = all(not c.errors_occurred for c in connections.all(initialized_only=True))
         _last_clean_finish = time.monotonic() if clean else 0.0
+        settle_heap()  # once per process, between tasks
 
 
 @task_prerun.connect

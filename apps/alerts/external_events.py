@@ -12,13 +12,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Q
-
 from apps.alerts import selectors, services
 from apps.alerts.models import Alert, AlertKind, AlertSource, Severity
 from apps.audit.services import Actor
 from apps.common.errors import NotFoundError
 from apps.tenancy.models import Site, Tenant
+from apps.tenancy.selectors import site_get_by_reference
 
 PAGERDUTY_SEVERITIES = {"critical": Severity.CRITICAL, "error": Severity.HIGH, "high": Severity.HIGH,
                         "warning": Severity.WARNING, "info": Severity.INFO}
@@ -56,7 +55,7 @@ def _site(tenant: Tenant, reference: str | None) -> Site | None:
     """The site an event names, by public id or location id (a monitor knows the latter)."""
     if not reference:
         return None
-    site = Site.objects.for_tenant(tenant).filter(Q(public_id=reference) | Q(location_id=reference)).first()
+    site = site_get_by_reference(tenant=tenant, reference=reference)
     if site is None:
         raise NotFoundError("No such site.")
     return site

@@ -87,6 +87,28 @@ def _lock_chain(tenant: Tenant | None) -> None:
                        [_ADVISORY_LOCK_NAMESPACE, tenant.pk if tenant else 0])
 
 
+_HEAD_SQL = {
+    True: f"SELECT seq, hash FROM {AuditEntry._meta.db_table} WHERE tenant_id = %s ORDER BY seq DESC LIMIT 1",  # noqa: S608
+    False: f"SELECT seq, hash FROM {AuditEntry._meta.db_table} WHERE tenant_id IS NULL ORDER BY seq DESC LIMIT 1",  # noqa: S608
+}
+
+
+def _lock_chain_and_read_head(tenant: Tenant | None) -> tuple[int, str] | None:
+    """`_lock_chain`, then the chain's last (seq, hash), in one round trip.
+
+    The two statements go as one simple query; PostgreSQL runs them in turn and, under READ
+    COMMITTED, takes the second one's snapshot after the first has returned, that is after
+    the lock is held: the head read is the one the previous holder committed. (Within a
+    single statement the snapshot would predate the lock, so they are never merged into one.)
+    """
+    lock = "SELECT pg_advisory_xact_lock(%s, %s); "
+    params = [_ADVISORY_LOCK_NAMESPACE, tenant.pk if tenant else 0] + ([tenant.pk] if tenant else [])
+    with connection.cursor() as cursor:
+        cursor.execute(lock + _HEAD_SQL[tenant is not None], params)
+        cursor.nextset()
+        return cursor.fetchone()
+
+
 def audit_record(
     *,
     tenant: Tenant | None,
@@ -101,12 +123,10 @@ def audit_record(
     # Inside a caller's transaction no savepoint of its own (two round trips on every audited
     # write): nothing here is meant to fail and be caught, and a failure rolls the caller back.
     with transaction.atomic(savepoint=False):
-        _lock_chain(tenant)
-        last = (AuditEntry.objects.filter(tenant=tenant).order_by("-seq")
-                .values("seq", "hash").first())
+        last = _lock_chain_and_read_head(tenant)
         entry = AuditEntry(
             tenant=tenant,
-            seq=(last["seq"] + 1) if last else 1,
+            seq=(last[0] + 1) if last else 1,
             created_at=timezone.now(),
             actor_type=actor.type,
             actor_id=actor.id[:64],
@@ -116,7 +136,7 @@ def audit_record(
             target_id=target_id,
             request_id=get_request_id() or "",
             details=details,
-            prev_hash=last["hash"] if last else GENESIS_HASH,
+            prev_hash=last[1] if last else GENESIS_HASH,
             key_id=current_key_id(),
             public_id=generate_public_id("aud"),
         )

@@ -9,7 +9,6 @@ shared subscription, and the dedup layers drop what had already been committed.
 
 from __future__ import annotations
 
-import gc
 import logging
 import queue
 import signal
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 
+from apps.common.heap import settle_heap
 from apps.iot import broker, broker_control
 from apps.iot.control import Outgoing, apply_control, is_control
 from apps.iot.ingest import Inbound, ingest_isolating
@@ -31,19 +31,6 @@ SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
 CRL_REFRESH_SECONDS = 15.0
 # How often commands and shadow deltas are looked for: a change reaches a gateway in < 2 s.
 OUTGOING_POLL_SECONDS = 0.5
-
-
-def settle_heap() -> None:
-    """Move what is alive now (Django, the models, the first batch's imports) out of the
-    garbage collector's reach, once the process has warmed up.
-
-    A full collection walks every tracked object, and a Django process holds hundreds of
-    thousands that live as long as it does: each such collection stopped the bridge for
-    ~100-130 ms, every few seconds at 600 messages/s, and those pauses were the tail of
-    publish → committed. Frozen objects are never walked again; what a batch allocates
-    afterwards is collected as before."""
-    gc.collect()
-    gc.freeze()
 
 
 @dataclass(frozen=True)
@@ -205,7 +192,6 @@ class Bridge:
         self.start()
         self.outgoing = Outgoing(self.client)
         next_crl = next_outgoing = 0.0
-        heap_settled = False
         try:
             while not self.stopping.is_set():
                 if time.monotonic() >= next_crl:
@@ -218,9 +204,7 @@ class Bridge:
                 if batch:
                     self._commit(batch)
                     close_old_connections()
-                    if not heap_settled:
-                        settle_heap()
-                        heap_settled = True
+                    settle_heap()  # once, after the first batch (apps/common/heap.py)
         finally:
             # What arrived but was not committed stays unacknowledged: the broker redelivers it.
             self.client.disconnect()

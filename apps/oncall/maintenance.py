@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Max, Q
 from django.utils import timezone
 
 from apps.alerts.models import AlertKind
 from apps.audit.services import Actor, audit_record
 from apps.common.errors import ApplicationError, ConflictError
+from apps.common.rawsql import PreparedStatement
 from apps.devices.models import Device
 from apps.oncall.extension_points import run_window_handlers
 from apps.oncall.models import MaintenanceWindow
@@ -111,16 +111,27 @@ def maintenance_delete(*, window: MaintenanceWindow, actor: Actor) -> None:
         run_window_handlers(tenant_id=tenant_id, site_id=site_id)
 
 
+def _covering_sql() -> str:
+    windows = MaintenanceWindow._meta.db_table
+    devices = MaintenanceWindow.devices.through._meta.db_table
+    # `kinds` empty means every kind; no devices means every device of the site. A null
+    # device ($5) matches only the windows that name no devices.
+    return (f"SELECT max(w.ends_at) FROM {windows} w "  # noqa: S608
+            f"WHERE w.tenant_id = $1 AND w.site_id = $2 AND w.starts_at <= $3 AND w.ends_at > $3 "
+            f"AND (w.kinds = '[]'::jsonb OR w.kinds @> jsonb_build_array($4::text)) "
+            f"AND (NOT EXISTS (SELECT 1 FROM {devices} d WHERE d.maintenancewindow_id = w.id) "
+            f"OR EXISTS (SELECT 1 FROM {devices} d WHERE d.maintenancewindow_id = w.id AND d.device_id = $5))")
+
+
+# Asked on every new alert and every escalation tick's alert: prepared once per connection.
+COVERING_STATEMENT = PreparedStatement("tocsin_maintenance_until", _covering_sql,
+                                       argument_types="bigint, bigint, timestamptz, varchar, bigint")
+
+
 def maintenance_until(*, tenant_id: int, site_id: int | None, device_id: int | None, kind: str,
                       at: datetime) -> datetime | None:
     """When the maintenance covering such an alert at `at` ends (the latest of the windows
     covering it), or None. One indexed query; the raise path and the tick call it."""
     if site_id is None:
         return None
-    device_scope = Q(devices__isnull=True)
-    if device_id is not None:
-        device_scope |= Q(devices__pk=device_id)
-    return (MaintenanceWindow.objects
-            .filter(device_scope, tenant_id=tenant_id, site_id=site_id, starts_at__lte=at, ends_at__gt=at)
-            .filter(Q(kinds=[]) | Q(kinds__contains=[kind]))
-            .aggregate(until=Max("ends_at"))["until"])
+    return COVERING_STATEMENT.fetchone(tenant_id, site_id, at, kind, device_id)[0]

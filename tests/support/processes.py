@@ -71,6 +71,10 @@ class WorkerProcess:
 
     def start(self, timeout: float = 30) -> WorkerProcess:
         celery = os.path.join(os.path.dirname(sys.executable), "celery")
+        # The log may hold an earlier worker's lines (a bench's second phase, a restart in a
+        # test): readiness and counts are read from what this start wrote, or an old "ready"
+        # line would let the caller go on before this worker consumes anything.
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self._log_file = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
             [celery, "-A", "workers", "worker", "-Q", self.queues, "--concurrency", str(self.concurrency),
@@ -87,7 +91,12 @@ class WorkerProcess:
         return self
 
     def read_log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        """What this worker wrote since its last start."""
+        if not self.log_path.exists():
+            return ""
+        with open(self.log_path, "rb") as log:
+            log.seek(getattr(self, "_log_offset", 0))
+            return log.read().decode(errors="replace")
 
     def wait_for_log(self, needle: str, *, timeout: float = 20) -> str:
         deadline = time.monotonic() + timeout
@@ -242,7 +251,12 @@ class ManagedProcess:
         return self
 
     def read_log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        """What this worker wrote since its last start."""
+        if not self.log_path.exists():
+            return ""
+        with open(self.log_path, "rb") as log:
+            log.seek(getattr(self, "_log_offset", 0))
+            return log.read().decode(errors="replace")
 
     def wait_for_log(self, needle: str, *, timeout: float = 20, count: int = 1) -> str:
         deadline = time.monotonic() + timeout

@@ -1,0 +1,64 @@
+"""Long-running processes settle their heap once warmed up: full collections stop walking
+Django's long-lived objects (they were ~100 ms pauses at the tail of the MQTT bridge's
+publish → committed, and in any request or task caught behind one)."""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+from types import SimpleNamespace
+
+import pytest
+
+from apps.common import heap
+from tests.support.processes import ROOT
+
+
+@pytest.fixture
+def unsettled(monkeypatch):
+    gc.unfreeze()
+    monkeypatch.setattr(heap, "_settled", False)
+    yield
+    gc.unfreeze()
+
+
+def test_settling_freezes_what_is_alive_and_leaves_new_objects_collectable(unsettled):
+    before = gc.get_freeze_count()
+    heap.settle_heap()
+    frozen = gc.get_freeze_count()
+    assert frozen > before and frozen > 10_000  # Django, the apps, pytest: all alive now
+
+    class Cycle:
+        pass
+
+    first, second = Cycle(), Cycle()
+    first.other, second.other = second, first
+    del first, second
+    assert gc.collect() >= 2  # a cycle made afterwards is still found
+    assert gc.get_freeze_count() == frozen
+
+
+def test_a_process_settles_once(unsettled):
+    heap.settle_heap()
+    frozen = gc.get_freeze_count()
+    leftovers = [object() for _ in range(1000)]  # noqa: F841 (alive: would be frozen by a second settling)
+    heap.settle_heap()
+    assert heap.heap_settled() and gc.get_freeze_count() == frozen
+
+
+def test_a_gunicorn_worker_settles_after_its_first_answer(unsettled):
+    spec = importlib.util.spec_from_file_location("tocsin_gunicorn_conf", ROOT / "docker" / "gunicorn.conf.py")
+    config = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(config)
+    assert not heap.heap_settled()
+    config.post_request(SimpleNamespace(), SimpleNamespace(), {}, SimpleNamespace())
+    assert heap.heap_settled() and gc.get_freeze_count() > 10_000
+
+
+def test_a_worker_process_settles_after_its_first_task(unsettled):
+    from workers.signals import note_clean_finish
+
+    note_clean_finish(task=SimpleNamespace(request=SimpleNamespace(is_eager=True)))
+    assert not heap.heap_settled()  # an eager task runs inside another process's work
+    note_clean_finish(task=SimpleNamespace(request=SimpleNamespace(is_eager=False)))
+    assert heap.heap_settled()
