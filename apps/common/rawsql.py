@@ -13,17 +13,18 @@ so each connection object is tracked and a new one prepares again. A session can
 lose them behind our back (a pooler's `DISCARD ALL`, a `DEALLOCATE`): EXECUTE then fails
 with "prepared statement does not exist" (SQLSTATE 26000), and the statement is prepared
 again and run once more. Inside a transaction that failure would abort the transaction,
-so there the EXECUTE runs under a savepoint; outside one (the request path: no
-ATOMIC_REQUESTS) it costs nothing. Not for a transaction-pooling PgBouncer in front.
+so there the EXECUTE runs under a savepoint, sent with it as one simple query
+(`SAVEPOINT; EXECUTE; RELEASE`: one round trip, not three); outside one (the request
+path: no ATOMIC_REQUESTS) it costs nothing. Not for a transaction-pooling PgBouncer in front.
 """
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from contextlib import suppress
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, models
 
 # SQLSTATE invalid_sql_statement_name: "prepared statement ... does not exist".
 _STATEMENT_MISSING = "26000"
@@ -67,6 +68,11 @@ def hydrate(model: type[models.Model], values: Sequence):
 
 # --- prepared statements ----------------------------------------------------------------------
 
+# The savepoint an EXECUTE inside a transaction runs under; undone when the EXECUTE failed,
+# so the caller's transaction goes on (or fails with the original error, not an aborted one).
+_SAVEPOINT = "tocsin_prepared"
+_SAVEPOINT_UNDO = f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}; RELEASE SAVEPOINT {_SAVEPOINT}"
+
 # Names prepared on each live connection object (gone with the connection).
 _prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -86,21 +92,33 @@ class PreparedStatement:
 
     def fetchone(self, *arguments):
         """One row of the statement's result for `arguments`, or None."""
-        placeholders = ", ".join(["%s"] * len(arguments))
+        execute = f"EXECUTE {self.name}({', '.join(['%s'] * len(arguments))})"
+        guarded = connection.in_atomic_block
         with connection.cursor() as cursor:
             prepared = _prepared_on.setdefault(connection.connection, set())
             if self.name not in prepared:
                 self._prepare(cursor, prepared)
             try:
-                with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                    cursor.execute(f"EXECUTE {self.name}({placeholders})", arguments)
+                self._execute(cursor, execute, arguments, guarded=guarded)
             except DatabaseError as exc:
+                if guarded:  # the caller's transaction goes on as before this call
+                    with suppress(DatabaseError):  # a lost connection: the original error says it
+                        cursor.execute(_SAVEPOINT_UNDO)
                 if not _statement_missing(exc):
                     raise
                 prepared.discard(self.name)
                 self._prepare(cursor, prepared)
-                cursor.execute(f"EXECUTE {self.name}({placeholders})", arguments)
+                cursor.execute(execute, arguments)
             return cursor.fetchone()
+
+    @staticmethod
+    def _execute(cursor, execute: str, arguments: tuple, *, guarded: bool) -> None:
+        if not guarded:
+            cursor.execute(execute, arguments)
+            return
+        # Three statements, one round trip; the cursor then moves on to the EXECUTE's rows.
+        cursor.execute(f"SAVEPOINT {_SAVEPOINT}; {execute}; RELEASE SAVEPOINT {_SAVEPOINT}", arguments)
+        cursor.nextset()
 
     def _prepare(self, cursor, prepared: set) -> None:
         cursor.execute(f"PREPARE {self.name}({self.argument_types}) AS {self.sql()}")

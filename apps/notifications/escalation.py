@@ -26,7 +26,7 @@ from apps.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus, S
 from apps.alerts.outages import may_join_outage
 from apps.notifications import holds
 from apps.notifications.models import Notification, NotificationStatus, Purpose, QuietHours
-from apps.notifications.quiet_hours import quiet_until
+from apps.notifications.quiet_hours import quiet_hours_for_site, quiet_until
 from apps.notifications.routing import RoutePolicy, enabled_policies
 from apps.notifications.silence import mark_unnotified
 from apps.notifications.steps import write_step
@@ -99,7 +99,7 @@ class QuietHoursCache:
 
     def for_site(self, site_id: int) -> QuietHours | None:
         if site_id not in self.by_site:
-            self.by_site[site_id] = QuietHours.objects.filter(site_id=site_id, enabled=True).order_by().first()
+            self.by_site[site_id] = quiet_hours_for_site(site_id)
         return self.by_site[site_id]
 
 
