@@ -121,7 +121,7 @@ def main() -> None:
         profile.disable()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     if profile:
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(int(os.environ.get("BENCH_PROFILE_LINES", "45")))
     print(f"{args.requests} {args.report} requests: CPU {1000 * cpu / args.requests:.3f} ms per request, "
           f"wall {1000 * wall / args.requests:.3f} ms")
 

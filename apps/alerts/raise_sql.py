@@ -1,5 +1,8 @@
 """The raise as single statements: bump the open alert, or create it, each with its timeline event.
 
+Both are prepared once per connection (`apps.common.rawsql`): PostgreSQL planned these
+CTEs afresh for every alert, and the client spelled fifteen parameters into the text.
+
 PostgreSQL decides every race: the bump locks the open alert with the key (`FOR UPDATE`),
 and the create is an `INSERT ... ON CONFLICT` on the partial unique index of open alerts,
 so two concurrent raises of one problem make one alert. Severities only ever go up on a
@@ -14,12 +17,10 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import connection
-
 from apps.alerts.models import OPEN_STATUSES, SEVERITY_ORDER, Alert, AlertEventKind, AlertStatus
 from apps.audit.services import Actor
 from apps.common.ids import generate_public_id
-from apps.common.rawsql import hydrate, select_columns
+from apps.common.rawsql import PreparedStatement, hydrate, select_columns
 from apps.devices.models import Device
 from apps.tenancy.models import Site, Tenant
 
@@ -103,6 +104,33 @@ def _statement(name: str) -> str:
     return _statements[name]
 
 
+# Each statement's parameters, in the order of its $n placeholders, with their types.
+_PARAMETER_TYPES = {
+    "public_id": "varchar", "tenant_id": "bigint", "site_id": "bigint", "device_id": "bigint", "kind": "varchar",
+    "severity": "varchar", "source": "varchar", "dedup_key": "varchar", "summary": "varchar", "details": "jsonb",
+    "seen_at": "timestamptz", "event_id": "varchar", "actor_type": "varchar", "actor_label": "varchar",
+    "is_group": "boolean",
+}
+_PARAMETERS = {
+    "bump": ("tenant_id", "dedup_key", "seen_at", "severity", "details", "event_id", "actor_type", "actor_label"),
+    "raise": tuple(_PARAMETER_TYPES),
+}
+
+
+def _prepared_sql(name: str) -> str:
+    sql = _statement(name)
+    for position, parameter in enumerate(_PARAMETERS[name], start=1):
+        sql = sql.replace(f"%({parameter})s", f"${position}")
+    if "%(" in sql:
+        raise RuntimeError(f"alert {name} statement: a parameter has no position")  # a template edit missed one
+    return sql
+
+
+_PREPARED = {name: PreparedStatement(f"tocsin_alert_{name}", lambda name=name: _prepared_sql(name),
+                                     argument_types=", ".join(_PARAMETER_TYPES[p] for p in parameters))
+             for name, parameters in _PARAMETERS.items()}
+
+
 def raise_params(*, tenant: Tenant, kind: str, dedup_key: str, severity: str, summary: str, source: str,
                  site: Site | None, device: Device | None, details: dict | None, seen_at: datetime,
                  actor: Actor, is_group: bool) -> dict:
@@ -119,9 +147,7 @@ def raise_params(*, tenant: Tenant, kind: str, dedup_key: str, severity: str, su
 def _execute(name: str, params: dict, *, tenant: Tenant, site: Site | None,
              device: Device | None) -> tuple[Alert, bool, str | None] | None:
     """(alert, inserted, severity before this raise: None when unknown)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_statement(name), params)
-        row = cursor.fetchone()
+    row = _PREPARED[name].fetchone(*(params[parameter] for parameter in _PARAMETERS[name]))
     if row is None:
         return None
     alert = hydrate(Alert, row[:-2])

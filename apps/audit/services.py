@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from apps.audit import chain_sql
 from apps.audit.chain import CHAINED_FIELDS, anchor_signature, current_key_id, entry_hash
 from apps.audit.models import GENESIS_HASH, ActorType, AnchorKind, AuditAnchor, AuditEntry
 from apps.common.ids import generate_public_id
@@ -87,28 +88,6 @@ def _lock_chain(tenant: Tenant | None) -> None:
                        [_ADVISORY_LOCK_NAMESPACE, tenant.pk if tenant else 0])
 
 
-_HEAD_SQL = {
-    True: f"SELECT seq, hash FROM {AuditEntry._meta.db_table} WHERE tenant_id = %s ORDER BY seq DESC LIMIT 1",  # noqa: S608
-    False: f"SELECT seq, hash FROM {AuditEntry._meta.db_table} WHERE tenant_id IS NULL ORDER BY seq DESC LIMIT 1",  # noqa: S608
-}
-
-
-def _lock_chain_and_read_head(tenant: Tenant | None) -> tuple[int, str] | None:
-    """`_lock_chain`, then the chain's last (seq, hash), in one round trip.
-
-    The two statements go as one simple query; PostgreSQL runs them in turn and, under READ
-    COMMITTED, takes the second one's snapshot after the first has returned, that is after
-    the lock is held: the head read is the one the previous holder committed. (Within a
-    single statement the snapshot would predate the lock, so they are never merged into one.)
-    """
-    lock = "SELECT pg_advisory_xact_lock(%s, %s); "
-    params = [_ADVISORY_LOCK_NAMESPACE, tenant.pk if tenant else 0] + ([tenant.pk] if tenant else [])
-    with connection.cursor() as cursor:
-        cursor.execute(lock + _HEAD_SQL[tenant is not None], params)
-        cursor.nextset()
-        return cursor.fetchone()
-
-
 def audit_record(
     *,
     tenant: Tenant | None,
@@ -123,7 +102,7 @@ def audit_record(
     # Inside a caller's transaction no savepoint of its own (two round trips on every audited
     # write): nothing here is meant to fail and be caught, and a failure rolls the caller back.
     with transaction.atomic(savepoint=False):
-        last = _lock_chain_and_read_head(tenant)
+        last = chain_sql.lock_and_read_head(tenant, namespace=_ADVISORY_LOCK_NAMESPACE)
         entry = AuditEntry(
             tenant=tenant,
             seq=(last[0] + 1) if last else 1,
@@ -144,7 +123,7 @@ def audit_record(
             tenant_public_id=tenant.public_id if tenant else None,
             content={name: getattr(entry, name) for name in CHAINED_FIELDS},
         )
-        entry.save(force_insert=True)
+        chain_sql.insert_entry(entry)
     return entry
 
 
