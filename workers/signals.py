@@ -4,18 +4,15 @@ settle each pool process's heap after its first task (apps/common/heap.py)."""
 
 from __future__ import annotations
 
-import time
-
 from celery.signals import before_task_publish, task_postrun, task_prerun
-from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import close_old_connections
 
+from apps.common import connection_trust
 from apps.common.heap import settle_heap
 from apps.common.request_context import get_request_id, new_request_id, reset_request_id, set_request_id
 
 REQUEST_ID_HEADER = "tocsin_request_id"
 _tokens: dict[str, object] = {}
-_last_clean_finish = 0.0
 
 
 @before_task_publish.connect
@@ -27,30 +24,18 @@ def attach_request_id(headers=None, **_kwargs) -> None:
 @task_prerun.connect
 def recycle_database_connections(task=None, **_kwargs) -> None:
     """With CELERY_DB_REUSE_MAX a worker keeps its connection across tasks; drop it when it is
-    past CONN_MAX_AGE or unusable (a restarted PostgreSQL), never mid-task."""
+    past CONN_MAX_AGE or unusable (a restarted PostgreSQL), never mid-task. A connection that
+    finished the previous task cleanly moments ago skips the health check's `SELECT 1`
+    (apps/common/connection_trust.py)."""
     if task is None or not getattr(task.request, "is_eager", False):
         close_old_connections()
-        _trust_fresh_connections()
-
-
-def _trust_fresh_connections() -> None:
-    """CONN_HEALTH_CHECKS makes the first query of every task a `SELECT 1` round trip first.
-    A connection that finished the previous task without an error moments ago is alive with
-    near certainty, so the check is skipped for it (Django's own `health_check_done` flag);
-    after an idle spell, or any error, the check runs as configured."""
-    if time.monotonic() - _last_clean_finish > settings.TOCSIN_WORKER_DB_TRUST_SECONDS:
-        return
-    for connection in connections.all(initialized_only=True):
-        if connection.connection is not None and not connection.errors_occurred:
-            connection.health_check_done = True
+        connection_trust.trust_fresh_connections()
 
 
 @task_postrun.connect
 def note_clean_finish(task=None, **_kwargs) -> None:
-    global _last_clean_finish
     if task is not None and not getattr(task.request, "is_eager", False):
-        clean = all(not c.errors_occurred for c in connections.all(initialized_only=True))
-        _last_clean_finish = time.monotonic() if clean else 0.0
+        connection_trust.note_finish()
         settle_heap()  # once per process, between tasks
 
 
