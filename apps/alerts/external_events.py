@@ -13,14 +13,13 @@ import uuid
 from dataclasses import dataclass
 
 from apps.alerts import selectors, services
-from apps.alerts.models import Alert, AlertKind, AlertSource, Severity
+from apps.alerts.event_input import PAGERDUTY_SEVERITIES
+from apps.alerts.models import Alert, AlertKind, AlertSource
 from apps.audit.services import Actor
 from apps.common.errors import NotFoundError
 from apps.tenancy.models import Site, Tenant
 from apps.tenancy.selectors import site_get_by_reference
 
-PAGERDUTY_SEVERITIES = {"critical": Severity.CRITICAL, "error": Severity.HIGH, "high": Severity.HIGH,
-                        "warning": Severity.WARNING, "info": Severity.INFO}
 EXTERNAL_KEY_PREFIX = "ext:"
 
 
@@ -31,7 +30,7 @@ class EventOutcome:
 
 
 def external_event_process(*, tenant: Tenant, actor: Actor, event: dict) -> EventOutcome:
-    """`event` as validated by the API's EventInput (PagerDuty's severities, not ours)."""
+    """`event` as `validate_event` cleaned it (PagerDuty's severities, not ours)."""
     dedup_key = event.get("dedup_key") or uuid.uuid4().hex
     key = f"{EXTERNAL_KEY_PREFIX}{dedup_key}"
     if event["event_action"] == "trigger":

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from apps.alerts.external_events import PAGERDUTY_SEVERITIES
+from apps.alerts import event_input as contract
 from apps.alerts.models import Alert, AlertEvent
 from apps.common.fields import DetailsField
 
@@ -72,27 +72,31 @@ class BulkInput(serializers.Serializer):
 
 
 class EventPayloadInput(serializers.Serializer):
-    summary = serializers.CharField(max_length=300)
-    severity = serializers.ChoiceField(choices=sorted(PAGERDUTY_SEVERITIES))
-    source = serializers.CharField(max_length=200)
-    site = serializers.CharField(max_length=40, required=False, help_text="Site public id or location id.")
+    summary = serializers.CharField(max_length=contract.MAX_SUMMARY_LENGTH)
+    severity = serializers.ChoiceField(choices=sorted(contract.PAGERDUTY_SEVERITIES))
+    source = serializers.CharField(max_length=contract.MAX_SOURCE_LENGTH)
+    site = serializers.CharField(max_length=contract.MAX_SITE_LENGTH, required=False,
+                                 help_text="Site public id or location id.")
     details = DetailsField(required=False, default=dict)
     custom_details = DetailsField(required=False)
 
 
+# The schema of the events API; the view checks bodies with `apps.alerts.event_input`,
+# which a property test holds to this serializer (tests/alerts/test_event_contract.py).
 class EventInput(serializers.Serializer):
     """The PagerDuty Events v2 shape, so existing monitors can point at Tocsin."""
 
-    event_action = serializers.ChoiceField(choices=["trigger", "acknowledge", "resolve"])
-    dedup_key = serializers.CharField(max_length=200, required=False)
-    routing_key = serializers.CharField(max_length=200, required=False, help_text="Ignored: the API key routes.")
+    event_action = serializers.ChoiceField(choices=list(contract.EVENT_ACTIONS))
+    dedup_key = serializers.CharField(max_length=contract.MAX_KEY_LENGTH, required=False)
+    routing_key = serializers.CharField(max_length=contract.MAX_KEY_LENGTH, required=False,
+                                        help_text="Ignored: the API key routes.")
     payload = EventPayloadInput(required=False)
 
     def validate(self, attrs):
         if attrs["event_action"] == "trigger" and "payload" not in attrs:
-            raise serializers.ValidationError({"payload": ["Required to trigger."]})
+            raise serializers.ValidationError({"payload": [contract.PAYLOAD_REQUIRED]})
         if attrs["event_action"] != "trigger" and not attrs.get("dedup_key"):
-            raise serializers.ValidationError({"dedup_key": ["Required to acknowledge or resolve."]})
+            raise serializers.ValidationError({"dedup_key": [contract.KEY_REQUIRED]})
         return attrs
 
 

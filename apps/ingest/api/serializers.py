@@ -15,9 +15,9 @@ from rest_framework import serializers
 from apps.alerts.models import Severity
 from apps.common.fields import BoundedDateTimeField, DetailsField
 from apps.common.limits import INT4_MAX, INT8_MAX
+from apps.common.validation import FALSE_VALUES, MAX_FUTURE_SKEW, TRUE_VALUES
 from apps.ingest.services.device_alerts import DEVICE_ALERT_KINDS
 from apps.ingest.validation.device_alert import DEDUP_KEY_PATTERN, summary_problem
-from apps.ingest.validation.fields import FALSE_VALUES, MAX_FUTURE_SKEW, TRUE_VALUES
 from apps.ingest.validation.heartbeat import BSSID_PATTERN, SCANNER_STATUSES
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from apps.common.limits import details_problem
-from apps.ingest.validation.fields import Invalid, as_choice, as_recent_timestamp, as_text, type_name, validate_object
+from apps.common.validation import Invalid, as_choice, as_recent_timestamp, as_text, type_name, validate_object
 
 DEDUP_KEY_PATTERN = r"^[A-Za-z0-9:._-]{1,100}$"
 DEDUP_KEY = re.compile(DEDUP_KEY_PATTERN)

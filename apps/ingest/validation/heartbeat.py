@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from apps.common.limits import INT4_MAX, INT8_MAX
-from apps.ingest.validation.fields import (
+from apps.common.validation import (
     Invalid,
     as_bool,
     as_choice,

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.common.limits import instant_problem
-from apps.ingest.validation.fields import MAX_FUTURE_SKEW
+from apps.common.validation import MAX_FUTURE_SKEW
 
 MAX_AGE_OF_DATA = timedelta(days=30)
 

@@ -18,7 +18,7 @@ from typing import Any
 from django.utils import timezone
 
 from apps.common.limits import MAX_UTC_OFFSET
-from apps.ingest.validation.fields import MAX_FUTURE_SKEW
+from apps.common.validation import MAX_FUTURE_SKEW
 from apps.ingest.validation.items import (
     MAX_AGE_OF_DATA,
     ItemErrors,

@@ -1,9 +1,11 @@
-"""DRF-shaped checks of one value of a single report, and strict objects built from them.
+"""DRF-shaped checks of one value of a hot-path body, and objects built from them.
 
 Invariant: each check accepts what the DRF field of the same kind accepts (as far as the
 JSON parser in `apps/common/parsers.py` can deliver: no NUL, no unpaired surrogate, whole
 numbers within int8, finite floats) and refuses the rest with DRF's message, so that the
-hot path answers exactly what the OpenAPI schema's serializers would.
+hot path answers exactly what the OpenAPI schema's serializers would. Device reports
+(`apps/ingest/validation/`) and integrations' events (`apps/alerts/event_input.py`) are
+checked with these, each held to its serializer by a property test.
 """
 
 from __future__ import annotations
@@ -138,14 +140,16 @@ def as_recent_timestamp(value, now: datetime | None = None) -> datetime:
     return parsed
 
 
-def validate_object(data, fields: dict, required: frozenset = frozenset()) -> dict:
-    """A strict object: unknown keys are refused first (a firmware typo shows at once), then
-    each known field is checked by its function; `null` is refused like DRF does."""
+def validate_object(data, fields: dict, required: frozenset = frozenset(), *, strict: bool = True) -> dict:
+    """An object: each known field checked by its function, `null` refused like DRF does.
+    Strict (devices' reports): unknown keys are refused first, so a firmware typo shows at
+    once. Not strict (a DRF serializer's way, for integrations that send more than we
+    read): unknown keys are ignored."""
     if not isinstance(data, dict):
         if data is None:  # a body of JSON `null` (a nested null is refused by the caller)
             raise Invalid({"non_field_errors": [NO_DATA]})
         raise Invalid({"non_field_errors": [f"Invalid data. Expected a dictionary, but got {type_name(data)}."]})
-    unknown = [key for key in data if key not in fields]
+    unknown = [key for key in data if key not in fields] if strict else []
     if unknown:
         raise Invalid({key: ["Unknown field."] for key in sorted(unknown, key=str)})
     clean, errors = {}, {}
