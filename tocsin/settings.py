@@ -70,6 +70,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # A connection used cleanly a moment ago skips the health check's SELECT 1.
+    "apps.common.connection_trust.TrustFreshConnectionsMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.common.middleware.RequestIdMiddleware",
     # Before sessions and auth: a NUL in a cookie or header must not reach a lookup.

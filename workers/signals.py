@@ -1,10 +1,11 @@
 """Carry the request id from the publishing process into the task that runs the work,
 recycle database connections between tasks the way Django does between requests, and
-settle each pool process's heap after its first task (apps/common/heap.py)."""
+settle the heap of the worker's main process once it is ready and of each pool process
+after its first task (apps/common/heap.py)."""
 
 from __future__ import annotations
 
-from celery.signals import before_task_publish, task_postrun, task_prerun
+from celery.signals import before_task_publish, task_postrun, task_prerun, worker_ready
 from django.db import close_old_connections
 
 from apps.common import connection_trust
@@ -37,6 +38,13 @@ def note_clean_finish(task=None, **_kwargs) -> None:
     if task is not None and not getattr(task.request, "is_eager", False):
         connection_trust.note_finish()
         settle_heap()  # once per process, between tasks
+
+
+@worker_ready.connect
+def settle_main_process_heap(**_kwargs) -> None:
+    """The main process receives, dispatches and acknowledges every task: a full collection
+    there holds up all of them. (A pool process forked later inherits the frozen heap.)"""
+    settle_heap()
 
 
 @task_prerun.connect

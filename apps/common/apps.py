@@ -8,10 +8,9 @@ class CommonConfig(AppConfig):
     label = "common"
 
     def ready(self) -> None:
-        from django.core.signals import request_finished, request_started
+        from django.core.signals import request_finished
 
         from apps.common import connection_trust
 
-        # After django.db's own close_old_connections (connected at import, so called first).
-        request_started.connect(connection_trust.on_request_started, dispatch_uid="common.trust_fresh_connections")
+        # The start of a request is TrustFreshConnectionsMiddleware's (first in MIDDLEWARE).
         request_finished.connect(connection_trust.on_request_finished, dispatch_uid="common.note_request_finish")

@@ -32,7 +32,8 @@ def note_finish() -> None:
 
 
 def trust_fresh_connections() -> None:
-    """Call when a request or task starts, after Django's own `close_old_connections`."""
+    """Call when a request or task starts, after Django's own `close_old_connections`
+    (for requests: `TrustFreshConnectionsMiddleware`)."""
     if time.monotonic() - _last_clean_finish > settings.TOCSIN_DB_TRUST_SECONDS:
         return
     for connection in connections.all(initialized_only=True):
@@ -40,8 +41,17 @@ def trust_fresh_connections() -> None:
             connection.health_check_done = True  # Django's own flag: "checked in this request"
 
 
-def on_request_started(**_kwargs) -> None:
-    trust_fresh_connections()
+class TrustFreshConnectionsMiddleware:
+    """First in MIDDLEWARE: it runs after every `request_started` receiver, Django's
+    `close_old_connections` among them (which clears the flag this sets), whatever order
+    they were connected in."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        trust_fresh_connections()
+        return self.get_response(request)
 
 
 def on_request_finished(**_kwargs) -> None:

@@ -62,3 +62,13 @@ def test_a_worker_process_settles_after_its_first_task(unsettled):
     assert not heap.heap_settled()  # an eager task runs inside another process's work
     note_clean_finish(task=SimpleNamespace(request=SimpleNamespace(is_eager=False)))
     assert heap.heap_settled()
+
+
+def test_a_worker_main_process_settles_once_ready(unsettled):
+    from celery.signals import worker_ready
+
+    from workers.signals import settle_main_process_heap
+
+    assert settle_main_process_heap in [ref() for _, ref in worker_ready.receivers]
+    settle_main_process_heap(sender=None)
+    assert heap.heap_settled()
