@@ -357,9 +357,7 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 # A connection that finished the last request or task cleanly this recently skips the health
 # check's `SELECT 1` before the next one (apps/common/connection_trust.py); 0 checks every time.
-# (TOCSIN_WORKER_DB_TRUST_SECONDS is its earlier, worker-only name.)
-TOCSIN_DB_TRUST_SECONDS = env.float("TOCSIN_DB_TRUST_SECONDS",
-                                    default=env.float("TOCSIN_WORKER_DB_TRUST_SECONDS", default=2.0))
+TOCSIN_DB_TRUST_SECONDS = env.float("TOCSIN_DB_TRUST_SECONDS", default=2.0)
 # The longest a retry may wait; far below the visibility timeout (see above).
 TOCSIN_TASK_RETRY_BACKOFF_MAX = env.int("TOCSIN_TASK_RETRY_BACKOFF_MAX", default=300)
 TOCSIN_TASK_MAX_RETRIES = env.int("TOCSIN_TASK_MAX_RETRIES", default=6)
