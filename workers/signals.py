@@ -1,11 +1,11 @@
 """Carry the request id from the publishing process into the task that runs the work,
 recycle database connections between tasks the way Django does between requests, and
-settle the heap of the worker's main process once it is ready and of each pool process
-after its first task (apps/common/heap.py)."""
+settle the heap of the worker's main process before it forks its pool and of each pool
+process after its first task (apps/common/heap.py)."""
 
 from __future__ import annotations
 
-from celery.signals import before_task_publish, task_postrun, task_prerun, worker_ready
+from celery.signals import before_task_publish, task_postrun, task_prerun, worker_init
 from django.db import close_old_connections
 
 from apps.common import connection_trust
@@ -40,10 +40,12 @@ def note_clean_finish(task=None, **_kwargs) -> None:
         settle_heap()  # once per process, between tasks
 
 
-@worker_ready.connect
+@worker_init.connect
 def settle_main_process_heap(**_kwargs) -> None:
     """The main process receives, dispatches and acknowledges every task: a full collection
-    there holds up all of them. (A pool process forked later inherits the frozen heap.)"""
+    there holds up all of them. Settled before the pool forks and before anything is
+    consumed (settled once it was ready, its ~100 ms collection delayed the first pages);
+    the pool processes inherit the frozen heap."""
     settle_heap()
 
 

@@ -1,9 +1,11 @@
 """Settle a long-running process's heap once it has warmed up: what is alive then is moved
 out of the garbage collector's reach.
 
-Invariant: called at most once per process, after its first unit of work (a request, a
-task, a batch) and never in the middle of one; what later work allocates is collected as
-before, only the long-lived heap is no longer walked.
+Invariant: settled at most once per process, before it takes work or after its first unit
+of work (a request, a task, a batch), never in the middle of one; what later work
+allocates is collected as before, only the long-lived heap is no longer walked. A process
+forked from a settled one inherits its frozen heap and settles once more for itself
+(cheaply: the collection then walks only what it made since the fork).
 
 Why: a Django process holds hundreds of thousands of objects that live as long as it does
 (apps, models, URL patterns, the imported modules). Every full collection walked them all:
@@ -17,23 +19,24 @@ parent stay shared.
 from __future__ import annotations
 
 import gc
+import os
 import threading
 
-_settled = False
+_settled_in: int | None = None  # the pid of the process that settled
 _lock = threading.Lock()
 
 
 def settle_heap() -> None:
     """Collect once, then freeze what survived (idempotent per process)."""
-    global _settled
+    global _settled_in
     with _lock:
-        if _settled:
+        if _settled_in == os.getpid():
             return
         gc.collect()
         gc.freeze()
-        _settled = True
+        _settled_in = os.getpid()
 
 
 def heap_settled() -> bool:
-    return _settled
+    return _settled_in == os.getpid()
 

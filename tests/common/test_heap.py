@@ -17,7 +17,7 @@ from tests.support.processes import ROOT
 @pytest.fixture
 def unsettled(monkeypatch):
     gc.unfreeze()
-    monkeypatch.setattr(heap, "_settled", False)
+    monkeypatch.setattr(heap, "_settled_in", None)
     yield
     gc.unfreeze()
 
@@ -36,6 +36,19 @@ def test_settling_freezes_what_is_alive_and_leaves_new_objects_collectable(unset
     del first, second
     assert gc.collect() >= 2  # a cycle made afterwards is still found
     assert gc.get_freeze_count() == frozen
+
+
+def test_a_forked_process_settles_for_itself(unsettled):
+    import os
+
+    heap.settle_heap()
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: inherited the parent's settling, not its own
+        os.write(writer, b"1" if not heap.heap_settled() and (heap.settle_heap() or heap.heap_settled()) else b"0")
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert os.read(reader, 1) == b"1"
 
 
 def test_a_process_settles_once(unsettled):
@@ -64,11 +77,11 @@ def test_a_worker_process_settles_after_its_first_task(unsettled):
     assert heap.heap_settled()
 
 
-def test_a_worker_main_process_settles_once_ready(unsettled):
-    from celery.signals import worker_ready
+def test_a_worker_main_process_settles_before_its_pool_forks(unsettled):
+    from celery.signals import worker_init
 
     from workers.signals import settle_main_process_heap
 
-    assert settle_main_process_heap in [ref() for _, ref in worker_ready.receivers]
+    assert settle_main_process_heap in [ref() for _, ref in worker_init.receivers]
     settle_main_process_heap(sender=None)
     assert heap.heap_settled()
