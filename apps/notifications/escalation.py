@@ -27,7 +27,7 @@ from apps.alerts.outages import may_join_outage
 from apps.notifications import holds
 from apps.notifications.models import Notification, NotificationStatus, Purpose, QuietHours
 from apps.notifications.quiet_hours import quiet_hours_for_site, quiet_until
-from apps.notifications.routing import RoutePolicy, enabled_policies
+from apps.notifications.routing import RoutePolicy, enabled_policies, route_context
 from apps.notifications.silence import mark_unnotified
 from apps.notifications.steps import write_step
 
@@ -132,10 +132,11 @@ def _cycle_started(alert: Alert) -> datetime:
     return datetime.fromisoformat(started_at) if started_at else alert.created_at
 
 
-def _advance(alert: Alert, now: datetime, quiet: QuietHoursCache, *, hold_seconds: int = 0) -> list[Notification]:
+def _advance(alert: Alert, now: datetime, quiet: QuietHoursCache, *, hold_seconds: int = 0,
+             maintenance=holds.UNREAD) -> list[Notification]:
     """Write every step of the current cycle whose time has come; set when the next falls due.
     A held alert (snoozed, in maintenance) writes nothing and waits for the hold's end."""
-    held = holds.hold_until(alert, now)
+    held = holds.hold_until(alert, now, maintenance=maintenance)
     if held is not None:
         holds.hold(alert, *held, now)
         return []
@@ -192,7 +193,9 @@ def start_cycle(alert: Alert, *, new_cycle: bool, now: datetime | None = None) -
     if new_cycle:
         cancel_pending_pages(alert, reason="superseded by a new route")
         alert.paging_cycle += 1
-    policy = matching_policy(alert)
+    context = route_context(alert, now)  # the routing version and the maintenance: one round trip
+    policy = policy_for(tenant_id=alert.tenant_id, kind=alert.kind, severity=alert.severity, site_id=alert.site_id,
+                        policies=enabled_policies(alert.tenant_id, version=context.routing_version))
     alert.policy_snapshot = snapshot(policy, severity=alert.severity)
     if new_cycle:  # the first cycle starts when the alert was raised
         alert.policy_snapshot["started_at"] = now.isoformat()
@@ -205,7 +208,8 @@ def start_cycle(alert: Alert, *, new_cycle: bool, now: datetime | None = None) -
     else:
         reason = alert.unnotified_reason = unrouted_reason(alert.policy_snapshot)
         hold = settings.TOCSIN_OUTAGE_HOLD_SECONDS if may_join_outage(alert) else 0
-        _advance(alert, now, QuietHoursCache(), hold_seconds=hold)  # a step paging nobody says so itself
+        _advance(alert, now, QuietHoursCache(), hold_seconds=hold,  # a step paging nobody says so itself
+                 maintenance=context.maintenance_until)
     _save_route(alert)
     return reason
 

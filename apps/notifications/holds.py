@@ -19,14 +19,19 @@ from apps.alerts.extension_points import announce_change
 from apps.alerts.models import Alert, AlertEvent, AlertEventKind, AlertStatus
 from apps.oncall.maintenance import maintenance_until
 
+UNREAD = object()  # the maintenance covering the alert is read here
 
-def hold_until(alert: Alert, now: datetime) -> tuple[str, datetime] | None:
-    """("snooze" | "maintenance", until) when paging is held at `now`, else None."""
+
+def hold_until(alert: Alert, now: datetime, *, maintenance: datetime | None | object = UNREAD,
+               ) -> tuple[str, datetime] | None:
+    """("snooze" | "maintenance", until) when paging is held at `now`, else None.
+    `maintenance`: when the maintenance covering the alert at `now` ends, if the caller
+    read it already (`routing.route_context`)."""
     held = []
     if alert.snoozed_until and alert.snoozed_until > now:
         held.append(("snooze", alert.snoozed_until))
     until = maintenance_until(tenant_id=alert.tenant_id, site_id=alert.site_id, device_id=alert.device_id,
-                              kind=alert.kind, at=now)
+                              kind=alert.kind, at=now) if maintenance is UNREAD else maintenance
     if until is not None:
         held.append(("maintenance", until))
     return max(held, key=lambda entry: entry[1]) if held else None

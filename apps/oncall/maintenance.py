@@ -111,7 +111,9 @@ def maintenance_delete(*, window: MaintenanceWindow, actor: Actor) -> None:
         run_window_handlers(tenant_id=tenant_id, site_id=site_id)
 
 
-def _covering_sql() -> str:
+def covering_until_sql() -> str:
+    """The query of `maintenance_until` with its parameters as $1 tenant, $2 site, $3 instant,
+    $4 kind, $5 device: for a prepared statement, or as a subquery of a larger one."""
     windows = MaintenanceWindow._meta.db_table
     devices = MaintenanceWindow.devices.through._meta.db_table
     # `kinds` empty means every kind; no devices means every device of the site. A null
@@ -124,7 +126,7 @@ def _covering_sql() -> str:
 
 
 # Asked on every new alert and every escalation tick's alert: prepared once per connection.
-COVERING_STATEMENT = PreparedStatement("tocsin_maintenance_until", _covering_sql,
+COVERING_STATEMENT = PreparedStatement("tocsin_maintenance_until", covering_until_sql,
                                        argument_types="bigint, bigint, timestamptz, varchar, bigint")
 
 
