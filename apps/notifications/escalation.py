@@ -44,10 +44,6 @@ def policy_for(*, tenant_id: int, kind: str, severity: str, site_id: int | None,
     return None
 
 
-def matching_policy(alert: Alert) -> RoutePolicy | None:
-    return policy_for(tenant_id=alert.tenant_id, kind=alert.kind, severity=alert.severity, site_id=alert.site_id)
-
-
 def snapshot(policy: RoutePolicy | None, *, severity: str) -> dict:
     """Frozen copy of the policy, and the severity it was chosen for (a higher one re-routes)."""
     if policy is None:

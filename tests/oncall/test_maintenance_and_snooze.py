@@ -65,6 +65,33 @@ def test_window_only_for_some_kinds_and_devices(world_a, make_channel, make_poli
     assert _pages(breach).count() == 1 and not breach.in_maintenance()
 
 
+def test_a_new_alert_is_held_by_the_windows_that_cover_its_device_and_kind(world_a, make_channel, make_policy):
+    """What the raise reads in one statement with the routing version (routing.route_context)
+    holds exactly the alerts `maintenance_until` says are covered."""
+    from apps.alerts.services import alert_raise
+    from apps.oncall.maintenance import maintenance_until
+
+    make_policy(world_a, [(0, [make_channel(world_a, "sms")])])
+    covered, other = DeviceFactory(site=world_a.site), DeviceFactory(site=world_a.site)
+    _window(world_a, minutes=30, kinds=["offline"], devices=[covered])
+    _window(world_a, minutes=90, kinds=["battery"])  # every device of the site
+
+    def raised(kind, device=None, site=world_a.site):
+        return alert_raise(tenant=world_a.tenant, kind=kind, dedup_key=f"{kind}-{device and device.pk}-{site}",
+                           severity="critical", summary=kind, source="rule", site=site, device=device).alert
+
+    cases = [("offline", covered, True), ("offline", other, False), ("offline", None, False),
+             ("battery", covered, True), ("battery", None, True), ("breach", covered, False)]
+    for kind, device, held in cases:
+        alert = raised(kind, device)
+        assert alert.in_maintenance() is held, (kind, device)
+        assert (_pages(alert).count() == 0) is held, (kind, device)
+        assert alert.maintenance_until == maintenance_until(
+            tenant_id=world_a.tenant.pk, site_id=world_a.site.pk, device_id=device and device.pk, kind=kind,
+            at=timezone.now())
+    assert not raised("battery", site=None).in_maintenance()  # no site, no window
+
+
 def test_ending_a_window_early_pages_at_the_next_tick(world_a, make_channel, make_policy, raise_alert):
     make_policy(world_a, [(0, [make_channel(world_a, "sms")])])
     window = _window(world_a, minutes=120)
