@@ -663,8 +663,12 @@ def main() -> None:
     args = parse_args()
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     tag = uuid.uuid4().hex[:8]
+    # The run's own broker keys, removed at the end: no worker runs here, so every delivery the
+    # new alerts enqueue would otherwise wait in the shared queues for the next `make run`.
+    broker_prefix = f"bench-ingest-{tag}:"
     env = {**os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url,
-           "CELERY_BROKER_URL": args.redis_url, "CACHE_KEY_PREFIX": f"bench-{tag}",
+           "CELERY_BROKER_URL": args.redis_url, "CELERY_BROKER_KEY_PREFIX": broker_prefix,
+           "CACHE_KEY_PREFIX": f"bench-{tag}",
            "RATE_LIMIT_DEVICE": "1000000/min", "RATE_LIMIT_ENROLL": "1000000/hour",
            "DJANGO_SETTINGS_MODULE": "tocsin.settings", "DJANGO_DEBUG": "false"}
     env.pop("DJANGO_READ_DOT_ENV_FILE", None)
@@ -678,7 +682,8 @@ def main() -> None:
         print(f"database {database_name(args.database_url)} recreated and migrated in "
               f"{time.monotonic() - started:.1f} s")
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "CACHE_KEY_PREFIX",
-                                           "DJANGO_SETTINGS_MODULE", "CELERY_BROKER_URL")})
+                                           "DJANGO_SETTINGS_MODULE", "CELERY_BROKER_URL",
+                                           "CELERY_BROKER_KEY_PREFIX")})
     import django
 
     django.setup()
@@ -711,6 +716,15 @@ def main() -> None:
         if server is not None:
             server.stop()
             print("server stopped")
+        _drop_broker_keys(args.redis_url, broker_prefix)
+
+
+def _drop_broker_keys(redis_url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(match=f"{prefix}*", count=1000):
+        client.delete(key)
 
 
 async def run_all(args, host: str, port: int, world: World, tag: str, server_pids) -> list[dict]:
