@@ -35,7 +35,9 @@ def test_settling_freezes_what_is_alive_and_leaves_new_objects_collectable(unset
     first.other, second.other = second, first
     del first, second
     assert gc.collect() >= 2  # a cycle made afterwards is still found
-    assert gc.get_freeze_count() == frozen
+    # ...and the collection left the frozen heap frozen (a frozen object that dies meanwhile,
+    # its last reference dropped, leaves it: the count may only shrink by a few).
+    assert frozen - 100 < gc.get_freeze_count() <= frozen
 
 
 def test_a_forked_process_settles_for_itself(unsettled):
@@ -56,7 +58,7 @@ def test_a_process_settles_once(unsettled):
     frozen = gc.get_freeze_count()
     leftovers = [object() for _ in range(1000)]  # noqa: F841 (alive: would be frozen by a second settling)
     heap.settle_heap()
-    assert heap.heap_settled() and gc.get_freeze_count() == frozen
+    assert heap.heap_settled() and gc.get_freeze_count() <= frozen  # nothing more was frozen
 
 
 def test_a_gunicorn_worker_settles_after_its_first_answer(unsettled):
