@@ -19,6 +19,8 @@ from apps.common.rawsql import PreparedStatement
 from apps.tenancy.models import Tenant
 
 _TABLE = AuditEntry._meta.db_table
+LOCK_NAMESPACE = 0x70C5  # keeps our advisory locks apart from anyone else's
+_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, %s)"
 _HEAD_SQL = {
     True: f"SELECT seq, hash FROM {_TABLE} WHERE tenant_id = %s ORDER BY seq DESC LIMIT 1",  # noqa: S608
     False: f"SELECT seq, hash FROM {_TABLE} WHERE tenant_id IS NULL ORDER BY seq DESC LIMIT 1",  # noqa: S608
@@ -34,17 +36,31 @@ INSERT_STATEMENT = PreparedStatement(
     argument_types=", ".join(_TYPES))
 
 
-def lock_and_read_head(tenant: Tenant | None, *, namespace: int) -> tuple[int, str] | None:
-    """Take the chain's advisory lock, then read its last (seq, hash), in one round trip.
+def _lock_params(tenant: Tenant | None) -> list[int]:
+    return [LOCK_NAMESPACE, tenant.pk if tenant else 0]
+
+
+def lock_chain(tenant: Tenant | None) -> None:
+    """Serialise writers of one tenant's chain for the rest of the transaction.
+
+    A transaction-scoped advisory lock rather than a row lock on the tenant, so audit
+    writes never block edits of the tenant itself.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_SQL, _lock_params(tenant))
+
+
+def lock_and_read_head(tenant: Tenant | None) -> tuple[int, str] | None:
+    """`lock_chain`, then the chain's last (seq, hash), in one round trip.
 
     The two statements go as one simple query; PostgreSQL runs them in turn and, under READ
     COMMITTED, takes the second one's snapshot after the first has returned, that is after
     the lock is held: the head read is the one the previous holder committed. (Within a
     single statement the snapshot would predate the lock, so they are never merged into one.)
     """
-    params = [namespace, tenant.pk if tenant else 0] + ([tenant.pk] if tenant else [])
+    params = _lock_params(tenant) + ([tenant.pk] if tenant else [])
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s); " + _HEAD_SQL[tenant is not None], params)
+        cursor.execute(f"{_LOCK_SQL}; {_HEAD_SQL[tenant is not None]}", params)
         cursor.nextset()
         return cursor.fetchone()
 

@@ -32,7 +32,6 @@ FORBIDDEN_DETAIL_KEYS = frozenset({
     "middle_name", "address", "street",
 })
 
-_ADVISORY_LOCK_NAMESPACE = 0x70C5  # keeps our advisory locks apart from anyone else's
 
 
 @dataclass(frozen=True)
@@ -77,17 +76,6 @@ def _scrub(details: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def _lock_chain(tenant: Tenant | None) -> None:
-    """Serialise writers of one tenant's chain for the rest of the transaction.
-
-    A transaction-scoped advisory lock rather than a row lock on the tenant, so audit
-    writes never block edits of the tenant itself.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)",
-                       [_ADVISORY_LOCK_NAMESPACE, tenant.pk if tenant else 0])
-
-
 def audit_record(
     *,
     tenant: Tenant | None,
@@ -102,7 +90,7 @@ def audit_record(
     # Inside a caller's transaction no savepoint of its own (two round trips on every audited
     # write): nothing here is meant to fail and be caught, and a failure rolls the caller back.
     with transaction.atomic(savepoint=False):
-        last = chain_sql.lock_and_read_head(tenant, namespace=_ADVISORY_LOCK_NAMESPACE)
+        last = chain_sql.lock_and_read_head(tenant)
         entry = AuditEntry(
             tenant=tenant,
             seq=(last[0] + 1) if last else 1,
@@ -145,7 +133,7 @@ def audit_anchor_chains() -> int:
     written = 0
     for tenant in [*Tenant.objects.order_by("pk"), None]:
         with transaction.atomic():
-            _lock_chain(tenant)
+            chain_sql.lock_chain(tenant)
             head = AuditEntry.objects.filter(tenant=tenant).order_by("-seq").values("seq", "hash").first()
             if head is None:
                 continue
@@ -169,7 +157,7 @@ def audit_purge_before(*, tenant: Tenant | None, before: datetime, batch_size: i
     because `tocsin.audit_purge` is set locally to it.
     """
     with transaction.atomic():
-        _lock_chain(tenant)
+        chain_sql.lock_chain(tenant)
         chain = AuditEntry.objects.filter(tenant=tenant)
         bounds = chain.aggregate(first=models.Min("seq"), head=models.Max("seq"))
         if bounds["first"] is None:
