@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
@@ -325,6 +326,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_KEY_PREFIX = env.str("CELERY_BROKER_KEY_PREFIX", default="")
 if CELERY_BROKER_KEY_PREFIX:
     CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = CELERY_BROKER_KEY_PREFIX
+# Kombu's Redis transport with its client kept per pool (apps/common/broker_transport.py).
+if urlsplit(CELERY_BROKER_URL).scheme == "redis":
+    CELERY_BROKER_TRANSPORT = "apps.common.broker_transport:Transport"
 CELERY_BROKER_CONNECTION_TIMEOUT = TOCSIN_REDIS_CONNECT_TIMEOUT_SECONDS
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # One immediate retry (a pooled connection Redis closed); a real outage opens the breaker.

@@ -189,7 +189,7 @@ def start_cycle(alert: Alert, *, new_cycle: bool, now: datetime | None = None) -
     if new_cycle:
         cancel_pending_pages(alert, reason="superseded by a new route")
         alert.paging_cycle += 1
-    context = route_context(alert, now)  # the routing version and the maintenance: one round trip
+    context = route_context(alert, now)  # the routing version, the maintenance, quiet hours: one round trip
     policy = policy_for(tenant_id=alert.tenant_id, kind=alert.kind, severity=alert.severity, site_id=alert.site_id,
                         policies=enabled_policies(alert.tenant_id, version=context.routing_version))
     alert.policy_snapshot = snapshot(policy, severity=alert.severity)
@@ -204,7 +204,8 @@ def start_cycle(alert: Alert, *, new_cycle: bool, now: datetime | None = None) -
     else:
         reason = alert.unnotified_reason = unrouted_reason(alert.policy_snapshot)
         hold = settings.TOCSIN_OUTAGE_HOLD_SECONDS if may_join_outage(alert) else 0
-        _advance(alert, now, QuietHoursCache(), hold_seconds=hold,  # a step paging nobody says so itself
+        quiet = QuietHoursCache(by_site={alert.site_id: context.quiet_hours} if alert.site_id else {})
+        _advance(alert, now, quiet, hold_seconds=hold,  # a step paging nobody says so itself
                  maintenance=context.maintenance_until)
     _save_route(alert)
     return reason

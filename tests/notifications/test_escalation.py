@@ -89,6 +89,31 @@ def test_quiet_hours_hold_non_critical_but_never_critical(world_a, make_channel,
     assert Notification.objects.get(alert=critical).due_at <= timezone.now()
 
 
+def test_the_raise_reads_quiet_hours_of_its_own_site_only_and_only_when_enabled(world_a, make_channel, make_policy,
+                                                                              raise_alert):
+    """Quiet hours come with the routing version in one statement (routing.route_context);
+    they must be exactly what `quiet_hours_for_site` reads."""
+    from apps.notifications.quiet_hours import quiet_hours_for_site
+    from apps.notifications.routing import route_context
+    from tests.factories import SiteFactory
+
+    make_policy(world_a, [(0, [make_channel(world_a)])])
+    elsewhere = SiteFactory(tenant=world_a.tenant)
+    QuietHours.objects.create(tenant=world_a.tenant, site=elsewhere, start=time(0, 0), end=time(23, 59))
+    hours = QuietHours.objects.create(tenant=world_a.tenant, site=world_a.site, start=time(0, 0), end=time(23, 59),
+                                      enabled=False)
+    warning = raise_alert(world_a, key="off", kind="battery", severity="warning")
+    assert Notification.objects.get(alert=warning).due_at <= timezone.now()  # disabled: pages now
+    assert route_context(warning, timezone.now()).quiet_hours is None is quiet_hours_for_site(world_a.site.pk)
+
+    QuietHours.objects.filter(pk=hours.pk).update(enabled=True)
+    held = raise_alert(world_a, key="on", kind="battery", severity="warning")
+    assert Notification.objects.get(alert=held).due_at > timezone.now() + timedelta(minutes=1)
+    read = route_context(held, timezone.now()).quiet_hours
+    assert (read.pk, read.start, read.end) == (hours.pk, time(0, 0), time(23, 59))
+    assert read.pk == quiet_hours_for_site(world_a.site.pk).pk
+
+
 @pytest.mark.parametrize("local_now, start, end, expected_local_end", [
     ("2026-11-21 23:30", time(22), time(7), "2026-11-22 07:00"),
     ("2026-11-22 03:00", time(22), time(7), "2026-11-22 07:00"),
